@@ -1,0 +1,338 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/asumisneuvonta/portal/auth"
+	"github.com/asumisneuvonta/portal/auth/devidp"
+	"github.com/asumisneuvonta/portal/frontend"
+	"github.com/asumisneuvonta/portal/migrations"
+	"github.com/asumisneuvonta/portal/portal/audit"
+	"github.com/asumisneuvonta/portal/portal/database"
+	"github.com/asumisneuvonta/portal/portal/demo"
+	"github.com/asumisneuvonta/portal/portal/desk"
+	"github.com/asumisneuvonta/portal/portal/home"
+	"github.com/asumisneuvonta/portal/portal/regions"
+)
+
+// deps is what features are built from. main owns it; features receive it
+// in their wire function and take what they need.
+type deps struct {
+	cfg       Config
+	log       *slog.Logger
+	db        *database.DB
+	redis     redis.UniversalClient // nil in single-process mode
+	auth      *auth.Auth
+	fe        *frontend.Frontend
+	audit     *audit.Log
+	regions   *regions.Store
+	now       func() time.Time
+	formLimit fiber.Handler // rate limit for public forms
+	metrics   *prometheus.Registry
+	home      *home.Pages
+	desk      *desk.Desk
+}
+
+// server is the running portal with everything that must be closed.
+type server struct {
+	app     *fiber.App
+	deps    *deps
+	metrics *http.Server
+	devIDP  *devidp.Server
+	stops   []func(context.Context) error
+}
+
+func devIssuer(cfg Config) string {
+	if cfg.DevIDP() {
+		return "http://" + cfg.DevIDPListen
+	}
+	return cfg.ResidentOIDC.Issuer
+}
+
+// build opens every dependency and assembles the app. On error, whatever
+// was already opened is closed.
+func build(ctx context.Context, cfg Config, log *slog.Logger) (s *server, err error) {
+	s = &server{}
+	d := &deps{cfg: cfg, log: log, now: time.Now}
+	s.deps = d
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, s.close(context.Background()))
+		}
+	}()
+
+	if d.db, err = openMigrated(ctx, cfg, log); err != nil {
+		return s, err
+	}
+	if cfg.RedisURL != "" {
+		opt, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			return s, fmt.Errorf("PORTAL_REDIS_URL: %w", err)
+		}
+		d.redis = redis.NewClient(opt)
+		if err := d.redis.Ping(ctx).Err(); err != nil {
+			return s, fmt.Errorf("redis: %w", err)
+		}
+	}
+	if d.cfg.SecretKey == nil {
+		// Development only (production refuses to start without one):
+		// anonymous form tokens and chat guest tokens reset at restart.
+		b := make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
+			return s, fmt.Errorf("secret key: %w", err)
+		}
+		d.cfg.SecretKey = []byte(hex.EncodeToString(b))
+	}
+	if cfg.DevIDP() {
+		if s.devIDP, err = startDevIDP(&d.cfg); err != nil {
+			return s, err
+		}
+	}
+	if cfg.DemoData {
+		if err := demo.Seed(ctx, d.db.Gorm, d.cfg.ResidentOIDC.Issuer); err != nil {
+			return s, err
+		}
+	}
+
+	var sessions auth.SessionStore = auth.NewDBSessions(d.db.Gorm)
+	if cfg.SessionStore == "redis" {
+		sessions = auth.NewRedisSessions(d.redis, "portal:", cfg.SessionIdle)
+	}
+	if d.auth, err = auth.New(auth.Config{
+		PublicURL:   cfg.PublicURL,
+		Providers:   providers(d.cfg),
+		RoleClaim:   cfg.RoleClaim,
+		Secure:      cfg.Production(),
+		IdleTimeout: cfg.SessionIdle,
+		MaxAge:      cfg.SessionMaxAge,
+		SecretKey:   d.cfg.SecretKey,
+		Logger:      log,
+	}, d.db.Gorm, sessions); err != nil {
+		return s, err
+	}
+	if d.fe, err = frontend.New(frontend.Options{
+		Production: cfg.Production(),
+		Viewer: func(c *fiber.Ctx) *frontend.Viewer {
+			if u := auth.CurrentUser(c); u != nil {
+				return &frontend.Viewer{Name: u.Name, Role: string(u.Role)}
+			}
+			return nil
+		},
+		CSRFToken:         d.auth.CSRFToken,
+		FormActionOrigins: providerOrigins(d.cfg),
+		Logger:            log,
+	}); err != nil {
+		return s, err
+	}
+	d.audit = audit.New(d.db.Gorm, d.now)
+	d.regions = regions.NewStore(d.db.Gorm)
+	d.metrics = prometheus.NewRegistry()
+	d.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	d.formLimit = auth.RateLimit(cfg.FormRateLimit, time.Minute, d.redis)
+
+	s.app = newApp(d)
+	// Features add their blocks to these shared pages in their wire functions.
+	d.home = home.New(d.fe, d.regions)
+	d.desk = desk.New(d.fe, d.audit)
+	for _, wire := range []func(*fiber.App, *deps) (func(context.Context) error, error){wireChat, wireBooking} {
+		stop, err := wire(s.app, d)
+		if err != nil {
+			return s, err
+		}
+		s.stops = append(s.stops, stop)
+	}
+	mountCore(s.app, d)
+	s.app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
+
+	if cfg.MetricsListen != "" {
+		s.metrics = &http.Server{
+			Addr:              cfg.MetricsListen,
+			Handler:           promhttp.HandlerFor(d.metrics, promhttp.HandlerOpts{Registry: d.metrics}),
+			ReadHeaderTimeout: 5 * time.Second,
+		}
+	}
+	return s, nil
+}
+
+func providers(cfg Config) []auth.ProviderConfig {
+	if cfg.StaffOIDC.Issuer == "" {
+		// One provider for everyone: roles come from its role claim.
+		return []auth.ProviderConfig{{
+			Name: "resident", Issuer: cfg.ResidentOIDC.Issuer,
+			ClientID: cfg.ResidentOIDC.ClientID, ClientSecret: cfg.ResidentOIDC.ClientSecret,
+			Roles: []auth.Role{auth.RoleResident, auth.RoleAdvisor, auth.RoleAdmin},
+		}}
+	}
+	return []auth.ProviderConfig{
+		{
+			Name: "resident", Issuer: cfg.ResidentOIDC.Issuer,
+			ClientID: cfg.ResidentOIDC.ClientID, ClientSecret: cfg.ResidentOIDC.ClientSecret,
+			Roles: []auth.Role{auth.RoleResident},
+		},
+		{
+			Name: "staff", Issuer: cfg.StaffOIDC.Issuer,
+			ClientID: cfg.StaffOIDC.ClientID, ClientSecret: cfg.StaffOIDC.ClientSecret,
+			Roles: []auth.Role{auth.RoleAdvisor, auth.RoleAdmin},
+		},
+	}
+}
+
+func providerOrigins(cfg Config) []string {
+	var out []string
+	for _, iss := range []string{cfg.ResidentOIDC.Issuer, cfg.StaffOIDC.Issuer} {
+		if u, err := url.Parse(iss); err == nil && u.Host != "" {
+			out = append(out, u.Scheme+"://"+u.Host)
+		}
+	}
+	return out
+}
+
+// startDevIDP runs the development OpenID provider on loopback with the
+// demo people and points the resident provider configuration at it.
+func startDevIDP(cfg *Config) (*devidp.Server, error) {
+	secret := make([]byte, 24)
+	if _, err := rand.Read(secret); err != nil {
+		return nil, fmt.Errorf("dev provider secret: %w", err)
+	}
+	var users []devidp.User
+	for _, p := range demo.People() {
+		users = append(users, devidp.User{
+			Subject: p.Subject, Name: p.Name(), GivenName: p.GivenName, FamilyName: p.FamilyName,
+			Email: p.Email, Role: string(p.Role), Region: p.Region, PostalCode: p.PostalCode, Title: p.Title,
+		})
+	}
+	client := devidp.Client{
+		ID: "portal-dev", Secret: hex.EncodeToString(secret),
+		RedirectURIs:           []string{cfg.PublicURL.String() + "/auth/callback"},
+		PostLogoutRedirectURIs: []string{cfg.PublicURL.String() + "/?logged_out=1"},
+	}
+	srv, err := devidp.Start(cfg.DevIDPListen, devidp.Config{
+		Issuer: "http://" + cfg.DevIDPListen, Users: users, Clients: []devidp.Client{client}, RoleClaim: cfg.RoleClaim,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("development provider: %w", err)
+	}
+	cfg.ResidentOIDC = OIDCConfig{Issuer: srv.URL(), ClientID: client.ID, ClientSecret: client.Secret}
+	return srv, nil
+}
+
+// close releases everything build opened, in reverse order.
+func (s *server) close(ctx context.Context) error {
+	var errs []error
+	for i := len(s.stops) - 1; i >= 0; i-- {
+		errs = append(errs, s.stops[i](ctx))
+	}
+	if s.metrics != nil {
+		errs = append(errs, s.metrics.Shutdown(ctx))
+	}
+	if s.devIDP != nil {
+		errs = append(errs, s.devIDP.Shutdown(ctx))
+	}
+	if s.deps.redis != nil {
+		errs = append(errs, s.deps.redis.Close())
+	}
+	if s.deps.db != nil {
+		errs = append(errs, s.deps.db.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// serve runs the portal until ctx ends, then shuts down gracefully:
+// in-flight requests finish, features stop, connections close.
+func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) error {
+	started := time.Now()
+	s, err := build(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return errors.Join(fmt.Errorf("PORTAL_LISTEN: %w", err), s.close(context.Background()))
+	}
+	errc := make(chan error, 2)
+	go func() { errc <- s.app.Listener(ln) }()
+	if s.metrics != nil {
+		mln, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			return errors.Join(fmt.Errorf("PORTAL_METRICS_LISTEN: %w", err), s.app.Shutdown(), s.close(context.Background()))
+		}
+		go func() {
+			if err := s.metrics.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("metrics: %w", err)
+			}
+		}()
+	}
+	go s.sweepSessions(ctx)
+	printBanner(stdout, s, time.Since(started))
+	log.Info("portal started", "listen", cfg.Listen, "public_url", cfg.PublicURL.String(),
+		"env", cfg.Env, "database", string(s.deps.db.Dialect), "redis", s.deps.redis != nil,
+		"startup_ms", time.Since(started).Milliseconds())
+
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	log.Info("portal stopping")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	return errors.Join(err, s.app.ShutdownWithContext(sctx), s.close(sctx))
+}
+
+// sweepSessions deletes expired sessions and login attempts every few
+// minutes (Redis expires its own).
+func (s *server) sweepSessions(ctx context.Context) {
+	store := auth.NewDBSessions(s.deps.db.Gorm)
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := store.DeleteExpired(ctx, time.Now().UTC(), s.deps.cfg.SessionIdle); err != nil && ctx.Err() == nil {
+				s.deps.log.Warn("session sweep failed", "err", err)
+			}
+		}
+	}
+}
+
+func printBanner(w io.Writer, s *server, took time.Duration) {
+	cfg := s.deps.cfg
+	fmt.Fprintf(w, "Asumisneuvonta portal is running at %s  (started in %d ms)\n", cfg.PublicURL, took.Milliseconds())
+	if cfg.MetricsListen != "" {
+		fmt.Fprintf(w, "Metrics: http://%s/metrics\n", cfg.MetricsListen)
+	}
+	if s.devIDP != nil {
+		fmt.Fprintf(w, "Development login (no passwords) at %s — pick a demo user after clicking \"Kirjaudu\":\n", s.devIDP.URL())
+		for _, p := range demo.People() {
+			line := fmt.Sprintf("  %-9s %s", p.Role, p.Name())
+			if p.Title != "" {
+				line += " — " + p.Title
+			}
+			if p.Region != "" {
+				line += " (" + p.Region + ")"
+			}
+			fmt.Fprintln(w, line)
+		}
+	}
+	if cfg.Production() {
+		return
+	}
+	fmt.Fprintf(w, "Database: %s   Redis: %v   Stop with Ctrl-C.\n", migrations.Dialect(s.deps.db.Dialect), s.deps.redis != nil)
+}

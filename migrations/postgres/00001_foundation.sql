@@ -1,0 +1,107 @@
+-- +goose Up
+CREATE TABLE regions (
+    id          BIGSERIAL PRIMARY KEY,
+    code        TEXT NOT NULL UNIQUE,
+    name_fi     TEXT NOT NULL,
+    name_sv     TEXT NOT NULL,
+    name_en     TEXT NOT NULL,
+    phone       TEXT NOT NULL DEFAULT '',
+    sort_order  INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE service_points (
+    id              BIGSERIAL PRIMARY KEY,
+    region_id       BIGINT NOT NULL REFERENCES regions(id),
+    name            TEXT NOT NULL,
+    street_address  TEXT NOT NULL DEFAULT '',
+    postal_code     TEXT NOT NULL DEFAULT '',
+    city            TEXT NOT NULL DEFAULT '',
+    phone           TEXT NOT NULL DEFAULT '',
+    active          BOOLEAN NOT NULL DEFAULT TRUE
+);
+CREATE INDEX service_points_region_idx ON service_points (region_id);
+
+CREATE TABLE postal_code_regions (
+    postal_code  TEXT PRIMARY KEY,
+    region_id    BIGINT NOT NULL REFERENCES regions(id)
+);
+
+CREATE TABLE users (
+    id              BIGSERIAL PRIMARY KEY,
+    issuer          TEXT NOT NULL,
+    subject         TEXT NOT NULL,
+    role            TEXT NOT NULL CHECK (role IN ('resident', 'advisor', 'admin')),
+    name            TEXT NOT NULL DEFAULT '',
+    given_name      TEXT NOT NULL DEFAULT '',
+    family_name     TEXT NOT NULL DEFAULT '',
+    email           TEXT NOT NULL DEFAULT '',
+    phone           TEXT NOT NULL DEFAULT '',
+    postal_code     TEXT NOT NULL DEFAULT '',
+    region_id       BIGINT REFERENCES regions(id),
+    title           TEXT NOT NULL DEFAULT '',
+    preferred_lang  TEXT NOT NULL DEFAULT 'fi',
+    created_at      TIMESTAMPTZ NOT NULL,
+    updated_at      TIMESTAMPTZ NOT NULL,
+    last_login_at   TIMESTAMPTZ,
+    UNIQUE (issuer, subject)
+);
+CREATE INDEX users_role_region_idx ON users (role, region_id);
+
+CREATE TABLE sessions (
+    id            TEXT PRIMARY KEY,
+    user_id       BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    csrf_token    TEXT NOT NULL,
+    id_token      TEXT NOT NULL DEFAULT '',
+    provider      TEXT NOT NULL DEFAULT '',
+    created_at    TIMESTAMPTZ NOT NULL,
+    last_seen_at  TIMESTAMPTZ NOT NULL,
+    expires_at    TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX sessions_user_idx ON sessions (user_id);
+CREATE INDEX sessions_expires_idx ON sessions (expires_at);
+
+CREATE TABLE login_attempts (
+    state_hash     TEXT PRIMARY KEY,
+    provider       TEXT NOT NULL,
+    nonce          TEXT NOT NULL,
+    code_verifier  TEXT NOT NULL,
+    return_to      TEXT NOT NULL DEFAULT '/',
+    created_at     TIMESTAMPTZ NOT NULL,
+    expires_at     TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE access_log (
+    id               BIGSERIAL PRIMARY KEY,
+    at               TIMESTAMPTZ NOT NULL,
+    actor_id         BIGINT NOT NULL REFERENCES users(id),
+    actor_role       TEXT NOT NULL,
+    resident_id      BIGINT REFERENCES users(id),
+    action           TEXT NOT NULL,
+    resource         TEXT NOT NULL DEFAULT '',
+    reason           TEXT NOT NULL DEFAULT '',
+    request_id       TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX access_log_at_idx ON access_log (at);
+CREATE INDEX access_log_actor_idx ON access_log (actor_id, at);
+CREATE INDEX access_log_resident_idx ON access_log (resident_id, at);
+
+-- +goose StatementBegin
+CREATE FUNCTION access_log_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'access_log is append-only';
+END;
+$$ LANGUAGE plpgsql;
+-- +goose StatementEnd
+
+CREATE TRIGGER access_log_no_update BEFORE UPDATE OR DELETE ON access_log
+    FOR EACH ROW EXECUTE FUNCTION access_log_append_only();
+
+-- +goose Down
+DROP TABLE access_log;
+DROP FUNCTION access_log_append_only();
+DROP TABLE login_attempts;
+DROP TABLE sessions;
+DROP TABLE users;
+DROP TABLE postal_code_regions;
+DROP TABLE service_points;
+DROP TABLE regions;

@@ -1,0 +1,54 @@
+package demo_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/asumisneuvonta/portal/portal/database"
+	"github.com/asumisneuvonta/portal/portal/database/dbtest"
+	"github.com/asumisneuvonta/portal/portal/demo"
+	"github.com/asumisneuvonta/portal/portal/regions"
+)
+
+func TestSeedIsIdempotentAndComplete(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		for range 2 {
+			if err := demo.Seed(ctx, db.Gorm, "http://idp.test"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := map[string]int64{"west": 2, "north": 4, "south": 3, "east": 6}
+		for code, n := range want {
+			var got int64
+			err := db.Gorm.Raw(`SELECT COUNT(*) FROM users u JOIN regions r ON r.id = u.region_id
+				WHERE r.code = ? AND u.role = 'advisor' AND u.title = 'Asumisneuvoja'`, code).Scan(&got).Error
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != n {
+				t.Errorf("region %s: %d advisors, want %d", code, got, n)
+			}
+		}
+		var users int64
+		if err := db.Gorm.Raw("SELECT COUNT(*) FROM users").Scan(&users).Error; err != nil {
+			t.Fatal(err)
+		}
+		if users != int64(len(demo.People())) {
+			t.Errorf("%d users after seeding twice, want %d", users, len(demo.People()))
+		}
+		rs := regions.NewStore(db.Gorm)
+		for pc, code := range map[string]string{"00940": "east", "00510": "south", "00330": "west", "00700": "north"} {
+			r, err := rs.ForPostalCode(ctx, pc)
+			if err != nil {
+				t.Fatalf("postal code %s: %v", pc, err)
+			}
+			if r.Code != code {
+				t.Errorf("postal code %s → %s, want %s", pc, r.Code, code)
+			}
+		}
+		if _, err := rs.ForPostalCode(ctx, "99999"); err != regions.ErrNotFound {
+			t.Errorf("unknown postal code: %v, want ErrNotFound", err)
+		}
+	})
+}

@@ -1,0 +1,79 @@
+// Package home serves the front page, which explains the service and its
+// channels, and the resident's own page "Oma asiointi", which gathers what
+// each feature holds for them.
+package home
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/asumisneuvonta/portal/auth"
+	"github.com/asumisneuvonta/portal/frontend"
+	"github.com/asumisneuvonta/portal/portal/regions"
+)
+
+// Pages serves the front page and "Oma asiointi".
+type Pages struct {
+	fe       *frontend.Frontend
+	regions  *regions.Store
+	sections []frontend.SectionFunc
+}
+
+// New returns the pages.
+func New(fe *frontend.Frontend, rs *regions.Store) *Pages {
+	return &Pages{fe: fe, regions: rs}
+}
+
+// AddMySection adds a feature's block to "Oma asiointi", in call order.
+func (p *Pages) AddMySection(fn frontend.SectionFunc) { p.sections = append(p.sections, fn) }
+
+// Register mounts the pages.
+func (p *Pages) Register(r fiber.Router) {
+	r.Get("/", p.front)
+	r.Get("/my", auth.RequireLogin(), p.my)
+}
+
+// RegionPhone is a region's name and phone number as the front page lists them.
+type RegionPhone struct {
+	Name  string
+	Phone string
+}
+
+// FrontData is the Data of pages/home.
+type FrontData struct {
+	Regions   []RegionPhone
+	LoggedOut bool
+}
+
+func (p *Pages) front(c *fiber.Ctx) error {
+	rs, err := p.regions.List(c.UserContext())
+	if err != nil {
+		return err
+	}
+	lang := frontend.Lang(c)
+	data := FrontData{LoggedOut: c.Query("logged_out") != ""}
+	for _, r := range rs {
+		data.Regions = append(data.Regions, RegionPhone{Name: r.Name(lang), Phone: r.Phone})
+	}
+	page := frontend.Page{TitleKey: "home.title", Data: data}
+	if data.LoggedOut {
+		page.Notice = "auth.logged_out"
+	}
+	return p.fe.Render(c, fiber.StatusOK, "pages/home", page)
+}
+
+// MyData is the Data of pages/my.
+type MyData struct {
+	Sections []frontend.Section
+}
+
+func (p *Pages) my(c *fiber.Ctx) error {
+	u := auth.CurrentUser(c)
+	if u.Role.Staff() {
+		return c.Redirect("/desk", fiber.StatusSeeOther)
+	}
+	data, err := frontend.CollectSections(c, p.sections)
+	if err != nil {
+		return err
+	}
+	return p.fe.Render(c, fiber.StatusOK, "pages/my", frontend.Page{TitleKey: "my.title", Data: MyData{Sections: data}})
+}

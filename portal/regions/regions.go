@@ -1,0 +1,114 @@
+// Package regions knows the service's regions, their service points and
+// which postal code belongs to which region. Booking, chat and contact
+// requests share it.
+package regions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"gorm.io/gorm"
+)
+
+// ErrNotFound is returned for an unknown region or postal code.
+var ErrNotFound = errors.New("regions: not found")
+
+// Region is one of the service's areas, such as Itä (east).
+type Region struct {
+	ID        int64
+	Code      string
+	NameFI    string `gorm:"column:name_fi"`
+	NameSV    string `gorm:"column:name_sv"`
+	NameEN    string `gorm:"column:name_en"`
+	Phone     string
+	SortOrder int
+}
+
+// TableName keeps gorm on the migrated table.
+func (Region) TableName() string { return "regions" }
+
+// Name returns the region's name in lang (fi, sv or en).
+func (r Region) Name(lang string) string {
+	switch lang {
+	case "sv":
+		return r.NameSV
+	case "en":
+		return r.NameEN
+	}
+	return r.NameFI
+}
+
+// ServicePoint is an office where advisors meet residents.
+type ServicePoint struct {
+	ID            int64
+	RegionID      int64
+	Name          string
+	StreetAddress string
+	PostalCode    string
+	City          string
+	Phone         string
+	Active        bool
+}
+
+// TableName keeps gorm on the migrated table.
+func (ServicePoint) TableName() string { return "service_points" }
+
+// Store reads regions.
+type Store struct {
+	db *gorm.DB
+}
+
+// NewStore returns the regions store.
+func NewStore(db *gorm.DB) *Store { return &Store{db: db} }
+
+// List returns every region in display order.
+func (s *Store) List(ctx context.Context) ([]Region, error) {
+	var out []Region
+	if err := s.db.WithContext(ctx).Order("sort_order, id").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("regions: list: %w", err)
+	}
+	return out, nil
+}
+
+// ByID returns one region.
+func (s *Store) ByID(ctx context.Context, id int64) (*Region, error) {
+	var r Region
+	err := s.db.WithContext(ctx).First(&r, id).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("regions: load %d: %w", id, err)
+	}
+	return &r, nil
+}
+
+// ForPostalCode returns the region a postal code belongs to.
+func (s *Store) ForPostalCode(ctx context.Context, code string) (*Region, error) {
+	var r Region
+	err := s.db.WithContext(ctx).
+		Joins("JOIN postal_code_regions p ON p.region_id = regions.id").
+		Where("p.postal_code = ?", code).First(&r).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("regions: postal code: %w", err)
+	}
+	return &r, nil
+}
+
+// ServicePoints returns the active service points of a region, or of all
+// regions when regionID is 0.
+func (s *Store) ServicePoints(ctx context.Context, regionID int64) ([]ServicePoint, error) {
+	q := s.db.WithContext(ctx).Where("active = ?", true)
+	if regionID != 0 {
+		q = q.Where("region_id = ?", regionID)
+	}
+	var out []ServicePoint
+	if err := q.Order("name").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("regions: service points: %w", err)
+	}
+	return out, nil
+}
