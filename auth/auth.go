@@ -158,7 +158,7 @@ func (a *Auth) provider(ctx context.Context, name string) (*provider, error) {
 		oauth: oauth2.Config{
 			ClientID:     pc.ClientID,
 			ClientSecret: pc.ClientSecret,
-			Endpoint:     op.Endpoint(),
+			Endpoint:     endpoint(op),
 			RedirectURL:  a.callbackURL(),
 			Scopes:       []string{oidc.ScopeOpenID, "profile", "email"},
 		},
@@ -402,4 +402,13 @@ func safeReturn(p string) string {
 		return "/my"
 	}
 	return p
+}
+
+// endpoint fixes client authentication to the Authorization header: with
+// auto-detection a refused exchange is retried with the secret in the body,
+// and the retry meets a code the first attempt already spent.
+func endpoint(op *oidc.Provider) oauth2.Endpoint {
+	e := op.Endpoint()
+	e.AuthStyle = oauth2.AuthStyleInHeader
+	return e
 }

@@ -8,6 +8,7 @@
 //	portal migrate up       apply pending database migrations
 //	portal migrate status   list migrations and whether they are applied
 //	portal seed-demo        write the demo regions, advisors and residents
+//	portal healthcheck      exit 0 when the local server answers /healthz
 //
 // Configuration is read from PORTAL_* environment variables; see README.md.
 package main
@@ -18,9 +19,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/asumisneuvonta/portal/migrations"
 	"github.com/asumisneuvonta/portal/portal/database"
@@ -37,7 +41,7 @@ func main() {
 	}
 }
 
-const usage = `usage: portal [serve | migrate up | migrate status | seed-demo]`
+const usage = `usage: portal [serve | migrate up | migrate status | seed-demo | healthcheck]`
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	cmd := "serve"
@@ -62,6 +66,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return migrateStatus(ctx, cfg, log, stdout)
 	case cmd == "seed-demo":
 		return seedDemo(ctx, cfg, log, stdout)
+	case cmd == "healthcheck":
+		return healthcheck(ctx, cfg)
 	}
 	return errors.New(usage)
 }
@@ -139,4 +145,30 @@ func seedDemo(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) 
 	}
 	fmt.Fprintln(out, "demo data written")
 	return db.Close()
+}
+
+// healthcheck asks the server on this host whether it is alive; container
+// images without a shell or curl use it.
+func healthcheck(ctx context.Context, cfg Config) error {
+	_, port, err := net.SplitHostPort(cfg.Listen)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:"+port+"/healthz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	if err := resp.Body.Close(); err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthz answered %d", resp.StatusCode)
+	}
+	return nil
 }

@@ -223,7 +223,8 @@ func startDevIDP(cfg *Config) (*devidp.Server, error) {
 		PostLogoutRedirectURIs: []string{cfg.PublicURL.String() + "/?logged_out=1"},
 	}
 	srv, err := devidp.Start(cfg.DevIDPListen, devidp.Config{
-		Issuer: "http://" + cfg.DevIDPListen, Users: users, Clients: []devidp.Client{client}, RoleClaim: cfg.RoleClaim,
+		// Issuer is left empty: Start takes it from the address it listens on.
+		Users: users, Clients: []devidp.Client{client}, RoleClaim: cfg.RoleClaim,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("development provider: %w", err)

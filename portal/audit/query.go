@@ -12,7 +12,7 @@ type Filter struct {
 	Actor    string // part of the staff member's name
 	Resident string // part of the resident's name
 	Action   string // prefix, e.g. "booking."
-	From, To   time.Time
+	From, To time.Time
 }
 
 // Row is an entry with the names of the people involved.

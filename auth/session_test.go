@@ -1,0 +1,112 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/asumisneuvonta/portal/portal/database"
+	"github.com/asumisneuvonta/portal/portal/database/dbtest"
+)
+
+// testStores runs fn against the database store on SQLite and PostgreSQL
+// and against the Redis store.
+func testStores(t *testing.T, fn func(t *testing.T, s SessionStore, userID int64)) {
+	t.Run("database", func(t *testing.T) {
+		dbtest.Each(t, func(t *testing.T, db *database.DB) {
+			u, err := NewUsers(db.Gorm).Upsert(context.Background(), &User{Issuer: "i", Subject: "s", Role: RoleResident})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fn(t, NewDBSessions(db.Gorm), u.ID)
+		})
+	})
+	t.Run("redis", func(t *testing.T) {
+		rdb, prefix := dbtest.Redis(t)
+		fn(t, NewRedisSessions(rdb, prefix, 30*time.Minute), 1)
+	})
+}
+
+func TestSessionStores(t *testing.T) {
+	testStores(t, func(t *testing.T, s SessionStore, userID int64) {
+		ctx := context.Background()
+		now := time.Now().UTC().Truncate(time.Second)
+		sess := &Session{ID: hashToken("cookie"), UserID: userID, CSRFToken: "c", IDToken: "t", Provider: "resident",
+			CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}
+		if err := s.Create(ctx, sess); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Get(ctx, sess.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.UserID != userID || got.CSRFToken != "c" || !got.ExpiresAt.Equal(sess.ExpiresAt) {
+			t.Errorf("got %+v", got)
+		}
+		later := now.Add(5 * time.Minute)
+		if err := s.Touch(ctx, sess.ID, later); err != nil {
+			t.Fatal(err)
+		}
+		if got, err = s.Get(ctx, sess.ID); err != nil || !got.LastSeenAt.Equal(later) {
+			t.Errorf("after touch: %v, %v", got, err)
+		}
+		if err := s.Delete(ctx, sess.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Get(ctx, sess.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("after delete: %v, want ErrNotFound", err)
+		}
+		// Touching a deleted session must not bring it back.
+		if err := s.Touch(ctx, sess.ID, later); err != nil && !errors.Is(err, ErrNotFound) {
+			t.Fatal(err)
+		}
+		if _, err := s.Get(ctx, sess.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("touch resurrected a deleted session: %v", err)
+		}
+	})
+}
+
+func TestPickRole(t *testing.T) {
+	all := []Role{RoleResident, RoleAdvisor, RoleAdmin}
+	staff := []Role{RoleAdvisor, RoleAdmin}
+	cases := []struct {
+		name    string
+		claim   any
+		allowed []Role
+		want    Role
+		err     bool
+	}{
+		{"list", []any{"advisor"}, all, RoleAdvisor, false},
+		{"highest wins", []any{"resident", "admin", "advisor"}, all, RoleAdmin, false},
+		{"space separated", "resident advisor", all, RoleAdvisor, false},
+		{"resident provider ignores claims", []any{"admin"}, []Role{RoleResident}, RoleResident, false},
+		{"staff provider refuses residents", []any{"resident"}, staff, "", true},
+		{"unknown only", []any{"superuser"}, all, "", true},
+		{"missing", nil, all, "", true},
+		{"wrong type", 42.0, all, "", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := pickRole(tc.claim, tc.allowed)
+			if (err != nil) != tc.err || got != tc.want {
+				t.Errorf("pickRole = %q, %v; want %q, err=%v", got, err, tc.want, tc.err)
+			}
+		})
+	}
+}
+
+func TestSafeReturn(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                     "/my",
+		"/booking?x=1":         "/booking?x=1",
+		"//evil.example/":      "/my",
+		"/\\evil.example":      "/my",
+		"https://evil.example": "/my",
+		"/ok\r\nSet-Cookie: x": "/my",
+	} {
+		if got := safeReturn(in); got != want {
+			t.Errorf("safeReturn(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func noFiles(name string) ([]byte, error) {
+	if name == "/run/secrets/key" {
+		return []byte(strings.Repeat("s", 40) + "\n"), nil
+	}
+	return nil, os.ErrNotExist
+}
+
+func TestConfigDefaultsServeSingleProcess(t *testing.T) {
+	c, err := loadConfig(env(nil), noFiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Production() || !c.DevIDP() || !c.DemoData {
+		t.Errorf("defaults: production=%v devIDP=%v demo=%v", c.Production(), c.DevIDP(), c.DemoData)
+	}
+	if c.DatabaseURL != "sqlite:./data/portal.db" || c.PublicURL.String() != "http://localhost:8080" {
+		t.Errorf("defaults: db=%q public=%q", c.DatabaseURL, c.PublicURL)
+	}
+}
+
+func TestConfigSecretFile(t *testing.T) {
+	c, err := loadConfig(env(map[string]string{"PORTAL_SECRET_KEY_FILE": "/run/secrets/key"}), noFiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(c.SecretKey) != strings.Repeat("s", 40) {
+		t.Errorf("secret from file = %q", c.SecretKey)
+	}
+}
+
+func TestConfigErrorsNameTheVariable(t *testing.T) {
+	prod := map[string]string{
+		"PORTAL_ENV":                "production",
+		"PORTAL_PUBLIC_URL":         "https://asumisneuvonta.example.fi",
+		"PORTAL_SECRET_KEY":         strings.Repeat("x", 32),
+		"PORTAL_OIDC_ISSUER":        "https://login.example.fi/realms/city",
+		"PORTAL_OIDC_CLIENT_ID":     "portal",
+		"PORTAL_OIDC_CLIENT_SECRET": "s3cret",
+		"PORTAL_DATABASE_URL":       "postgres://portal@db/portal",
+		"PORTAL_REDIS_URL":          "redis://redis:6379/0",
+	}
+	with := func(base map[string]string, kv ...string) map[string]string {
+		m := map[string]string{}
+		for k, v := range base {
+			m[k] = v
+		}
+		for i := 0; i < len(kv); i += 2 {
+			if kv[i+1] == "" {
+				delete(m, kv[i])
+			} else {
+				m[kv[i]] = kv[i+1]
+			}
+		}
+		return m
+	}
+	if _, err := loadConfig(env(prod), noFiles); err != nil {
+		t.Fatalf("valid production config refused: %v", err)
+	}
+	cases := []struct {
+		name string
+		env  map[string]string
+		want string // the variable the message must name
+	}{
+		{"unknown env", map[string]string{"PORTAL_ENV": "staging"}, "PORTAL_ENV"},
+		{"listen without port", map[string]string{"PORTAL_LISTEN": "localhost"}, "PORTAL_LISTEN"},
+		{"metrics listen", map[string]string{"PORTAL_METRICS_LISTEN": "nonsense"}, "PORTAL_METRICS_LISTEN"},
+		{"log level", map[string]string{"PORTAL_LOG_LEVEL": "loud"}, "PORTAL_LOG_LEVEL"},
+		{"public url with path", map[string]string{"PORTAL_PUBLIC_URL": "http://x.fi/portal"}, "PORTAL_PUBLIC_URL"},
+		{"public url scheme", map[string]string{"PORTAL_PUBLIC_URL": "ftp://x.fi"}, "PORTAL_PUBLIC_URL"},
+		{"redis url", map[string]string{"PORTAL_REDIS_URL": "http://redis"}, "PORTAL_REDIS_URL"},
+		{"redis sessions without redis", map[string]string{"PORTAL_SESSION_STORE": "redis"}, "PORTAL_SESSION_STORE"},
+		{"session store", map[string]string{"PORTAL_SESSION_STORE": "memcached"}, "PORTAL_SESSION_STORE"},
+		{"idle timeout", map[string]string{"PORTAL_SESSION_IDLE_TIMEOUT": "soon"}, "PORTAL_SESSION_IDLE_TIMEOUT"},
+		{"max age negative", map[string]string{"PORTAL_SESSION_MAX_AGE": "-1h"}, "PORTAL_SESSION_MAX_AGE"},
+		{"short secret", map[string]string{"PORTAL_SECRET_KEY": "short"}, "PORTAL_SECRET_KEY"},
+		{"secret and file", map[string]string{"PORTAL_SECRET_KEY": strings.Repeat("x", 32), "PORTAL_SECRET_KEY_FILE": "/run/secrets/key"}, "PORTAL_SECRET_KEY"},
+		{"unreadable secret file", map[string]string{"PORTAL_SECRET_KEY_FILE": "/nope"}, "PORTAL_SECRET_KEY_FILE"},
+		{"client without issuer", map[string]string{"PORTAL_OIDC_CLIENT_ID": "x"}, "PORTAL_OIDC_ISSUER"},
+		{"issuer without client", map[string]string{"PORTAL_OIDC_ISSUER": "https://idp.example"}, "PORTAL_OIDC_CLIENT_ID"},
+		{"staff issuer without secret", map[string]string{"PORTAL_STAFF_OIDC_ISSUER": "https://idp.example", "PORTAL_STAFF_OIDC_CLIENT_ID": "x"}, "PORTAL_STAFF_OIDC_CLIENT_SECRET"},
+		{"bad boolean", map[string]string{"PORTAL_DEMO_DATA": "perhaps"}, "PORTAL_DEMO_DATA"},
+		{"bad rate limit", map[string]string{"PORTAL_LOGIN_RATE_LIMIT": "0"}, "PORTAL_LOGIN_RATE_LIMIT"},
+		{"bad proxy", map[string]string{"PORTAL_TRUSTED_PROXIES": "10.0.0.1,everyone"}, "PORTAL_TRUSTED_PROXIES"},
+		{"production without provider", with(prod, "PORTAL_OIDC_ISSUER", "", "PORTAL_OIDC_CLIENT_ID", "", "PORTAL_OIDC_CLIENT_SECRET", ""), "PORTAL_OIDC_ISSUER"},
+		{"production without secret", with(prod, "PORTAL_SECRET_KEY", ""), "PORTAL_SECRET_KEY"},
+		{"production over http", with(prod, "PORTAL_PUBLIC_URL", "http://asumisneuvonta.example.fi"), "PORTAL_PUBLIC_URL"},
+		{"production on shared sqlite", with(prod, "PORTAL_DATABASE_URL", "sqlite:/data/portal.db"), "PORTAL_DATABASE_URL"},
+		{"production instances without redis", with(prod, "PORTAL_REDIS_URL", ""), "PORTAL_REDIS_URL"},
+		{"production with demo data", with(prod, "PORTAL_DEMO_DATA", "true"), "PORTAL_DEMO_DATA"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := loadConfig(env(tc.env), noFiles)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			var ce *configError
+			if !errors.As(err, &ce) {
+				t.Fatalf("error %v is not a configError", err)
+			}
+			if !strings.Contains(err.Error(), tc.want+":") {
+				t.Errorf("message %q does not name %s", err, tc.want)
+			}
+		})
+	}
+	t.Run("single instance may use sqlite without redis", func(t *testing.T) {
+		m := with(prod, "PORTAL_DATABASE_URL", "sqlite:/data/portal.db", "PORTAL_REDIS_URL", "", "PORTAL_SINGLE_INSTANCE", "true")
+		if _, err := loadConfig(env(m), noFiles); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
