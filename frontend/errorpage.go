@@ -24,18 +24,29 @@ type ErrorData struct {
 	MessageKey string // translation key of the text under the title
 }
 
-// ErrorPage renders the HDS error page with status: a translated title for
-// the status and the message of messageKey, or the status's generic text
-// where messageKey is "". Nothing of an underlying error reaches the page.
-// Should the page itself fail to render, a plain-text status line is sent.
+// ErrorPage renders the HDS error page with status: a translated title and
+// text. messageKey is either a message key for the text, or the prefix of a
+// pair "<prefix>.title" and "<prefix>.body" (such as "error.csrf"); "" or an
+// unknown key gives the generic title and text of the status. Nothing of an
+// underlying error reaches the page. Should the page itself fail to render, a
+// plain-text status line is sent.
 func (f *Frontend) ErrorPage(c *fiber.Ctx, status int, messageKey string) error {
 	known := errorStatusFor(status)
-	if messageKey == "" || !f.catalog.ids[DefaultLang][messageKey] {
-		messageKey = errorBodyKey(known)
+	titleKey, bodyKey := errorTitleKey(known), errorBodyKey(known)
+	has := func(id string) bool { return f.catalog.ids[DefaultLang][id] }
+	switch {
+	case messageKey == "":
+	case has(messageKey + ".body"):
+		bodyKey = messageKey + ".body"
+		if has(messageKey + ".title") {
+			titleKey = messageKey + ".title"
+		}
+	case has(messageKey):
+		bodyKey = messageKey
 	}
 	err := f.Render(c, status, "pages/error", Page{
-		TitleKey: errorTitleKey(known),
-		Data:     ErrorData{Status: status, MessageKey: messageKey},
+		TitleKey: titleKey,
+		Data:     ErrorData{Status: status, MessageKey: bodyKey},
 	})
 	if err != nil {
 		f.log.Error("frontend: render error page", "status", status, "err", err)

@@ -90,19 +90,20 @@ type Page struct {
 	Notice string
 }
 
-// View is the value every template executes with.
+// View is the value every template executes with; its methods T, DateTime
+// and Date are callable from templates ($.T inside range and with).
 type View struct {
-	Lang      string
-	Viewer    *Viewer
-	CSRF      string
-	Path      string
-	Title     string
-	Data      any
-	Form      *Form
-	Notice    string
-	LangLinks []LangLink
-	Nav       []NavItem
-	Year      int
+	Lang      string     // "fi", "sv" or "en"; also <html lang>
+	Viewer    *Viewer    // nil when anonymous
+	CSRF      string     // for the hidden _csrf field of every POST form
+	Path      string     // the request path, for aria-current and form actions
+	Title     string     // the translated Page.TitleKey
+	Data      any        // Page.Data
+	Form      *Form      // Page.Form, never nil
+	Notice    string     // Page.Notice, a translation key
+	LangLinks []LangLink // this page in each language
+	Nav       []NavItem  // the main navigation for the viewer's role
+	Year      int        // for the copyright line
 	// Content is the rendered page inside layouts/base.
 	Content template.HTML
 
@@ -178,8 +179,9 @@ func New(opts Options) (*Frontend, error) {
 const baseLayout = "layouts/base"
 
 // Views returns the template engine for fiber.Config{Views: f.Views()}, for
-// handlers that render a fragment with c.Render. Whole pages go through Render,
-// which adds the layout and the view.
+// handlers that render a fragment with c.Render(name, data) and no layout.
+// Whole pages go through Render, which builds the View and adds the layout:
+// layouts/base expects a *View and takes the page from View.Content.
 func (f *Frontend) Views() fiber.Views {
 	return f.engine
 }
@@ -200,7 +202,27 @@ func (f *Frontend) funcs() template.FuncMap {
 		"dict": dict,
 		// tel "09 310 12345" → tel:0931012345 (html/template blocks tel: URLs it did not vet).
 		"tel": telURL,
+		// tr .Lang "key" "Name" .Name translates where the dot is not a View,
+		// as in a Section's template.
+		"tr": func(lang, id string, args ...any) string {
+			return (&View{Lang: lang, f: f}).T(id, args...)
+		},
+		// section . renders a Section's own template with the section as its dot.
+		"section": f.renderSection,
 	}
+}
+
+// renderSection executes a Section's template for pages/my and pages/desk.
+func (f *Frontend) renderSection(s Section) (template.HTML, error) {
+	t := f.engine.Templates.Lookup(s.Template)
+	if t == nil {
+		return "", fmt.Errorf("section template %q does not exist", s.Template)
+	}
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, s); err != nil {
+		return "", fmt.Errorf("section %s: %w", s.Template, err)
+	}
+	return template.HTML(buf.String()), nil //nolint:gosec // produced by html/template above
 }
 
 // telURL builds a tel: link of a phone number, keeping only its digits and a
@@ -370,8 +392,9 @@ func (v *View) Date(t time.Time) string {
 	return t.Format("2.1.2006")
 }
 
-// templateKey finds translation keys named literally in templates: .T "key".
-var templateKey = regexp.MustCompile(`\bT\s+"([^"]+)"`)
+// templateKey finds translation keys named literally in templates:
+// .T "key", $.T "key" and tr .Lang "key".
+var templateKey = regexp.MustCompile(`(?:\bT|\btr\s+[^"\s]+)\s+"([^"]+)"`)
 
 // checkTemplateKeys makes a typo in a template's translation key a start-up
 // error rather than a raw key on a page.

@@ -31,3 +31,12 @@ func CollectSections(c *fiber.Ctx, fns []SectionFunc) ([]Section, error) {
 	}
 	return out, nil
 }
+
+// Link is one entry of the ready-made section template
+// "partials/section-links": a URL and its label, either already translated
+// (Label) or a translation key (LabelKey).
+type Link struct {
+	URL      string
+	Label    string
+	LabelKey string
+}

@@ -104,11 +104,15 @@ func errorHandler(fe *frontend.Frontend, log *slog.Logger) fiber.ErrorHandler {
 			if key == "" {
 				key = "error." + strconv.Itoa(status)
 			}
-			return c.Status(status).JSON(fiber.Map{
-				"error":      key,
-				"message":    fe.T(frontend.Lang(c), key+".body"),
-				"request_id": rid,
-			})
+			lang := frontend.Lang(c)
+			msg := fe.T(lang, key+".body")
+			if msg == key+".body" { // a status without texts of its own
+				msg = fe.T(lang, "error.400.body")
+				if status >= 500 {
+					msg = fe.T(lang, "error.500.body")
+				}
+			}
+			return c.Status(status).JSON(fiber.Map{"error": key, "message": msg, "request_id": rid})
 		}
 		return fe.ErrorPage(c, status, key)
 	}

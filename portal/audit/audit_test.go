@@ -52,7 +52,9 @@ func TestWriteAndList(t *testing.T) {
 			{"by actor name", audit.Filter{Actor: "anna"}, []string{"chat.resident_page", "booking.view"}},
 			{"by resident name", audit.Filter{Resident: "RAUNI"}, []string{"chat.resident_page", "booking.view"}},
 			{"by action prefix", audit.Filter{Action: "booking."}, []string{"booking.view"}},
-			{"like wildcards are literal", audit.Filter{Action: "%"}, []string{"access_log.view", "chat.resident_page", "booking.view"}},
+			{"like wildcards are literal", audit.Filter{Action: "%"}, nil},
+			{"underscore is literal", audit.Filter{Action: "access_log"}, []string{"access_log.view"}},
+			{"underscore is not a wildcard", audit.Filter{Action: "access-log"}, nil},
 			{"from", audit.Filter{From: time.Date(2026, 3, 1, 12, 2, 0, 0, time.UTC)}, []string{"access_log.view", "chat.resident_page"}},
 			{"to", audit.Filter{To: time.Date(2026, 3, 1, 12, 2, 0, 0, time.UTC)}, []string{"booking.view"}},
 		}

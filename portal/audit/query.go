@@ -36,13 +36,13 @@ func (l *Log) List(ctx context.Context, f Filter, page int) ([]Row, bool, error)
 		Joins("JOIN users AS actor ON actor.id = a.actor_id").
 		Joins("LEFT JOIN users AS res ON res.id = a.resident_id")
 	if f.Actor != "" {
-		q = q.Where("LOWER(actor.name) LIKE ?", "%"+strings.ToLower(escapeLike(f.Actor))+"%")
+		q = q.Where(`LOWER(actor.name) LIKE ? ESCAPE '\'`, "%"+strings.ToLower(escapeLike(f.Actor))+"%")
 	}
 	if f.Resident != "" {
-		q = q.Where("LOWER(res.name) LIKE ?", "%"+strings.ToLower(escapeLike(f.Resident))+"%")
+		q = q.Where(`LOWER(res.name) LIKE ? ESCAPE '\'`, "%"+strings.ToLower(escapeLike(f.Resident))+"%")
 	}
 	if f.Action != "" {
-		q = q.Where("a.action LIKE ?", escapeLike(f.Action)+"%")
+		q = q.Where(`a.action LIKE ? ESCAPE '\'`, escapeLike(f.Action)+"%")
 	}
 	if !f.From.IsZero() {
 		q = q.Where("a.at >= ?", f.From.UTC())
@@ -62,13 +62,8 @@ func (l *Log) List(ctx context.Context, f Filter, page int) ([]Row, bool, error)
 	return rows, more, nil
 }
 
+// escapeLike makes s match literally inside a LIKE pattern that declares
+// ESCAPE '\'.
 func escapeLike(s string) string {
-	out := make([]rune, 0, len(s))
-	for _, r := range s {
-		if r == '%' || r == '_' || r == '\\' {
-			continue
-		}
-		out = append(out, r)
-	}
-	return string(out)
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }

@@ -56,7 +56,7 @@ func (p *Pages) front(c *fiber.Ctx) error {
 	}
 	page := frontend.Page{TitleKey: "home.title", Data: data}
 	if data.LoggedOut {
-		page.Notice = "auth.logged_out"
+		page.Notice = "notice.logged_out"
 	}
 	return p.fe.Render(c, fiber.StatusOK, "pages/home", page)
 }

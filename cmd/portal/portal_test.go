@@ -1,0 +1,294 @@
+package main
+
+import (
+	"context"
+	"html"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/asumisneuvonta/portal/portal/database/dbtest"
+)
+
+// testPortal is the whole portal, built as `portal serve` builds it, with
+// the development provider, on loopback ports of its own.
+type testPortal struct {
+	url string
+	s   *server
+}
+
+func startPortal(t *testing.T, extra map[string]string) *testPortal {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	m := map[string]string{
+		"PORTAL_LISTEN":         ln.Addr().String(),
+		"PORTAL_PUBLIC_URL":     base,
+		"PORTAL_DATA_DIR":       t.TempDir(),
+		"PORTAL_DEV_IDP_LISTEN": "127.0.0.1:0",
+		"PORTAL_METRICS_LISTEN": "127.0.0.1:0",
+	}
+	for k, v := range extra {
+		m[k] = v
+	}
+	cfg, err := loadConfig(env(m), os.ReadFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	s, err := build(context.Background(), cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		if err := s.app.Listener(ln); err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := s.app.ShutdownWithContext(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		if err := s.close(ctx); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return &testPortal{url: base, s: s}
+}
+
+// browser is an HTTP client with a cookie jar that follows redirects.
+type browser struct {
+	t *testing.T
+	c *http.Client
+}
+
+func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &browser{t: t, c: &http.Client{Jar: jar, Timeout: 15 * time.Second}}
+}
+
+func (b *browser) do(req *http.Request) (*http.Response, string) {
+	b.t.Helper()
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if err := resp.Body.Close(); err != nil {
+		b.t.Fatal(err)
+	}
+	return resp, string(body)
+}
+
+func (b *browser) get(u string) (*http.Response, string) {
+	b.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return b.do(req)
+}
+
+func (b *browser) post(u string, form url.Values) (*http.Response, string) {
+	b.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return b.do(req)
+}
+
+var (
+	formAction = regexp.MustCompile(`<form method="post" action="([^"]+)">`)
+	hiddenID   = regexp.MustCompile(`name="id" value="([^"]+)"`)
+	hiddenCSRF = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+	portalCSRF = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+)
+
+// login opens path, which needs a login, picks subject on the development
+// provider's page and returns the page the portal finally shows.
+func (b *browser) login(base, path, subject string) (*http.Response, string) {
+	b.t.Helper()
+	resp, body := b.get(base + path)
+	if !strings.Contains(body, subject) {
+		b.t.Fatalf("expected the provider's picker offering %s, got %d at %s", subject, resp.StatusCode, resp.Request.URL)
+	}
+	m1, m2, m3 := formAction.FindStringSubmatch(body), hiddenID.FindStringSubmatch(body), hiddenCSRF.FindStringSubmatch(body)
+	if m1 == nil || m2 == nil || m3 == nil {
+		b.t.Fatal("picker form not found")
+	}
+	action, err := resp.Request.URL.Parse(html.UnescapeString(m1[1]))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return b.post(action.String(), url.Values{"id": {m2[1]}, "csrf": {html.UnescapeString(m3[1])}, "user": {subject}})
+}
+
+func csrfOf(t *testing.T, page string) string {
+	t.Helper()
+	m := portalCSRF.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatal("no _csrf field on the page")
+	}
+	return html.UnescapeString(m[1])
+}
+
+// storageVariants runs fn on SQLite with database sessions, and on
+// PostgreSQL with Redis sessions when the test services are configured.
+func storageVariants(t *testing.T, fn func(t *testing.T, p *testPortal)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, startPortal(t, nil)) })
+	t.Run("postgres+redis", func(t *testing.T) {
+		dbURL := dbtest.PostgresSchemaURL(t)
+		redisURL := os.Getenv("PORTAL_TEST_REDIS_URL")
+		if redisURL == "" {
+			if os.Getenv("CI") == "true" {
+				t.Fatal("PORTAL_TEST_REDIS_URL is not set, and CI=true requires the Redis tests to run")
+			}
+			t.Skip("PORTAL_TEST_REDIS_URL not set")
+		}
+		fn(t, startPortal(t, map[string]string{
+			"PORTAL_DATABASE_URL": dbURL, "PORTAL_REDIS_URL": redisURL, "PORTAL_SESSION_STORE": "redis",
+		}))
+	})
+}
+
+func TestDevLoginRoundTripAndLogout(t *testing.T) {
+	storageVariants(t, func(t *testing.T, p *testPortal) {
+		b := newBrowser(t)
+		resp, page := b.login(p.url, "/my", "demo-resident-aino")
+		if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/my" {
+			t.Fatalf("after login: %d at %s", resp.StatusCode, resp.Request.URL)
+		}
+		if !strings.Contains(page, "Aino Asukas") {
+			t.Error("my page does not show the user's name")
+		}
+		if !strings.Contains(page, `lang="fi"`) {
+			t.Error("page is not in Finnish by default")
+		}
+		stale := b.c.Jar.Cookies(resp.Request.URL)
+
+		resp, page = b.post(p.url+"/logout", url.Values{"_csrf": {csrfOf(t, page)}})
+		if resp.Request.URL.Path != "/" || resp.Request.URL.Query().Get("logged_out") == "" {
+			t.Errorf("logout ended at %s, want the front page via the provider's end-session", resp.Request.URL)
+		}
+		if strings.Contains(page, "Aino Asukas") {
+			t.Error("front page still shows the user after logout")
+		}
+
+		// The old cookie no longer opens a session.
+		old := newBrowser(t)
+		old.c.Jar.SetCookies(resp.Request.URL, stale)
+		old.c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		resp, _ = old.get(p.url + "/my")
+		if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login") {
+			t.Errorf("old cookie after logout: %d → %s", resp.StatusCode, resp.Header.Get("Location"))
+		}
+	})
+}
+
+func TestRolesOnPages(t *testing.T) {
+	p := startPortal(t, nil)
+	cases := []struct {
+		subject string
+		path    string
+		want    int
+	}{
+		{"demo-resident-aino", "/desk", http.StatusForbidden},
+		{"demo-resident-aino", "/admin/access-log", http.StatusForbidden},
+		{"demo-advisor-east-1", "/desk", http.StatusOK},
+		{"demo-advisor-east-1", "/admin/access-log", http.StatusForbidden},
+		{"demo-admin", "/admin/access-log", http.StatusOK},
+	}
+	for _, tc := range cases {
+		t.Run(tc.subject+tc.path, func(t *testing.T) {
+			b := newBrowser(t)
+			resp, page := b.login(p.url, tc.path, tc.subject)
+			if resp.StatusCode != tc.want {
+				t.Errorf("status %d, want %d", resp.StatusCode, tc.want)
+			}
+			if tc.want == http.StatusForbidden && !strings.Contains(page, "403") && !strings.Contains(page, "oikeutta") {
+				t.Error("403 page is not the translated error page")
+			}
+		})
+	}
+}
+
+func TestAccessLogPage(t *testing.T) {
+	p := startPortal(t, nil)
+	b := newBrowser(t)
+	b.login(p.url, "/admin/access-log", "demo-admin")
+	// The first view was itself logged; the second lists it.
+	resp, page := b.get(p.url + "/admin/access-log?action=access_log")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "access_log.view") || !strings.Contains(page, "Pirjo Pääkäyttäjä") {
+		t.Fatalf("access log page does not list the admin's own view (%d): %s", resp.StatusCode, page)
+	}
+	resp, page = b.get(p.url + "/admin/access-log?from=yesterday")
+	if resp.StatusCode != http.StatusBadRequest || strings.Contains(page, "access_log.view") {
+		t.Errorf("a bad date: %d; want 400 with the form error and no rows", resp.StatusCode)
+	}
+	resp, page = b.get(p.url + "/admin/access-log?actor=nobody-of-that-name")
+	if resp.StatusCode != http.StatusOK || strings.Contains(page, "access_log.view") {
+		t.Errorf("filter by unknown actor still lists rows (%d)", resp.StatusCode)
+	}
+}
+
+func TestLogoutWithoutCSRFChangesNothing(t *testing.T) {
+	p := startPortal(t, nil)
+	b := newBrowser(t)
+	b.login(p.url, "/my", "demo-resident-matti")
+	resp, _ := b.post(p.url+"/logout", url.Values{})
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("logout without token: %d, want 403", resp.StatusCode)
+	}
+	resp, page := b.get(p.url + "/my")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "Matti Meikäläinen") {
+		t.Error("the session did not survive a refused logout")
+	}
+}
+
+func TestProbesAndHeaders(t *testing.T) {
+	p := startPortal(t, nil)
+	b := newBrowser(t)
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if resp, _ := b.get(p.url + path); resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: %d", path, resp.StatusCode)
+		}
+	}
+	resp, page := b.get(p.url + "/")
+	csp := resp.Header.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "frame-ancestors 'none'") || strings.Contains(csp, "unsafe-inline") {
+		t.Errorf("CSP %q", csp)
+	}
+	if resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Error("no nosniff")
+	}
+	for _, want := range []string{"/booking", "/chat", "/messages", "/exchange", "/contact", "09 310 10004"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("front page lacks %q", want)
+		}
+	}
+	if resp, _ := b.get(p.url + "/no-such-page"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown page: %d", resp.StatusCode)
+	}
+}
