@@ -425,3 +425,15 @@ func TestResidentProviderCannotGrantStaff(t *testing.T) {
 		}
 	})
 }
+
+func TestLoginAgainReplacesTheSession(t *testing.T) {
+	h := newHarness(t, dbtest.SQLite(t), false)
+	c := newClient(t, true)
+	h.login(t, c)
+	if resp, _ := get(t, c, h.url+"/login"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("second login: %d", resp.StatusCode)
+	}
+	if n := sessionCount(t, h.db); n != 1 {
+		t.Errorf("%d sessions after logging in twice in one browser, want 1", n)
+	}
+}

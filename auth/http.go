@@ -109,6 +109,13 @@ func (a *Auth) handleCallback(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// A browser that was already logged in gets a new session; the old
+	// one ends so that it cannot be used alongside.
+	if old := CurrentSession(c); old != nil {
+		if err := a.sessions.Delete(ctx, old.ID); err != nil {
+			return err
+		}
+	}
 	a.setSessionCookie(c, cookie, sess.ExpiresAt)
 	return c.Redirect(att.ReturnTo, fiber.StatusSeeOther)
 }
