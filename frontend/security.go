@@ -44,7 +44,7 @@ func SecurityHeaders(production bool, formActionOrigins []string) fiber.Handler 
 		h.Set(fiber.HeaderXContentTypeOptions, "nosniff")
 		h.Set(fiber.HeaderReferrerPolicy, "same-origin")
 		h.Set(fiber.HeaderXFrameOptions, "DENY")
-		h.Set(fiber.HeaderPermissionsPolicy, "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), display-capture=()")
+		h.Set(fiber.HeaderPermissionsPolicy, "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), display-capture=()")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		h.Set(fiber.HeaderCrossOriginResourcePolicy, "same-origin")
 		if production {

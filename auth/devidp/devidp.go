@@ -185,6 +185,8 @@ func (p *Provider) routes() http.Handler {
 	mux.HandleFunc("GET "+loggedOutPath, p.showLoggedOut)
 
 	mux.HandleFunc("GET "+stylePath, serveStyle)
+	// Browsers ask for an icon on their own; the provider has none.
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 
 	// OpenID endpoints.
 	mux.Handle("/", p.op)

@@ -57,6 +57,14 @@ func mountCore(app *fiber.App, d *deps) {
 	// Probes: alive, and ready to serve (database and Redis answer).
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
 	app.Get("/readyz", readyz(d))
+	// Browsers ask for /favicon.ico on their own, whatever the page links.
+	app.Get("/favicon.ico", func(c *fiber.Ctx) error {
+		u, err := d.fe.AssetURL("favicon.svg")
+		if err != nil {
+			return err
+		}
+		return c.Redirect(u, fiber.StatusMovedPermanently)
+	})
 	// Login, callback, logout.
 	d.auth.Register(app, auth.RateLimit(d.cfg.LoginRateLimit, time.Minute, d.redis))
 	// Pages: front page, the resident's own page, the advisor desk, the access log.
