@@ -292,3 +292,21 @@ func TestProbesAndHeaders(t *testing.T) {
 		t.Errorf("unknown page: %d", resp.StatusCode)
 	}
 }
+
+func TestInfoPagesInEveryLanguage(t *testing.T) {
+	p := startPortal(t, nil)
+	b := newBrowser(t)
+	want := map[string]map[string]string{
+		"/accessibility": {"fi": "Saavutettavuusseloste", "sv": "Tillgänglighetsutlåtande", "en": "Accessibility statement"},
+		"/privacy":       {"fi": "Evästeet", "sv": "Kakor", "en": "Cookies"},
+		"/feedback":      {"fi": "Kiireellinen asia", "sv": "Brådskande ärende", "en": "Urgent matters"},
+	}
+	for path, langs := range want {
+		for lang, text := range langs {
+			resp, page := b.get(p.url + path + "?lang=" + lang)
+			if resp.StatusCode != http.StatusOK || !strings.Contains(page, text) || strings.Contains(page, "info."+strings.TrimPrefix(path, "/")) {
+				t.Errorf("%s in %s: %d, want %q and no untranslated keys", path, lang, resp.StatusCode, text)
+			}
+		}
+	}
+}

@@ -30,6 +30,61 @@ func (p *Pages) AddMySection(fn frontend.SectionFunc) { p.sections = append(p.se
 func (p *Pages) Register(r fiber.Router) {
 	r.Get("/", p.front)
 	r.Get("/my", auth.RequireLogin(), p.my)
+	// Information pages linked from the footer.
+	for path, page := range infoPages {
+		r.Get(path, p.info(page))
+	}
+}
+
+// InfoSection is a heading and its paragraphs, all translation keys.
+type InfoSection struct {
+	TitleKey   string
+	Paragraphs []string
+}
+
+// InfoData is the Data of pages/info.
+type InfoData struct {
+	Intro    string
+	Sections []InfoSection
+}
+
+type infoPage struct {
+	title string
+	data  InfoData
+}
+
+func section(prefix, name string, paragraphs ...string) InfoSection {
+	keys := make([]string, len(paragraphs))
+	for i, p := range paragraphs {
+		keys[i] = prefix + p
+	}
+	return InfoSection{TitleKey: prefix + name + "_title", Paragraphs: keys}
+}
+
+var infoPages = map[string]infoPage{
+	"/accessibility": {"info.accessibility.title", InfoData{Intro: "info.accessibility.intro", Sections: []InfoSection{
+		section("info.accessibility.", "status", "status_text", "testing_text"),
+		section("info.accessibility.", "feedback", "feedback_text"),
+		section("info.accessibility.", "authority", "authority_text"),
+	}}},
+	"/privacy": {"info.privacy.title", InfoData{Intro: "info.privacy.intro", Sections: []InfoSection{
+		section("info.privacy.", "what", "what_text"),
+		section("info.privacy.", "basis", "basis_text"),
+		section("info.privacy.", "who", "who_text"),
+		section("info.privacy.", "retention", "retention_text"),
+		section("info.privacy.", "rights", "rights_text"),
+		section("info.privacy.", "cookies", "cookies_text"),
+	}}},
+	"/feedback": {"info.feedback.title", InfoData{Intro: "info.feedback.intro", Sections: []InfoSection{
+		section("info.feedback.", "how", "how_text"),
+		section("info.feedback.", "urgent", "urgent_text"),
+	}}},
+}
+
+func (p *Pages) info(page infoPage) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		return p.fe.Render(c, fiber.StatusOK, "pages/info", frontend.Page{TitleKey: page.title, Data: page.data})
+	}
 }
 
 // RegionPhone is a region's name and phone number as the front page lists them.
