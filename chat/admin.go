@@ -1,0 +1,246 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"gorm.io/gorm"
+
+	"github.com/asumisneuvonta/portal/auth"
+	"github.com/asumisneuvonta/portal/frontend"
+)
+
+// Reply is a canned reply: a ready text an advisor inserts in one click.
+type Reply struct {
+	ID        int64
+	Lang      string
+	Title     string
+	Body      string
+	UpdatedBy *int64
+	UpdatedAt time.Time
+}
+
+// TableName keeps gorm on the migrated table.
+func (Reply) TableName() string { return "chat_canned_replies" }
+
+// Replies returns the canned replies of a language ("" for all).
+func (s *Store) Replies(ctx context.Context, lang string) ([]Reply, error) {
+	q := s.db.WithContext(ctx).Order("lang, title, id")
+	if lang != "" {
+		q = q.Where("lang = ?", lang)
+	}
+	var out []Reply
+	if err := q.Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("chat: canned replies: %w", err)
+	}
+	return out, nil
+}
+
+// SaveReply creates (ID 0) or updates a canned reply.
+func (s *Store) SaveReply(ctx context.Context, r *Reply) error {
+	r.UpdatedAt = s.now().UTC()
+	db := s.db.WithContext(ctx)
+	if r.ID == 0 {
+		if err := db.Create(r).Error; err != nil {
+			return fmt.Errorf("chat: create canned reply: %w", err)
+		}
+		return nil
+	}
+	res := db.Model(&Reply{}).Where("id = ?", r.ID).Updates(map[string]any{
+		"lang": r.Lang, "title": r.Title, "body": r.Body, "updated_by": r.UpdatedBy, "updated_at": r.UpdatedAt,
+	})
+	if res.Error != nil {
+		return fmt.Errorf("chat: update canned reply: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// DeleteReply removes a canned reply.
+func (s *Store) DeleteReply(ctx context.Context, id int64) error {
+	if err := s.db.WithContext(ctx).Delete(&Reply{}, id).Error; err != nil {
+		return fmt.Errorf("chat: delete canned reply: %w", err)
+	}
+	return nil
+}
+
+// person is what the resident page shows of a resident.
+type person struct {
+	Name, Email, Phone, PostalCode string
+}
+
+// Person loads a resident's contact details.
+func (s *Store) Person(ctx context.Context, id int64) (*person, error) {
+	var p person
+	err := s.db.WithContext(ctx).Table("users").Select("name, email, phone, postal_code").
+		Where("id = ? AND role = ?", id, "resident").Take(&p).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("chat: resident: %w", err)
+	}
+	return &p, nil
+}
+
+// FullName returns a user's full name.
+func (s *Store) FullName(ctx context.Context, id int64) (string, error) {
+	p, err := s.Person(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	return p.Name, nil
+}
+
+// AdminData is the Data of chat/admin.
+type AdminData struct {
+	Replies []Reply
+	Langs   []frontend.Option
+	Hours   []AdminHours
+	Days    []int
+}
+
+// AdminHours is one region's row of the opening-hours form.
+type AdminHours struct {
+	RegionID int64
+	Region   string
+	Spec     string // as PORTAL_CHAT_HOURS writes it; "" uses the default
+}
+
+func (s *Service) handleAdmin(c *fiber.Ctx) error {
+	return s.renderAdmin(c, nil)
+}
+
+func (s *Service) renderAdmin(c *fiber.Ctx, form *frontend.Form) error {
+	ctx := c.UserContext()
+	lang := frontend.Lang(c)
+	replies, err := s.store.Replies(ctx, "")
+	if err != nil {
+		return err
+	}
+	rs, err := s.regions.List(ctx)
+	if err != nil {
+		return err
+	}
+	own, err := s.store.RegionHours(ctx)
+	if err != nil {
+		return err
+	}
+	d := AdminData{Replies: replies, Langs: langOptions()}
+	for _, r := range rs {
+		row := AdminHours{RegionID: r.ID, Region: r.Name(lang)}
+		if w, ok := own[r.ID]; ok {
+			row.Spec = w.String()
+		}
+		d.Hours = append(d.Hours, row)
+	}
+	status := fiber.StatusOK
+	if form.HasErrors() {
+		status = fiber.StatusUnprocessableEntity
+	}
+	return s.fe.Render(c, status, "chat/admin", frontend.Page{TitleKey: "chat.admin.title", Data: d, Form: form, Notice: c.Query("notice")})
+}
+
+func (s *Service) handleReplySave(c *fiber.Ctx) error {
+	f := frontend.ReadForm(c, "id", "lang", "title", "body")
+	if l := f.Get("lang"); l != "fi" && l != "sv" && l != "en" {
+		f.Fail("lang", "form.error.required")
+	}
+	if t := f.Get("title"); t == "" {
+		f.Fail("title", "form.error.required")
+	} else if len([]rune(t)) > 100 {
+		f.Fail("title", "form.error.too_long")
+	}
+	body, code := cleanBody(f.Get("body"), s.cfg.Limits.MaxMessage)
+	switch code {
+	case CodeEmpty, CodeBadFrame:
+		f.Fail("body", "form.error.required")
+	case CodeTooLong:
+		f.Fail("body", "form.error.too_long")
+	}
+	if f.HasErrors() {
+		return s.renderAdmin(c, f)
+	}
+	u := auth.CurrentUser(c)
+	r := &Reply{Lang: f.Get("lang"), Title: f.Get("title"), Body: body, UpdatedBy: &u.ID}
+	if v := f.Get("id"); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fiber.NewError(fiber.StatusNotFound, msgNotFound)
+		}
+		r.ID = id
+	}
+	if err := s.store.SaveReply(c.UserContext(), r); errors.Is(err, ErrNotFound) {
+		return fiber.NewError(fiber.StatusNotFound, msgNotFound)
+	} else if err != nil {
+		return err
+	}
+	return c.Redirect("/chat/admin?notice=notice.saved", fiber.StatusSeeOther)
+}
+
+func (s *Service) handleReplyDelete(c *fiber.Ctx) error {
+	id, err := strconv.ParseInt(c.Params("rid"), 10, 64)
+	if err != nil {
+		return fiber.NewError(fiber.StatusNotFound, msgNotFound)
+	}
+	if err := s.store.DeleteReply(c.UserContext(), id); err != nil {
+		return err
+	}
+	return c.Redirect("/chat/admin?notice=notice.saved", fiber.StatusSeeOther)
+}
+
+func (s *Service) handleHoursSave(c *fiber.Ctx) error {
+	f := frontend.ReadForm(c, "region", "hours")
+	id, err := strconv.ParseInt(f.Get("region"), 10, 64)
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, "error.400")
+	}
+	if _, err := s.regions.ByID(c.UserContext(), id); err != nil {
+		return fiber.NewError(fiber.StatusNotFound, msgNotFound)
+	}
+	var w *week
+	if spec := f.Get("hours"); spec != "" {
+		parsed, err := parseHours(spec)
+		if err != nil {
+			f.Fail("hours", "chat.admin.hours_invalid")
+			return s.renderAdmin(c, f)
+		}
+		w = &parsed
+	}
+	if err := s.store.SetHours(c.UserContext(), id, w); err != nil {
+		return err
+	}
+	return c.Redirect("/chat/admin?notice=notice.saved", fiber.StatusSeeOther)
+}
+
+var shortDays = [8]string{"", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}
+
+// String writes the week back in the form parseHours reads.
+func (w week) String() string {
+	var parts []string
+	for d := 1; d <= 7; {
+		sp := w[d]
+		if sp == nil {
+			d++
+			continue
+		}
+		e := d
+		for e+1 <= 7 && w[e+1] != nil && *w[e+1] == *sp {
+			e++
+		}
+		days := shortDays[d]
+		if e > d {
+			days += "-" + shortDays[e]
+		}
+		parts = append(parts, days+" "+clock(sp.open)+"-"+clock(sp.close))
+		d = e + 1
+	}
+	return strings.Join(parts, "; ")
+}

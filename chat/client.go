@@ -1,0 +1,638 @@
+package chat
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/fasthttp/websocket"
+)
+
+// Principal is who is at the other end of a socket: a logged-in user, or
+// a guest known only by the random id in their signed token.
+type Principal struct {
+	UserID    int64
+	GuestID   string
+	Role      string // "resident", "guest", "advisor" or "admin"
+	Name      string // staff: the given name residents see
+	SessionID string // login session (hash); "" for guests
+	RegionID  *int64
+}
+
+// Staff reports whether the principal works for the service.
+func (p *Principal) Staff() bool { return p.Role == "advisor" || p.Role == "admin" }
+
+func (p *Principal) key() string {
+	if p.GuestID != "" {
+		return "g:" + p.GuestID
+	}
+	return "u:" + strconv.FormatInt(p.UserID, 10)
+}
+
+// senderRole is the role the principal's messages carry.
+func (p *Principal) senderRole() string {
+	if p.Staff() {
+		return RoleAdvisor
+	}
+	return RoleResident
+}
+
+// mayJoin: residents and guests their own conversations, staff the ones
+// assigned to them.
+func (p *Principal) mayJoin(c *Conversation) bool {
+	switch {
+	case p.Staff():
+		return c.AdvisorID != nil && *c.AdvisorID == p.UserID
+	case p.GuestID != "":
+		return c.GuestID == p.GuestID
+	default:
+		return c.ResidentID != nil && *c.ResidentID == p.UserID
+	}
+}
+
+// client is one socket. The reader (the socket handler's goroutine) reads
+// and handles frames; the writer goroutine is the only one that writes to
+// the connection. Everything else hands frames to send.
+type client struct {
+	hub  *Hub
+	conn *websocket.Conn
+	p    *Principal
+	svc  *Service
+
+	out       outQueue
+	done      chan struct{}
+	closeOnce sync.Once
+	code      int // set before done is closed
+	reason    string
+
+	mu    sync.Mutex
+	convs map[int64]*convState
+
+	tokens float64 // rate limit bucket, reader only
+	refill time.Time
+}
+
+// convState is how far a socket has been sent a conversation. Messages go
+// out strictly in sequence: one that does not follow last makes the client
+// read the gap from the database (fill), and while it does, live messages
+// only raise want.
+type convState struct {
+	last, want int64
+	fetching   bool
+	// held are messages that arrived ahead of a gap. Two instances publish
+	// a conversation's messages independently, so seq 8 stored here may
+	// arrive before seq 7 from the other instance, which is usually a
+	// millisecond behind: it is waited for briefly before the database is
+	// asked.
+	held     map[int64][]byte
+	gapTimer *time.Timer
+}
+
+// gapWait is how long a socket waits for a missing message to arrive by
+// pub/sub before reading it from the database.
+const gapWait = 50 * time.Millisecond
+
+// maxHeld bounds the messages held ahead of a gap.
+const maxHeld = 64
+
+func (c *client) closing() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// close asks the writer to send a close frame with code and reason and
+// stop; code 0 closes without a frame.
+func (c *client) close(code int, reason string) {
+	c.closeOnce.Do(func() {
+		c.code, c.reason = code, reason
+		close(c.done)
+	})
+}
+
+// outQueue holds the frames waiting for the writer, up to max bytes. It
+// costs nothing while empty, which is most of an idle socket's life.
+type outQueue struct {
+	mu      sync.Mutex
+	frames  [][]byte
+	bytes   int
+	max     int
+	ready   chan struct{} // cap 1: frames are waiting
+	drained chan struct{} // cap 1: the writer took what was waiting
+}
+
+func newOutQueue(max int) outQueue {
+	return outQueue{max: max, ready: make(chan struct{}, 1), drained: make(chan struct{}, 1)}
+}
+
+func (q *outQueue) push(f []byte) bool {
+	q.mu.Lock()
+	if q.bytes+len(f) > q.max {
+		q.mu.Unlock()
+		return false
+	}
+	q.frames = append(q.frames, f)
+	q.bytes += len(f)
+	q.mu.Unlock()
+	select {
+	case q.ready <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// take returns everything waiting and empties the queue.
+func (q *outQueue) take() [][]byte {
+	q.mu.Lock()
+	fs := q.frames
+	q.frames, q.bytes = nil, 0
+	q.mu.Unlock()
+	select {
+	case q.drained <- struct{}{}:
+	default:
+	}
+	return fs
+}
+
+func (q *outQueue) size() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.bytes
+}
+
+// enqueue hands a frame to the writer without waiting. A client whose
+// buffer is full is too slow: it is disconnected and will resume.
+func (c *client) enqueue(frame []byte) bool {
+	if c.out.push(frame) {
+		return true
+	}
+	c.close(CloseTryAgain, ReasonSlow)
+	return false
+}
+
+// enqueueWait is enqueue for bulk senders (a resume's backlog): it waits
+// while the buffer is half full instead of giving up on the client.
+func (c *client) enqueueWait(frame []byte) bool {
+	for c.out.size() > c.out.max/2 {
+		select {
+		case <-c.out.drained:
+		case <-c.done:
+			return false
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return c.enqueue(frame)
+}
+
+// deliverMessage sends a stored message if it is the next one this socket
+// needs; one further ahead waits a moment for the gap to close, and then
+// the socket reads the gap from the database.
+func (c *client) deliverMessage(conv, seq int64, frame []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.convs[conv]
+	if st == nil || seq <= st.last {
+		return
+	}
+	if st.fetching {
+		st.want = max(st.want, seq)
+		return
+	}
+	if seq == st.last+1 {
+		if !c.enqueue(frame) {
+			return
+		}
+		st.last, st.want = seq, max(st.want, seq)
+		for f, ok := st.held[st.last+1]; ok; f, ok = st.held[st.last+1] {
+			delete(st.held, st.last+1)
+			if !c.enqueue(f) {
+				return
+			}
+			st.last++
+		}
+		if len(st.held) == 0 && st.gapTimer != nil {
+			st.gapTimer.Stop()
+			st.gapTimer = nil
+		}
+		return
+	}
+	if len(st.held) < maxHeld {
+		if st.held == nil {
+			st.held = map[int64][]byte{}
+		}
+		st.held[seq] = frame
+		st.want = max(st.want, seq)
+		if st.gapTimer == nil {
+			st.gapTimer = time.AfterFunc(gapWait, func() { c.gapTimeout(conv) })
+		}
+		return
+	}
+	c.hintLocked(conv, st, seq)
+}
+
+// gapTimeout: the missing message did not come by pub/sub; read it.
+func (c *client) gapTimeout(conv int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.convs[conv]
+	if st == nil {
+		return
+	}
+	st.gapTimer = nil
+	if len(st.held) > 0 {
+		c.hintLocked(conv, st, st.want)
+	}
+}
+
+// hint tells the client that a conversation has reached seq.
+func (c *client) hint(conv, seq int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st := c.convs[conv]; st != nil && seq > st.last {
+		c.hintLocked(conv, st, seq)
+	}
+}
+
+func (c *client) hintLocked(conv int64, st *convState, seq int64) {
+	st.want = max(st.want, seq)
+	// The database has whatever was held; fill sends it in order.
+	st.held = nil
+	if st.gapTimer != nil {
+		st.gapTimer.Stop()
+		st.gapTimer = nil
+	}
+	if !st.fetching {
+		st.fetching = true
+		go c.fill(conv)
+	}
+}
+
+const fillPage = 200
+
+// fill reads the messages a socket has not been sent from the database and
+// sends them in order, waiting for room in the buffer rather than giving
+// up: a resume after a long absence is not a slow client.
+func (c *client) fill(conv int64) {
+	for {
+		c.mu.Lock()
+		st := c.convs[conv]
+		if st == nil || c.closing() {
+			c.mu.Unlock()
+			return
+		}
+		from := st.last
+		c.mu.Unlock()
+
+		ctx, cancel := context.WithTimeout(c.hub.ctx, 10*time.Second)
+		msgs, err := c.hub.store.After(ctx, conv, from, fillPage)
+		cancel()
+		if err != nil {
+			c.hub.log.Warn("chat: read missed messages", "conversation", conv, "err", err)
+			c.close(CloseTryAgain, ReasonSlow) // the client resumes after a moment
+			return
+		}
+		sent := from
+		for i := range msgs {
+			if msgs[i].Seq != sent+1 {
+				break
+			}
+			if !c.enqueueWait(encodeMessage(&msgs[i])) {
+				return
+			}
+			sent = msgs[i].Seq
+		}
+		c.mu.Lock()
+		st = c.convs[conv]
+		if st == nil {
+			c.mu.Unlock()
+			return
+		}
+		st.last = max(st.last, sent)
+		if st.last >= st.want || len(msgs) == 0 {
+			st.fetching = false
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+	}
+}
+
+// leave takes the socket out of a conversation and tells it so.
+func (c *client) leave(conv int64) {
+	c.mu.Lock()
+	_, ok := c.convs[conv]
+	delete(c.convs, conv)
+	c.mu.Unlock()
+	if ok {
+		c.hub.leave(c, conv)
+		c.enqueue(mustJSON(struct {
+			Type string `json:"type"`
+			Conv int64  `json:"conv"`
+		}{"left", conv}))
+	}
+}
+
+func (c *client) joined(conv int64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.convs[conv] != nil
+}
+
+func (c *client) joinedIDs() []int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]int64, 0, len(c.convs))
+	for id := range c.convs {
+		out = append(out, id)
+	}
+	return out
+}
+
+// writeLoop is the only writer of the connection. Frames that queued up
+// meanwhile go out together in one WebSocket message, separated by
+// newlines (see PROTOCOL.md).
+func (c *client) writeLoop(lim Limits) {
+	ping := time.NewTicker(lim.PingInterval)
+	defer ping.Stop()
+	for {
+		select {
+		case <-c.done:
+			if c.code != 0 {
+				msg := websocket.FormatCloseMessage(c.code, c.reason)
+				_ = c.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+			}
+			// Let the reader see the peer's close frame, or give up soon.
+			_ = c.conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+			return
+		case <-ping.C:
+			if err := c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(lim.WriteWait)); err != nil {
+				c.close(0, "")
+			}
+		case <-c.out.ready:
+			if err := c.write(c.out.take(), lim); err != nil {
+				c.close(0, "")
+			}
+		}
+	}
+}
+
+// maxMessageBytes caps one outgoing WebSocket message; a larger backlog
+// goes out as several.
+const maxMessageBytes = 64 << 10
+
+func (c *client) write(frames [][]byte, lim Limits) error {
+	nl := []byte{'\n'}
+	for i := 0; i < len(frames); {
+		_ = c.conn.SetWriteDeadline(time.Now().Add(lim.WriteWait))
+		w, err := c.conn.NextWriter(websocket.TextMessage)
+		if err != nil {
+			return err
+		}
+		for n := 0; i < len(frames) && (n == 0 || n+len(frames[i]) <= maxMessageBytes); i++ {
+			if n > 0 {
+				if _, err := w.Write(nl); err != nil {
+					return err
+				}
+			}
+			if _, err := w.Write(frames[i]); err != nil {
+				return err
+			}
+			n += len(frames[i]) + 1
+		}
+		if err := w.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readLoop reads frames until the connection ends. A frame over the size
+// limit or a client over the rate limit is closed with the policy code.
+func (c *client) readLoop(lim Limits) {
+	extend := func() {
+		if !c.closing() {
+			_ = c.conn.SetReadDeadline(time.Now().Add(lim.PongWait))
+		}
+	}
+	extend()
+	c.conn.SetPongHandler(func(string) error { extend(); return nil })
+	c.tokens, c.refill = float64(lim.Burst), time.Now()
+	for {
+		mt, r, err := c.conn.NextReader()
+		if err != nil {
+			return
+		}
+		if c.closing() {
+			// Closing: discard until the peer's close frame or the deadline.
+			if _, err := io.Copy(io.Discard, io.LimitReader(r, int64(lim.MaxFrame)*64)); err != nil {
+				return
+			}
+			continue
+		}
+		data, err := io.ReadAll(io.LimitReader(r, int64(lim.MaxFrame)+1))
+		if err != nil {
+			return
+		}
+		if len(data) > lim.MaxFrame {
+			c.close(ClosePolicy, ReasonTooLarge)
+			continue
+		}
+		if mt != websocket.TextMessage {
+			c.close(ClosePolicy, ReasonBadFrame)
+			continue
+		}
+		extend()
+		for line := range bytes.SplitSeq(data, []byte{'\n'}) {
+			if len(bytes.TrimSpace(line)) == 0 {
+				continue
+			}
+			if !c.allow(lim) {
+				c.close(ClosePolicy, ReasonRateLimited)
+				break
+			}
+			c.handle(line)
+		}
+	}
+}
+
+// allow is a token bucket: lim.Rate frames a second, bursts of lim.Burst.
+func (c *client) allow(lim Limits) bool {
+	now := time.Now()
+	c.tokens = min(float64(lim.Burst), c.tokens+now.Sub(c.refill).Seconds()*lim.Rate)
+	c.refill = now
+	if c.tokens < 1 {
+		return false
+	}
+	c.tokens--
+	return true
+}
+
+func (c *client) handle(line []byte) {
+	var f inFrame
+	if err := json.Unmarshal(line, &f); err != nil {
+		c.enqueue(encodeError(CodeBadFrame, 0, ""))
+		return
+	}
+	switch f.Type {
+	case TypeHello:
+		c.enqueue(mustJSON(welcomeFrame{Type: TypeWelcome, V: ProtocolVersion, Role: c.p.Role, Instance: c.hub.id}))
+	case TypeJoin:
+		offStack(func() { c.join(f.Conv, f.After) })
+	case TypeLeave:
+		c.leave(f.Conv)
+	case TypeSend:
+		c.sendMessage(&f)
+	case TypeTyping:
+		if c.joined(f.Conv) {
+			c.hub.publishEphemeral(f.Conv, mustJSON(typingFrame{
+				Type: TypeTyping, Conv: f.Conv, From: c.p.senderRole(), Name: c.p.Name,
+			}), false, c)
+		}
+	case TypeReceived, TypeRead:
+		offStack(func() { c.receipt(&f) })
+	default:
+		c.enqueue(encodeError(CodeBadFrame, f.Conv, ""))
+	}
+}
+
+// offStack runs fn, which goes deep into the database driver, on a
+// goroutine of its own and waits for it. The reader's stack then stays
+// small for the socket's whole life, which matters with thousands of idle
+// sockets.
+func offStack(fn func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn()
+	}()
+	<-done
+}
+
+const maxJoinsPerSocket = 32
+
+func (c *client) join(conv, after int64) {
+	ctx, cancel := context.WithTimeout(c.hub.ctx, 10*time.Second)
+	defer cancel()
+	cv, err := c.hub.store.Conversation(ctx, conv)
+	if errors.Is(err, ErrNotFound) || (err == nil && !c.p.mayJoin(cv)) {
+		// The same answer for "does not exist" and "not yours".
+		c.enqueue(encodeError(CodeForbidden, conv, ""))
+		return
+	}
+	if err != nil {
+		c.hub.log.Warn("chat: join", "conversation", conv, "err", err)
+		c.enqueue(encodeError(CodeInternal, conv, ""))
+		return
+	}
+	after = min(max(after, 0), cv.LastSeq)
+	state := mustJSON(c.svc.joinedFrame(ctx, cv, c.p))
+	c.mu.Lock()
+	if c.convs == nil {
+		c.convs = map[int64]*convState{}
+	}
+	st, already := c.convs[conv]
+	if !already && len(c.convs) >= maxJoinsPerSocket {
+		c.mu.Unlock()
+		c.enqueue(encodeError(CodeTooMany, conv, ""))
+		return
+	}
+	if already {
+		// A rejoin restarts from what the client says it has seen.
+		st.last, st.want = min(st.last, after), max(st.want, cv.LastSeq)
+	} else {
+		// fetching until the fill below has run: live messages only raise want.
+		st = &convState{last: after, want: cv.LastSeq, fetching: true}
+		c.convs[conv] = st
+	}
+	c.enqueue(state)
+	c.mu.Unlock()
+	if !already {
+		c.hub.enter(c, conv)
+		c.fill(conv)
+	} else {
+		c.hint(conv, cv.LastSeq)
+	}
+	if cv.Status == StatusQueued && !c.p.Staff() {
+		c.hub.queueChangedLocal() // send this socket its place in the queue
+	}
+}
+
+func (c *client) sendMessage(f *inFrame) {
+	if !validClientID(f.CID) {
+		c.enqueue(encodeError(CodeBadID, f.Conv, ""))
+		return
+	}
+	if !c.joined(f.Conv) {
+		c.enqueue(encodeError(CodeNotJoined, f.Conv, f.CID))
+		return
+	}
+	body, code := cleanBody(f.Body, c.hub.lim.MaxMessage)
+	if code != "" {
+		c.enqueue(encodeError(code, f.Conv, f.CID))
+		return
+	}
+	d := Draft{
+		ConversationID: f.Conv, Kind: KindText, SenderRole: c.p.senderRole(),
+		SenderID: c.p.UserID, SenderName: c.p.displayName(), ClientID: f.CID, Body: body,
+	}
+	c.hub.commit.submit(d, func(r Stored) {
+		switch {
+		case errors.Is(r.Err, ErrClosed):
+			c.enqueue(encodeError(CodeClosed, d.ConversationID, d.ClientID))
+		case errors.Is(r.Err, ErrForbidden), errors.Is(r.Err, ErrNotFound):
+			c.enqueue(encodeError(CodeForbidden, d.ConversationID, d.ClientID))
+		case r.Err != nil:
+			c.hub.log.Error("chat: store message", "conversation", d.ConversationID, "err", r.Err)
+			c.enqueue(encodeError(CodeInternal, d.ConversationID, d.ClientID))
+		default:
+			// Stored, then acknowledged, then published.
+			c.enqueue(mustJSON(ackFrame{Type: TypeAck, Conv: d.ConversationID, CID: d.ClientID,
+				Seq: r.Message.Seq, At: r.Message.CreatedAt, Dup: r.Dup}))
+			if !r.Dup {
+				c.hub.publishMessage(&r.Message, false)
+			}
+		}
+	})
+}
+
+// displayName is the name that goes with the principal's messages:
+// advisors' first names; residents are not named on the wire.
+func (p *Principal) displayName() string {
+	if p.Staff() {
+		return p.Name
+	}
+	return ""
+}
+
+func (c *client) receipt(f *inFrame) {
+	if !c.joined(f.Conv) || f.Seq <= 0 {
+		return
+	}
+	var delivered, read int64
+	if f.Type == TypeRead {
+		delivered, read = f.Seq, f.Seq
+	} else {
+		delivered = f.Seq
+	}
+	role := c.p.senderRole()
+	ctx, cancel := context.WithTimeout(c.hub.ctx, 5*time.Second)
+	defer cancel()
+	changed, err := c.hub.store.Receipt(ctx, f.Conv, role, delivered, read)
+	if err != nil {
+		c.hub.log.Warn("chat: receipt", "err", err)
+		return
+	}
+	if changed {
+		c.hub.publishEphemeral(f.Conv, mustJSON(receiptFrame{
+			Type: TypeReceipt, Conv: f.Conv, From: role, Delivered: delivered, Read: read,
+		}), false, nil)
+	}
+}

@@ -1,0 +1,448 @@
+package chat
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"maps"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Hub tracks this instance's sockets and the conversations they have
+// joined. It never writes to a socket: it hands frames to each client's
+// bounded buffer, and a client whose buffer is full is disconnected (it
+// resumes from the database when it reconnects).
+type Hub struct {
+	id     string
+	store  *Store
+	broker Broker
+	commit *committer
+	log    *slog.Logger
+	lim    Limits
+
+	// refreshQueue sends queue frames to the sockets that want them.
+	refreshQueue func(ctx context.Context)
+	// sessionValid tells whether a login session is still alive.
+	sessionValid func(ctx context.Context, id string) (bool, error)
+
+	mu      sync.RWMutex
+	rooms   map[int64]map[*client]struct{}
+	clients map[*client]struct{}
+	perKey  map[string]int
+
+	queueKick chan struct{}
+	ctx       context.Context
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+}
+
+func newHub(store *Store, lim Limits, log *slog.Logger) (*Hub, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, err
+	}
+	return &Hub{
+		id: hex.EncodeToString(b[:]), store: store, log: log, lim: lim,
+		rooms: map[int64]map[*client]struct{}{}, clients: map[*client]struct{}{}, perKey: map[string]int{},
+		queueKick: make(chan struct{}, 1),
+	}, nil
+}
+
+// start connects the broker and starts the hub's goroutines; the hooks
+// (refreshQueue, sessionValid) must be set before.
+func (h *Hub) start(factory BrokerFactory) error {
+	h.ctx, h.cancel = context.WithCancel(context.Background())
+	broker, err := factory(h.receive, h.brokerUp)
+	if err != nil {
+		h.cancel()
+		return err
+	}
+	h.broker = broker
+	h.commit = newCommitter(h.ctx, h.store, h.lim.Writers, h.lim.MaxBatch, 4096)
+	h.broker.Subscribe(queueTopic)
+	h.broker.Subscribe(controlTopic)
+	h.wg.Add(3)
+	go h.pollLoop()
+	go h.queueLoop()
+	go h.sessionLoop()
+	return nil
+}
+
+// close disconnects every socket (they reconnect to another instance and
+// resume) and stops the hub's goroutines.
+func (h *Hub) close(ctx context.Context) error {
+	h.mu.RLock()
+	clients := slices.Collect(maps.Keys(h.clients))
+	h.mu.RUnlock()
+	for _, c := range clients {
+		c.close(CloseGoingAway, ReasonShutdown)
+	}
+	h.cancel()
+	done := make(chan struct{})
+	go func() {
+		h.wg.Wait()
+		h.commit.wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return h.broker.Close()
+}
+
+// register counts a new socket against its owner's limit.
+func (h *Hub) register(c *client) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	k := c.p.key()
+	if h.perKey[k] >= h.lim.SocketsPerUser {
+		return false
+	}
+	h.perKey[k]++
+	h.clients[c] = struct{}{}
+	return true
+}
+
+func (h *Hub) unregister(c *client) {
+	c.mu.Lock()
+	convs := slices.Collect(maps.Keys(c.convs))
+	c.mu.Unlock()
+	for _, id := range convs {
+		h.leave(c, id)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.clients[c]; !ok {
+		return
+	}
+	delete(h.clients, c)
+	if k := c.p.key(); h.perKey[k] <= 1 {
+		delete(h.perKey, k)
+	} else {
+		h.perKey[k]--
+	}
+}
+
+// enter adds c to a conversation's room and subscribes this instance to
+// the conversation, waiting briefly for the broker to confirm so that the
+// database read that follows misses nothing published afterwards.
+func (h *Hub) enter(c *client, conv int64) {
+	h.mu.Lock()
+	room := h.rooms[conv]
+	if room == nil {
+		room = map[*client]struct{}{}
+		h.rooms[conv] = room
+	}
+	room[c] = struct{}{}
+	h.mu.Unlock()
+	ready := h.broker.Subscribe(convTopic(conv))
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case <-ready:
+	case <-t.C: // broker away: the poll covers until it returns
+	}
+}
+
+func (h *Hub) leave(c *client, conv int64) {
+	h.mu.Lock()
+	room := h.rooms[conv]
+	_, ok := room[c]
+	if ok {
+		delete(room, c)
+		if len(room) == 0 {
+			delete(h.rooms, conv)
+		}
+	}
+	h.mu.Unlock()
+	if ok {
+		h.broker.Unsubscribe(convTopic(conv))
+	}
+}
+
+// Events on the broker: a one-line header, then the frame as clients get it.
+//
+//	<kind> <conversation> <seq> <origin instance> <flag>\n<frame>
+const (
+	evMessage   = 'm' // a stored message; flag 's' when it changes who may take part
+	evEphemeral = 'e' // typing, receipt; flag 's' for staff only (notes)
+	evQueue     = 'q' // the queue changed
+	evRevoke    = 'r' // a login session ended; the frame is its id
+)
+
+func (h *Hub) encodeEvent(kind byte, conv, seq int64, flag byte, frame []byte) []byte {
+	b := make([]byte, 0, len(frame)+48)
+	b = append(b, kind, ' ')
+	b = strconv.AppendInt(b, conv, 10)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, seq, 10)
+	b = append(b, ' ')
+	b = append(b, h.id...)
+	b = append(b, ' ', flag, '\n')
+	return append(b, frame...)
+}
+
+type event struct {
+	kind, flag byte
+	conv, seq  int64
+	origin     string
+	frame      []byte
+}
+
+func decodeEvent(p []byte) (event, bool) {
+	head, frame, ok := bytes.Cut(p, []byte{'\n'})
+	if !ok {
+		return event{}, false
+	}
+	f := bytes.Fields(head)
+	if len(f) != 5 || len(f[0]) != 1 || len(f[4]) != 1 {
+		return event{}, false
+	}
+	conv, err1 := strconv.ParseInt(string(f[1]), 10, 64)
+	seq, err2 := strconv.ParseInt(string(f[2]), 10, 64)
+	if err1 != nil || err2 != nil {
+		return event{}, false
+	}
+	return event{kind: f[0][0], flag: f[4][0], conv: conv, seq: seq, origin: string(f[3]), frame: frame}, true
+}
+
+// receive is the broker's deliver callback. It must not block.
+func (h *Hub) receive(topic string, payload []byte) {
+	ev, ok := decodeEvent(payload)
+	if !ok {
+		h.log.Warn("chat: undecodable broker event", "topic", topic)
+		return
+	}
+	if ev.origin == h.id && ev.kind != evQueue && ev.kind != evRevoke {
+		return // delivered locally before it was published
+	}
+	switch ev.kind {
+	case evMessage:
+		h.dispatchMessage(ev.conv, ev.seq, ev.frame, ev.flag == 's')
+	case evEphemeral:
+		h.dispatchEphemeral(ev.conv, ev.frame, ev.flag == 's', nil)
+	case evQueue:
+		h.queueChangedLocal()
+	case evRevoke:
+		h.closeSessionLocal(string(ev.frame))
+	}
+}
+
+// publishMessage delivers a stored message to this instance's sockets and
+// then to the other instances. membership marks messages after which the
+// participants must be checked again (transfer, close).
+func (h *Hub) publishMessage(m *Message, membership bool) {
+	frame := encodeMessage(m)
+	h.dispatchMessage(m.ConversationID, m.Seq, frame, membership)
+	flag := byte('-')
+	if membership {
+		flag = 's'
+	}
+	// An error means the broker is away: the others catch up by polling.
+	_ = h.broker.Publish(convTopic(m.ConversationID), h.encodeEvent(evMessage, m.ConversationID, m.Seq, flag, frame))
+}
+
+// publishEphemeral sends a frame that is not stored (typing, receipts,
+// notes) to the conversation's sockets everywhere, except the sender.
+func (h *Hub) publishEphemeral(conv int64, frame []byte, staffOnly bool, except *client) {
+	h.dispatchEphemeral(conv, frame, staffOnly, except)
+	flag := byte('-')
+	if staffOnly {
+		flag = 's'
+	}
+	_ = h.broker.Publish(convTopic(conv), h.encodeEvent(evEphemeral, conv, 0, flag, frame))
+}
+
+func (h *Hub) dispatchMessage(conv, seq int64, frame []byte, membership bool) {
+	h.mu.RLock()
+	for c := range h.rooms[conv] {
+		c.deliverMessage(conv, seq, frame)
+	}
+	h.mu.RUnlock()
+	if membership {
+		go h.recheck(conv)
+	}
+}
+
+func (h *Hub) dispatchEphemeral(conv int64, frame []byte, staffOnly bool, except *client) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for c := range h.rooms[conv] {
+		if c != except && (!staffOnly || c.p.Staff()) {
+			c.enqueue(frame)
+		}
+	}
+}
+
+// recheck removes staff who are no longer assigned to a conversation
+// (transferred away) from its room here.
+func (h *Hub) recheck(conv int64) {
+	ctx, cancel := context.WithTimeout(h.ctx, 5*time.Second)
+	defer cancel()
+	cv, err := h.store.Conversation(ctx, conv)
+	if err != nil {
+		h.log.Warn("chat: recheck participants", "conversation", conv, "err", err)
+		return
+	}
+	h.mu.RLock()
+	var out []*client
+	for c := range h.rooms[conv] {
+		if !c.p.mayJoin(cv) {
+			out = append(out, c)
+		}
+	}
+	h.mu.RUnlock()
+	for _, c := range out {
+		c.leave(conv)
+	}
+}
+
+// brokerUp runs when the broker (re)connects: whatever was published while
+// it was away is read from the database.
+func (h *Hub) brokerUp() {
+	h.resync(h.ctx)
+	h.queueChangedLocal()
+}
+
+// resync compares every joined conversation's last sequence in the
+// database with what each socket has, and fills the gaps.
+func (h *Hub) resync(ctx context.Context) {
+	h.mu.RLock()
+	ids := slices.Collect(maps.Keys(h.rooms))
+	h.mu.RUnlock()
+	if len(ids) == 0 {
+		return
+	}
+	last, err := h.store.LastSeqs(ctx, ids)
+	if err != nil {
+		h.log.Warn("chat: resync", "err", err)
+		return
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for id, seq := range last {
+		for c := range h.rooms[id] {
+			c.hint(id, seq)
+		}
+	}
+}
+
+// pollLoop resyncs every PollInterval while the broker is away, and every
+// SafetyPoll regardless, since pub/sub delivers at most once.
+func (h *Hub) pollLoop() {
+	defer h.wg.Done()
+	t := time.NewTicker(h.lim.PollInterval)
+	defer t.Stop()
+	last := time.Now()
+	for {
+		select {
+		case <-h.ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !h.broker.Healthy() || time.Since(last) >= h.lim.SafetyPoll {
+			h.resync(h.ctx)
+			if !h.broker.Healthy() {
+				h.queueChangedLocal()
+			}
+			last = time.Now()
+		}
+	}
+}
+
+// queueChanged tells every instance that the queue or an advisor's status
+// changed.
+func (h *Hub) queueChanged() {
+	h.queueChangedLocal()
+	_ = h.broker.Publish(queueTopic, h.encodeEvent(evQueue, 0, 0, '-', nil))
+}
+
+func (h *Hub) queueChangedLocal() {
+	select {
+	case h.queueKick <- struct{}{}:
+	default:
+	}
+}
+
+// queueLoop coalesces queue changes: one refresh per 100 ms at most.
+func (h *Hub) queueLoop() {
+	defer h.wg.Done()
+	for {
+		select {
+		case <-h.ctx.Done():
+			return
+		case <-h.queueKick:
+		}
+		sleep(h.ctx, 100*time.Millisecond)
+		if h.refreshQueue != nil && h.ctx.Err() == nil {
+			h.refreshQueue(h.ctx)
+		}
+	}
+}
+
+// forClients calls fn for every socket of this instance.
+func (h *Hub) forClients(fn func(c *client)) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for c := range h.clients {
+		fn(c)
+	}
+}
+
+// RevokeSession closes the sockets of a login session on every instance.
+func (h *Hub) revokeSession(sessionID string) {
+	h.closeSessionLocal(sessionID)
+	_ = h.broker.Publish(controlTopic, h.encodeEvent(evRevoke, 0, 0, '-', []byte(sessionID)))
+}
+
+func (h *Hub) closeSessionLocal(sessionID string) {
+	if sessionID == "" {
+		return
+	}
+	h.forClients(func(c *client) {
+		if c.p.SessionID == sessionID {
+			c.close(CloseSessionEnded, ReasonSessionEnded)
+		}
+	})
+}
+
+// sessionLoop closes the sockets of sessions that expired or were deleted
+// without a logout (idle timeout, an administrator).
+func (h *Hub) sessionLoop() {
+	defer h.wg.Done()
+	t := time.NewTicker(h.lim.SessionCheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.ctx.Done():
+			return
+		case <-t.C:
+		}
+		if h.sessionValid == nil {
+			continue
+		}
+		ids := map[string]bool{}
+		h.forClients(func(c *client) {
+			if c.p.SessionID != "" {
+				ids[c.p.SessionID] = true
+			}
+		})
+		for id := range ids {
+			ok, err := h.sessionValid(h.ctx, id)
+			if err != nil {
+				h.log.Warn("chat: check session", "err", err)
+				continue
+			}
+			if !ok {
+				h.closeSessionLocal(id)
+			}
+		}
+	}
+}

@@ -1,0 +1,686 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/asumisneuvonta/portal/auth"
+	"github.com/asumisneuvonta/portal/frontend"
+	"github.com/asumisneuvonta/portal/portal/regions"
+)
+
+// Translation keys of the chat's error pages.
+const (
+	msgNotFound  = "error.chat.not_found"
+	msgConflict  = "error.chat.conflict"
+	msgCapacity  = "error.chat.capacity"
+	msgStaffOnly = "error.chat.residents_only"
+)
+
+// HoursRow is one region's line of the opening-hours table.
+type HoursRow struct {
+	Region  string
+	Phone   string
+	Days    []string // Monday first; "" is closed
+	OpenNow bool
+}
+
+// IndexData is the Data of chat/index.
+type IndexData struct {
+	Open        bool
+	Available   int
+	Hours       []HoursRow
+	NextOpening time.Time
+	Topics      []frontend.Option
+	Langs       []frontend.Option
+	Regions     []frontend.Option
+	Guest       bool
+	Staff       bool
+}
+
+func (s *Service) topicOptions() []frontend.Option {
+	out := make([]frontend.Option, 0, len(Topics))
+	for _, t := range Topics {
+		out = append(out, frontend.Option{Value: t, LabelKey: "chat.topic." + t})
+	}
+	return out
+}
+
+func langOptions() []frontend.Option {
+	return []frontend.Option{{Value: "fi", Label: "Suomi"}, {Value: "sv", Label: "Svenska"}, {Value: "en", Label: "English"}}
+}
+
+// availability reads the opening hours of every region and how many
+// advisors are available now.
+func (s *Service) availability(ctx context.Context, lang string) (IndexData, []regions.Region, error) {
+	var d IndexData
+	rs, err := s.regions.List(ctx)
+	if err != nil {
+		return d, nil, err
+	}
+	own, err := s.store.RegionHours(ctx)
+	if err != nil {
+		return d, nil, err
+	}
+	if d.Available, err = s.store.AvailableAdvisors(ctx); err != nil {
+		return d, nil, err
+	}
+	now := s.now().In(s.loc)
+	anyOpen := false
+	for _, r := range rs {
+		w, ok := own[r.ID]
+		if !ok {
+			w = s.hours
+		}
+		row := HoursRow{Region: r.Name(lang), Phone: r.Phone, OpenNow: w.openAt(now)}
+		for day := 1; day <= 7; day++ {
+			if sp := w[day]; sp != nil {
+				row.Days = append(row.Days, clock(sp.open)+"–"+clock(sp.close))
+			} else {
+				row.Days = append(row.Days, "")
+			}
+		}
+		anyOpen = anyOpen || row.OpenNow
+		if next := w.nextOpening(now); !next.IsZero() && (d.NextOpening.IsZero() || next.Before(d.NextOpening)) {
+			d.NextOpening = next
+		}
+		d.Hours = append(d.Hours, row)
+		d.Regions = append(d.Regions, frontend.Option{Value: strconv.FormatInt(r.ID, 10), Label: r.Name(lang)})
+	}
+	d.Open = anyOpen && d.Available > 0
+	d.Topics, d.Langs = s.topicOptions(), langOptions()
+	return d, rs, nil
+}
+
+// IsOpen reports whether a chat can be started now: a region is within its
+// opening hours and an advisor is available. The layout may use it to show
+// "Chat" on every page.
+func (s *Service) IsOpen(ctx context.Context) (bool, error) {
+	d, _, err := s.availability(ctx, frontend.DefaultLang)
+	return d.Open, err
+}
+
+func (s *Service) handleIndex(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	if p := s.principal(c); p != nil && !p.Staff() {
+		cv, err := s.store.OpenFor(ctx, p)
+		if err == nil {
+			return c.Redirect("/chat/c/"+strconv.FormatInt(cv.ID, 10), fiber.StatusSeeOther)
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+	}
+	return s.renderIndex(c, nil)
+}
+
+func (s *Service) renderIndex(c *fiber.Ctx, form *frontend.Form) error {
+	lang := frontend.Lang(c)
+	d, _, err := s.availability(c.UserContext(), lang)
+	if err != nil {
+		return err
+	}
+	u := auth.CurrentUser(c)
+	d.Guest = u == nil
+	d.Staff = u != nil && u.Role.Staff()
+	if form == nil {
+		form = frontend.NewForm()
+		form.Set("lang", lang)
+	}
+	status := fiber.StatusOK
+	if form.HasErrors() {
+		status = fiber.StatusUnprocessableEntity
+	}
+	return s.fe.Render(c, status, "chat/index", frontend.Page{TitleKey: "chat.title", Data: d, Form: form})
+}
+
+func (s *Service) handleStart(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	u := auth.CurrentUser(c)
+	if u != nil && u.Role.Staff() {
+		return fiber.NewError(fiber.StatusForbidden, msgStaffOnly)
+	}
+	f := frontend.ReadForm(c, "topic", "lang", "region")
+	if !slices.Contains(Topics, f.Get("topic")) {
+		f.Fail("topic", "form.error.required")
+	}
+	if l := f.Get("lang"); l != "fi" && l != "sv" && l != "en" {
+		f.Fail("lang", "form.error.required")
+	}
+	var regionID *int64
+	if v := f.Get("region"); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err == nil {
+			if _, err = s.regions.ByID(ctx, id); err == nil {
+				regionID = &id
+			}
+		}
+		if regionID == nil {
+			f.Fail("region", "chat.error.region")
+		}
+	}
+	d, _, err := s.availability(ctx, frontend.Lang(c))
+	if err != nil {
+		return err
+	}
+	if !d.Open {
+		f.Fail("topic", "chat.error.closed_now")
+	}
+	if f.HasErrors() {
+		return s.renderIndex(c, f)
+	}
+	cv := &Conversation{Topic: f.Get("topic"), Lang: f.Get("lang"), RegionID: regionID}
+	var p *Principal
+	if u != nil {
+		p = s.principal(c)
+		cv.ResidentID = &u.ID
+		if regionID == nil && u.PostalCode != "" {
+			if r, err := s.regions.ForPostalCode(ctx, u.PostalCode); err == nil {
+				cv.RegionID = &r.ID
+			}
+		}
+	} else {
+		gid, err := s.ensureGuest(c)
+		if err != nil {
+			return err
+		}
+		p = &Principal{GuestID: gid, Role: "guest"}
+		cv.GuestID = gid
+	}
+	// One open chat at a time: a second start goes back to the first.
+	if open, err := s.store.OpenFor(ctx, p); err == nil {
+		return c.Redirect("/chat/c/"+strconv.FormatInt(open.ID, 10), fiber.StatusSeeOther)
+	} else if !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	if err := s.store.NewConversation(ctx, cv); err != nil {
+		return err
+	}
+	s.hub.queueChanged()
+	return c.Redirect("/chat/c/"+strconv.FormatInt(cv.ID, 10), fiber.StatusSeeOther)
+}
+
+// ConversationData is the Data of chat/conversation and chat/desk-conversation.
+type ConversationData struct {
+	Conv        *Conversation
+	Messages    []Message
+	Advisor     string
+	Role        string // the viewer's side: "resident" or "advisor"
+	SocketURL   string
+	Notes       []Note
+	Replies     []Reply
+	Staff       []StaffMember
+	Regions     []frontend.Option
+	Outcomes    []string
+	Resident    string // staff view: the resident's name, "" if unidentified
+	Position    int
+	Estimate    int
+	MaxMessage  int
+	Transcript  bool // a read-only transcript
+	CanClose    bool
+	CanWrite    bool
+	OwnRegionID int64
+}
+
+func (s *Service) socketURL() string {
+	scheme := "ws"
+	if s.cfg.PublicURL.Scheme == "https" {
+		scheme = "wss"
+	}
+	return scheme + "://" + s.cfg.PublicURL.Host + "/chat/ws"
+}
+
+// loadFor loads a conversation the principal may see, or answers 404 for
+// both "no such" and "not yours".
+func (s *Service) loadFor(c *fiber.Ctx, p *Principal) (*Conversation, error) {
+	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
+	if err != nil {
+		return nil, fiber.NewError(fiber.StatusNotFound, msgNotFound)
+	}
+	cv, err := s.store.Conversation(c.UserContext(), id)
+	if errors.Is(err, ErrNotFound) || (err == nil && (p == nil || !p.mayJoin(cv))) {
+		return nil, fiber.NewError(fiber.StatusNotFound, msgNotFound)
+	}
+	return cv, err
+}
+
+func (s *Service) transcript(ctx context.Context, cv *Conversation) ([]Message, error) {
+	var all []Message
+	for after := int64(0); ; {
+		page, err := s.store.After(ctx, cv.ID, after, 1000)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page...)
+		if len(page) < 1000 {
+			return all, nil
+		}
+		after = page[len(page)-1].Seq
+	}
+}
+
+func (s *Service) handleConversation(c *fiber.Ctx) error {
+	p := s.principal(c)
+	if p != nil && p.Staff() {
+		return c.Redirect("/chat/desk/c/"+c.Params("id"), fiber.StatusSeeOther)
+	}
+	cv, err := s.loadFor(c, p)
+	if err != nil {
+		return err
+	}
+	d, err := s.conversationData(c.UserContext(), cv, p)
+	if err != nil {
+		return err
+	}
+	return s.fe.Render(c, fiber.StatusOK, "chat/conversation", frontend.Page{TitleKey: "chat.conversation.title", Data: d})
+}
+
+func (s *Service) conversationData(ctx context.Context, cv *Conversation, p *Principal) (*ConversationData, error) {
+	msgs, err := s.transcript(ctx, cv)
+	if err != nil {
+		return nil, err
+	}
+	d := &ConversationData{
+		Conv: cv, Messages: msgs, Role: p.senderRole(), SocketURL: s.socketURL(),
+		MaxMessage: s.cfg.Limits.MaxMessage, CanWrite: cv.Status != StatusClosed,
+	}
+	if cv.AdvisorID != nil {
+		if d.Advisor, err = s.store.GivenName(ctx, *cv.AdvisorID); err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+	}
+	if cv.Status == StatusQueued {
+		q, err := s.store.Queue(ctx)
+		if err != nil {
+			return nil, err
+		}
+		avail, err := s.store.AvailableAdvisors(ctx)
+		if err != nil {
+			return nil, err
+		}
+		d.Position = queuePosition(q, cv.ID)
+		d.Estimate = s.estimate(d.Position, avail)
+	}
+	return d, nil
+}
+
+// handlePost stores a message sent without JavaScript.
+func (s *Service) handlePost(c *fiber.Ctx) error {
+	p := s.principal(c)
+	cv, err := s.loadFor(c, p)
+	if err != nil {
+		return err
+	}
+	back := "/chat/c/" + strconv.FormatInt(cv.ID, 10)
+	if p.Staff() {
+		back = "/chat/desk/c/" + strconv.FormatInt(cv.ID, 10)
+	}
+	body, code := cleanBody(strings.Clone(c.FormValue("body")), s.cfg.Limits.MaxMessage)
+	if code != "" {
+		return c.Redirect(back+"#chat-form", fiber.StatusSeeOther)
+	}
+	cid := strings.Clone(c.FormValue("cid"))
+	if !validClientID(cid) {
+		tok, _, err := s.GuestToken() // any random value will do
+		if err != nil {
+			return err
+		}
+		cid = "form-" + strings.ReplaceAll(tok[:22], ".", "")
+	}
+	res := s.store.Append(c.UserContext(), []Draft{{
+		ConversationID: cv.ID, Kind: KindText, SenderRole: p.senderRole(), SenderID: p.UserID,
+		SenderName: p.displayName(), ClientID: cid, Body: body,
+	}})
+	switch r := res[0]; {
+	case errors.Is(r.Err, ErrClosed), errors.Is(r.Err, ErrForbidden):
+		return fiber.NewError(fiber.StatusConflict, msgConflict)
+	case r.Err != nil:
+		return r.Err
+	case !r.Dup:
+		s.hub.publishMessage(&r.Message, false)
+	}
+	return c.Redirect(back+"#chat-form", fiber.StatusSeeOther)
+}
+
+func (s *Service) handleEnd(c *fiber.Ctx) error {
+	p := s.principal(c)
+	cv, err := s.loadFor(c, p)
+	if err != nil {
+		return err
+	}
+	if p.Staff() {
+		return fiber.NewError(fiber.StatusForbidden, auth.MsgForbidden)
+	}
+	msg, err := s.store.End(c.UserContext(), cv.ID, p)
+	if err != nil {
+		return err
+	}
+	if msg != nil {
+		s.hub.publishMessage(msg, true)
+		s.hub.queueChanged()
+	}
+	return c.Redirect("/chat/c/"+strconv.FormatInt(cv.ID, 10), fiber.StatusSeeOther)
+}
+
+func (s *Service) handleTranscript(c *fiber.Ctx) error {
+	p := s.principal(c)
+	cv, err := s.loadFor(c, p)
+	if err != nil {
+		return err
+	}
+	d, err := s.conversationData(c.UserContext(), cv, p)
+	if err != nil {
+		return err
+	}
+	d.Transcript, d.CanWrite = true, false
+	return s.fe.Render(c, fiber.StatusOK, "chat/conversation", frontend.Page{TitleKey: "chat.transcript.title", Data: d})
+}
+
+// MySection is the resident's chats on "Oma asiointi": the open one and
+// the transcripts of earlier ones. It matches frontend.SectionFunc.
+func (s *Service) MySection(c *fiber.Ctx) (frontend.Section, error) {
+	sec := frontend.Section{TitleKey: "chat.my.title", Template: "chat/my-section"}
+	u := auth.CurrentUser(c)
+	if u == nil || u.Role != auth.RoleResident {
+		return sec, nil
+	}
+	convs, err := s.store.ByResident(c.UserContext(), u.ID, 20)
+	if err != nil {
+		return sec, err
+	}
+	sec.Data = MySectionData{Conversations: convs, Location: s.loc}
+	return sec, nil
+}
+
+// MySectionData is the Data of the chat/my-section template.
+type MySectionData struct {
+	Conversations []Conversation
+	Location      *time.Location
+}
+
+// Date formats a time for the section (which has no View to do it).
+func (d MySectionData) Date(t time.Time) string { return t.In(d.Location).Format("2.1.2006 15.04") }
+
+// DeskSection is the chat's block on the advisor's desk: their status, the
+// number waiting, their open chats and a link to the chat desk. It matches
+// frontend.SectionFunc.
+func (s *Service) DeskSection(c *fiber.Ctx) (frontend.Section, error) {
+	sec := frontend.Section{TitleKey: "chat.desk.title", Template: "chat/desk-section"}
+	u := auth.CurrentUser(c)
+	if u == nil || !u.Role.Staff() {
+		return sec, nil
+	}
+	ctx := c.UserContext()
+	q, err := s.store.Queue(ctx)
+	if err != nil {
+		return sec, err
+	}
+	states, err := s.store.Advisors(ctx, []int64{u.ID}, s.cfg.Capacity)
+	if err != nil {
+		return sec, err
+	}
+	active, err := s.store.ByAdvisor(ctx, u.ID, StatusActive)
+	if err != nil {
+		return sec, err
+	}
+	sec.Data = DeskSectionData{Waiting: len(q), State: states[u.ID], Active: active}
+	return sec, nil
+}
+
+// DeskSectionData is the Data of the chat/desk-section template.
+type DeskSectionData struct {
+	Waiting int
+	State   AdvisorState
+	Active  []Conversation
+}
+
+// DeskData is the Data of chat/desk.
+type DeskData struct {
+	State    AdvisorState
+	Queue    []queueItem
+	Active   []Conversation
+	Statuses []string
+	Socket   string
+}
+
+func (s *Service) handleDesk(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	p := s.principal(c)
+	states, err := s.store.Advisors(ctx, []int64{p.UserID}, s.cfg.Capacity)
+	if err != nil {
+		return err
+	}
+	q, err := s.store.Queue(ctx)
+	if err != nil {
+		return err
+	}
+	active, err := s.store.ByAdvisor(ctx, p.UserID, StatusActive)
+	if err != nil {
+		return err
+	}
+	d := DeskData{
+		State: states[p.UserID], Queue: s.queueItems(q, p.RegionID, s.now(), s.regionNames(ctx), ""),
+		Active: active, Statuses: []string{AdvisorAvailable, AdvisorBusy, AdvisorAway}, Socket: s.socketURL(),
+	}
+	return s.fe.Render(c, fiber.StatusOK, "chat/desk", frontend.Page{TitleKey: "chat.desk.title", Data: d, Notice: c.Query("notice")})
+}
+
+func (s *Service) handleStatus(c *fiber.Ctx) error {
+	p := s.principal(c)
+	st := c.FormValue("status")
+	if st != AdvisorAvailable && st != AdvisorBusy && st != AdvisorAway {
+		return fiber.NewError(fiber.StatusBadRequest, "error.400")
+	}
+	if err := s.store.SetStatus(c.UserContext(), p.UserID, st); err != nil {
+		return err
+	}
+	s.hub.queueChanged()
+	return c.Redirect("/chat/desk", fiber.StatusSeeOther)
+}
+
+// handleNext accepts the longest-waiting chat of the advisor's own region,
+// or of any region when theirs has none waiting.
+func (s *Service) handleNext(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	p := s.principal(c)
+	q, err := s.store.Queue(ctx)
+	if err != nil {
+		return err
+	}
+	items := s.queueItems(q, p.RegionID, s.now(), nil, "")
+	for _, it := range items {
+		msg, err := s.store.Accept(ctx, it.Conv, p, s.cfg.Capacity)
+		if errors.Is(err, ErrConflict) {
+			continue // taken meanwhile: the next one
+		}
+		if err != nil {
+			return s.acceptError(err)
+		}
+		s.hub.publishMessage(msg, false)
+		s.hub.queueChanged()
+		return c.Redirect("/chat/desk/c/"+strconv.FormatInt(it.Conv, 10), fiber.StatusSeeOther)
+	}
+	return c.Redirect("/chat/desk?notice=chat.desk.queue_empty", fiber.StatusSeeOther)
+}
+
+func (s *Service) acceptError(err error) error {
+	switch {
+	case errors.Is(err, ErrCapacity):
+		return fiber.NewError(fiber.StatusConflict, msgCapacity)
+	case errors.Is(err, ErrConflict):
+		return fiber.NewError(fiber.StatusConflict, msgConflict)
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrForbidden):
+		return fiber.NewError(fiber.StatusNotFound, msgNotFound)
+	}
+	return err
+}
+
+func (s *Service) convID(c *fiber.Ctx) (int64, error) {
+	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
+	if err != nil {
+		return 0, fiber.NewError(fiber.StatusNotFound, msgNotFound)
+	}
+	return id, nil
+}
+
+func (s *Service) handleAccept(c *fiber.Ctx) error {
+	id, err := s.convID(c)
+	if err != nil {
+		return err
+	}
+	msg, err := s.store.Accept(c.UserContext(), id, s.principal(c), s.cfg.Capacity)
+	if err != nil {
+		return s.acceptError(err)
+	}
+	s.hub.publishMessage(msg, false)
+	s.hub.queueChanged()
+	return c.Redirect("/chat/desk/c/"+strconv.FormatInt(id, 10), fiber.StatusSeeOther)
+}
+
+func (s *Service) handleDeskConversation(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	p := s.principal(c)
+	cv, err := s.loadFor(c, p)
+	if err != nil {
+		return err
+	}
+	d, err := s.conversationData(ctx, cv, p)
+	if err != nil {
+		return err
+	}
+	if d.Notes, err = s.store.Notes(ctx, cv.ID); err != nil {
+		return err
+	}
+	if d.Replies, err = s.store.Replies(ctx, cv.Lang); err != nil {
+		return err
+	}
+	if d.Staff, err = s.store.Staff(ctx); err != nil {
+		return err
+	}
+	d.Staff = slices.DeleteFunc(d.Staff, func(m StaffMember) bool { return m.ID == p.UserID })
+	_, rs, err := s.availability(ctx, frontend.Lang(c))
+	if err != nil {
+		return err
+	}
+	for _, r := range rs {
+		d.Regions = append(d.Regions, frontend.Option{Value: strconv.FormatInt(r.ID, 10), Label: r.Name(frontend.Lang(c))})
+	}
+	d.Outcomes = Outcomes
+	d.CanClose = cv.Status == StatusActive || (cv.Status == StatusClosed && cv.Outcome == OutcomeEndedByResident)
+	d.CanWrite = cv.Status == StatusActive
+	if cv.ResidentID != nil {
+		if d.Resident, err = s.store.FullName(ctx, *cv.ResidentID); err != nil {
+			return err
+		}
+	}
+	return s.fe.Render(c, fiber.StatusOK, "chat/desk-conversation", frontend.Page{TitleKey: "chat.conversation.title", Data: d, Notice: c.Query("notice")})
+}
+
+func (s *Service) handleNote(c *fiber.Ctx) error {
+	p := s.principal(c)
+	cv, err := s.loadFor(c, p)
+	if err != nil {
+		return err
+	}
+	body, code := cleanBody(strings.Clone(c.FormValue("note")), s.cfg.Limits.MaxMessage)
+	back := "/chat/desk/c/" + strconv.FormatInt(cv.ID, 10)
+	if code != "" {
+		return c.Redirect(back+"#notes", fiber.StatusSeeOther)
+	}
+	n := &Note{ConversationID: cv.ID, AuthorID: p.UserID, Body: body}
+	if err := s.store.AddNote(c.UserContext(), n); err != nil {
+		return err
+	}
+	s.hub.publishEphemeral(cv.ID, mustJSON(noteFrame{Type: TypeNote, Conv: cv.ID, ID: n.ID,
+		Author: p.Name, Body: n.Body, At: n.CreatedAt}), true, nil)
+	return c.Redirect(back+"#notes", fiber.StatusSeeOther)
+}
+
+func (s *Service) handleTransfer(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	p := s.principal(c)
+	cv, err := s.loadFor(c, p)
+	if err != nil {
+		return err
+	}
+	var msg *Message
+	if v := c.FormValue("advisor"); v != "" {
+		to, perr := strconv.ParseInt(v, 10, 64)
+		if perr != nil {
+			return fiber.NewError(fiber.StatusBadRequest, "error.400")
+		}
+		msg, err = s.store.TransferToAdvisor(ctx, cv.ID, p, to, s.cfg.Capacity)
+	} else {
+		region, _ := strconv.ParseInt(c.FormValue("region"), 10, 64) // "" or junk: any region
+		msg, err = s.store.TransferToRegion(ctx, cv.ID, p, region)
+	}
+	if err != nil {
+		return s.acceptError(err)
+	}
+	s.hub.publishMessage(msg, true)
+	s.hub.queueChanged()
+	return c.Redirect("/chat/desk?notice=chat.desk.transferred", fiber.StatusSeeOther)
+}
+
+func (s *Service) handleClose(c *fiber.Ctx) error {
+	p := s.principal(c)
+	cv, err := s.loadFor(c, p)
+	if err != nil {
+		return err
+	}
+	msg, err := s.store.Close(c.UserContext(), cv.ID, p, c.FormValue("outcome"))
+	if err != nil {
+		return s.acceptError(err)
+	}
+	if msg != nil {
+		s.hub.publishMessage(msg, true)
+	}
+	s.hub.queueChanged()
+	return c.Redirect("/chat/desk?notice=chat.desk.closed", fiber.StatusSeeOther)
+}
+
+// ResidentData is the Data of chat/resident.
+type ResidentData struct {
+	Conv          *Conversation
+	Name          string
+	Email         string
+	Phone         string
+	PostalCode    string
+	Conversations []Conversation
+}
+
+// handleResident shows the assigned advisor who the resident is, and
+// writes that look into the access log first.
+func (s *Service) handleResident(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	p := s.principal(c)
+	cv, err := s.loadFor(c, p)
+	if err != nil {
+		return err
+	}
+	if cv.ResidentID == nil {
+		return fiber.NewError(fiber.StatusNotFound, msgNotFound)
+	}
+	rid := *cv.ResidentID
+	if err := s.audit.Record(c, rid, "chat.resident_page", "user:"+strconv.FormatInt(rid, 10),
+		"chat "+strconv.FormatInt(cv.ID, 10)); err != nil {
+		return fmt.Errorf("chat: access log: %w", err)
+	}
+	u, err := s.store.Person(ctx, rid)
+	if err != nil {
+		return err
+	}
+	convs, err := s.store.ByResident(ctx, rid, 50)
+	if err != nil {
+		return err
+	}
+	d := ResidentData{Conv: cv, Name: u.Name, Email: u.Email, Phone: u.Phone, PostalCode: u.PostalCode, Conversations: convs}
+	return s.fe.Render(c, fiber.StatusOK, "chat/resident", frontend.Page{TitleKey: "chat.resident.title", Data: d})
+}

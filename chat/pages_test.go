@@ -1,0 +1,291 @@
+package chat
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/asumisneuvonta/portal/auth"
+	"github.com/asumisneuvonta/portal/frontend"
+	"github.com/asumisneuvonta/portal/portal/audit"
+	"github.com/asumisneuvonta/portal/portal/regions"
+)
+
+// do sends a request through the instance's app and returns the response
+// and its body.
+func (in *instance) do(t *testing.T, method, path, cookie string, form url.Values) (*http.Response, string) {
+	t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req := httptest.NewRequest(method, path, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if cookie != "" {
+		req.Header.Set("Cookie", cookie)
+	}
+	resp, err := in.app.Test(req, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(b)
+}
+
+func seedRegion(t *testing.T, e *env) *regions.Region {
+	t.Helper()
+	r := &regions.Region{Code: "east-" + testPrefix(t), NameFI: "Itä", NameSV: "Öster", NameEN: "East", Phone: "09 310 10004"}
+	if err := e.db.Gorm.Create(r).Error; err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestPages(t *testing.T) {
+	variants(t, func(t *testing.T, e *env) {
+		e.frontend()
+		in := e.instance(t)
+		region := seedRegion(t, e)
+		resident := e.user(t, auth.RoleResident, "Aino")
+		advisor := e.user(t, auth.RoleAdvisor, "Anna")
+		admin := e.user(t, auth.RoleAdmin, "Pirjo")
+		ctx := context.Background()
+
+		t.Run("closed without available advisors", func(t *testing.T) {
+			resp, body := in.do(t, "GET", "/chat", "", nil)
+			if resp.StatusCode != 200 || !strings.Contains(body, "09 310 10004") || strings.Contains(body, `action="/chat/start"`) {
+				t.Fatalf("status %d; want the hours and phone numbers and no start form", resp.StatusCode)
+			}
+		})
+		if err := in.svc.store.SetStatus(ctx, advisor.ID, AdvisorAvailable); err != nil {
+			t.Fatal(err)
+		}
+
+		var guestCookie string
+		var guestConv int64
+		t.Run("a guest starts a chat", func(t *testing.T) {
+			resp, body := in.do(t, "GET", "/chat", "", nil)
+			if resp.StatusCode != 200 || !strings.Contains(body, `action="/chat/start"`) {
+				t.Fatalf("status %d, no start form", resp.StatusCode)
+			}
+			resp, _ = in.do(t, "POST", "/chat/start", "", url.Values{"topic": {"nonsense"}, "lang": {"fi"}})
+			if resp.StatusCode != fiber.StatusUnprocessableEntity {
+				t.Fatalf("bad topic: status %d, want 422", resp.StatusCode)
+			}
+			resp, _ = in.do(t, "POST", "/chat/start", "", url.Values{"topic": {"rent_debt"}, "lang": {"sv"}, "region": {strconv.FormatInt(region.ID, 10)}})
+			loc := resp.Header.Get("Location")
+			if resp.StatusCode != fiber.StatusSeeOther || !strings.HasPrefix(loc, "/chat/c/") {
+				t.Fatalf("start: status %d location %q", resp.StatusCode, loc)
+			}
+			for _, c := range resp.Cookies() {
+				if c.Name == guestCookie || c.Name == "asn_chat_guest" {
+					guestCookie = c.Name + "=" + c.Value
+				}
+			}
+			if guestCookie == "" {
+				t.Fatal("no guest token cookie")
+			}
+			guestConv, _ = strconv.ParseInt(strings.TrimPrefix(loc, "/chat/c/"), 10, 64)
+			resp, body = in.do(t, "GET", loc, guestCookie, nil)
+			if resp.StatusCode != 200 || !strings.Contains(body, "data-chat") {
+				t.Fatalf("conversation page: status %d", resp.StatusCode)
+			}
+			if resp, _ := in.do(t, "GET", loc, "", nil); resp.StatusCode != 404 {
+				t.Fatalf("someone else's conversation page: status %d, want 404", resp.StatusCode)
+			}
+			g := mustDial(t, in.url, guestCookie)
+			g.join(guestConv, 0)
+			if f, ok := g.next(TypeJoined, 5*time.Second); !ok || f.Status != StatusQueued {
+				t.Fatalf("guest join: %+v", f)
+			}
+			if f, ok := g.next(TypeQueue, 5*time.Second); !ok || f.Conv != guestConv {
+				t.Fatalf("guest queue frame: %+v", f)
+			}
+		})
+
+		t.Run("the advisor takes it from the live queue, notes, closes", func(t *testing.T) {
+			ac := mustDial(t, in.url, advisor.cookie)
+			ac.send(map[string]any{"type": "hello"})
+			if _, ok := ac.next(TypeQueue, 5*time.Second); !ok {
+				t.Fatal("no queue frame for the advisor")
+			}
+			resp, body := in.do(t, "GET", "/chat/desk", advisor.cookie, nil)
+			if resp.StatusCode != 200 || !strings.Contains(body, "/chat/desk/c/"+strconv.FormatInt(guestConv, 10)+"/accept") {
+				t.Fatalf("desk: status %d, conversation not in the queue", resp.StatusCode)
+			}
+			if resp, _ := in.do(t, "GET", "/chat/desk", resident.cookie, nil); resp.StatusCode != 403 {
+				t.Fatalf("desk for a resident: status %d", resp.StatusCode)
+			}
+			id := strconv.FormatInt(guestConv, 10)
+			resp, _ = in.do(t, "POST", "/chat/desk/c/"+id+"/accept", advisor.cookie, url.Values{})
+			if resp.StatusCode != fiber.StatusSeeOther {
+				t.Fatalf("accept: status %d", resp.StatusCode)
+			}
+			resp, _ = in.do(t, "POST", "/chat/desk/c/"+id+"/accept", advisor.cookie, url.Values{})
+			if resp.StatusCode != fiber.StatusConflict {
+				t.Fatalf("second accept: status %d, want 409", resp.StatusCode)
+			}
+			resp, _ = in.do(t, "POST", "/chat/desk/c/"+id+"/notes", advisor.cookie, url.Values{"note": {"staff only <b>x</b>"}})
+			if resp.StatusCode != fiber.StatusSeeOther {
+				t.Fatalf("note: status %d", resp.StatusCode)
+			}
+			resp, body = in.do(t, "GET", "/chat/desk/c/"+id, advisor.cookie, nil)
+			if resp.StatusCode != 200 || !strings.Contains(body, "staff only &lt;b&gt;x&lt;/b&gt;") {
+				t.Fatalf("desk conversation: status %d, note missing", resp.StatusCode)
+			}
+			if _, body := in.do(t, "GET", "/chat/c/"+id, guestCookie, nil); strings.Contains(body, "staff only") {
+				t.Fatal("the guest sees the staff note")
+			}
+			resp, _ = in.do(t, "POST", "/chat/desk/c/"+id+"/close", advisor.cookie, url.Values{"outcome": {"advice_given"}})
+			if resp.StatusCode != fiber.StatusSeeOther {
+				t.Fatalf("close: status %d", resp.StatusCode)
+			}
+			cv, err := in.svc.store.Conversation(ctx, guestConv)
+			if err != nil || cv.Status != StatusClosed || cv.Outcome != "advice_given" {
+				t.Fatalf("after close: %+v %v", cv, err)
+			}
+		})
+
+		t.Run("script in a message is inert text on the advisor's page", func(t *testing.T) {
+			cv := e.activeConversation(t, in, resident, advisor)
+			evil := `<script>alert(1)</script><img src=x onerror=alert(2)>`
+			res := in.svc.store.Append(ctx, []Draft{{ConversationID: cv.ID, Kind: KindText, SenderRole: RoleResident,
+				SenderID: resident.ID, ClientID: "xss-1", Body: evil}})
+			if res[0].Err != nil {
+				t.Fatal(res[0].Err)
+			}
+			resp, body := in.do(t, "GET", "/chat/desk/c/"+strconv.FormatInt(cv.ID, 10), advisor.cookie, nil)
+			if resp.StatusCode != 200 {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			if strings.Contains(body, "<script>alert") || strings.Contains(body, "<img src=x") {
+				t.Fatal("the message's markup reached the page")
+			}
+			if !strings.Contains(body, "&lt;script&gt;alert(1)&lt;/script&gt;") {
+				t.Fatal("the message text is missing")
+			}
+			if resp.Header.Get("Cache-Control") != "no-store" {
+				t.Fatal("a page with personal data may be cached")
+			}
+
+			// Opening the resident's page is written to the access log.
+			resp, _ = in.do(t, "GET", "/chat/desk/c/"+strconv.FormatInt(cv.ID, 10)+"/resident", advisor.cookie, nil)
+			if resp.StatusCode != 200 {
+				t.Fatalf("resident page: status %d", resp.StatusCode)
+			}
+			var n int64
+			if err := e.db.Gorm.Model(&audit.Entry{}).Where("actor_id = ? AND resident_id = ? AND action = ?",
+				advisor.ID, resident.ID, "chat.resident_page").Count(&n).Error; err != nil || n != 1 {
+				t.Fatalf("access log entries: %d (%v)", n, err)
+			}
+			if resp, _ := in.do(t, "GET", "/chat/desk/c/"+strconv.FormatInt(cv.ID, 10)+"/resident", admin.cookie, nil); resp.StatusCode != 404 {
+				t.Fatalf("resident page for staff not on the chat: status %d", resp.StatusCode)
+			}
+		})
+
+		t.Run("Oma asiointi lists the transcripts", func(t *testing.T) {
+			app := fiber.New()
+			app.Use(e.auth.Session())
+			app.Get("/my", func(c *fiber.Ctx) error {
+				secs, err := frontend.CollectSections(c, []frontend.SectionFunc{in.svc.MySection})
+				if err != nil {
+					return err
+				}
+				return e.fe.Render(c, 200, "pages/my", frontend.Page{Data: struct{ Sections []frontend.Section }{secs}})
+			})
+			app.Get("/desk", func(c *fiber.Ctx) error {
+				secs, err := frontend.CollectSections(c, []frontend.SectionFunc{in.svc.DeskSection})
+				if err != nil {
+					return err
+				}
+				return e.fe.Render(c, 200, "pages/desk", frontend.Page{Data: struct{ Sections []frontend.Section }{secs}})
+			})
+			req := httptest.NewRequest("GET", "/my", nil)
+			req.Header.Set("Cookie", resident.cookie)
+			resp, err := app.Test(req, 10000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != 200 || !strings.Contains(string(b), "/chat/c/") {
+				t.Fatalf("my page: status %d", resp.StatusCode)
+			}
+			req = httptest.NewRequest("GET", "/desk", nil)
+			req.Header.Set("Cookie", advisor.cookie)
+			if resp, err = app.Test(req, 10000); err != nil || resp.StatusCode != 200 {
+				t.Fatalf("desk page: %v %v", resp.StatusCode, err)
+			}
+		})
+
+		t.Run("admin edits canned replies and hours", func(t *testing.T) {
+			resp, _ := in.do(t, "POST", "/chat/admin/replies", admin.cookie, url.Values{"lang": {"fi"}, "title": {"Tervehdys"}, "body": {"Hei, miten voin auttaa?"}})
+			if resp.StatusCode != fiber.StatusSeeOther {
+				t.Fatalf("save reply: status %d", resp.StatusCode)
+			}
+			resp, _ = in.do(t, "POST", "/chat/admin/hours", admin.cookie, url.Values{"region": {strconv.FormatInt(region.ID, 10)}, "hours": {"Mon-Thu 08:00-16:00; Fri 08:00-12:00"}})
+			if resp.StatusCode != fiber.StatusSeeOther {
+				t.Fatalf("save hours: status %d", resp.StatusCode)
+			}
+			resp, _ = in.do(t, "POST", "/chat/admin/hours", admin.cookie, url.Values{"region": {strconv.FormatInt(region.ID, 10)}, "hours": {"every day"}})
+			if resp.StatusCode != fiber.StatusUnprocessableEntity {
+				t.Fatalf("bad hours: status %d", resp.StatusCode)
+			}
+			resp, body := in.do(t, "GET", "/chat/admin", admin.cookie, nil)
+			if resp.StatusCode != 200 || !strings.Contains(body, "Mon-Thu 08:00-16:00; Fri 08:00-12:00") || !strings.Contains(body, "Tervehdys") {
+				t.Fatalf("admin page: status %d", resp.StatusCode)
+			}
+			if resp, _ := in.do(t, "GET", "/chat/admin", advisor.cookie, nil); resp.StatusCode != 403 {
+				t.Fatalf("admin page for an advisor: status %d", resp.StatusCode)
+			}
+		})
+	})
+}
+
+func TestHours(t *testing.T) {
+	w, err := parseHours("Mon-Fri 09:00-15:00; Sat 10:00-12:00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc, _ := time.LoadLocation("Europe/Helsinki")
+	cases := []struct {
+		at   time.Time
+		open bool
+		next time.Time
+	}{
+		{time.Date(2026, 3, 2, 9, 0, 0, 0, loc), true, time.Date(2026, 3, 3, 9, 0, 0, 0, loc)},   // Monday
+		{time.Date(2026, 3, 2, 15, 0, 0, 0, loc), false, time.Date(2026, 3, 3, 9, 0, 0, 0, loc)}, // closes at 15
+		{time.Date(2026, 3, 7, 11, 0, 0, 0, loc), true, time.Date(2026, 3, 9, 9, 0, 0, 0, loc)},  // Saturday
+		{time.Date(2026, 3, 8, 11, 0, 0, 0, loc), false, time.Date(2026, 3, 9, 9, 0, 0, 0, loc)}, // Sunday
+	}
+	for _, c := range cases {
+		t.Run(c.at.Format(time.DateTime), func(t *testing.T) {
+			if got := w.openAt(c.at); got != c.open {
+				t.Errorf("open = %v, want %v", got, c.open)
+			}
+			if got := w.nextOpening(c.at); !got.Equal(c.next) {
+				t.Errorf("next = %v, want %v", got, c.next)
+			}
+		})
+	}
+	if w.String() != "Mon-Fri 09:00-15:00; Sat 10:00-12:00" {
+		t.Errorf("String = %q", w.String())
+	}
+	for _, bad := range []string{"Mon", "Mon 15:00-09:00", "Xyz 09:00-10:00", "Fri-Mon 09:00-10:00"} {
+		if _, err := parseHours(bad); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+}

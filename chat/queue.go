@@ -1,0 +1,535 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Advisor statuses: only available advisors are offered chats.
+const (
+	AdvisorAvailable = "available"
+	AdvisorBusy      = "busy"
+	AdvisorAway      = "away"
+)
+
+// Outcomes an advisor closes a chat with, and the one a resident's own
+// ending leaves until an advisor records better.
+var Outcomes = []string{"advice_given", "appointment_booked", "case_opened", "referred_elsewhere"}
+
+// OutcomeEndedByResident is the outcome of a chat the resident ended.
+const OutcomeEndedByResident = "ended_by_resident"
+
+// Topics a resident chooses from.
+var Topics = []string{"rent_debt", "eviction", "exchange", "coping", "general"}
+
+// System events in the message sequence.
+const (
+	EventAccepted    = "accepted"
+	EventTransferred = "transferred"
+	EventRequeued    = "requeued"
+	EventClosed      = "closed"
+	EventEnded       = "ended"
+)
+
+// AdvisorState is one advisor's chat status and load.
+type AdvisorState struct {
+	UserID   int64
+	Status   string
+	Capacity int
+	Active   int
+}
+
+// CanAccept reports whether the advisor may take another chat.
+func (a AdvisorState) CanAccept() bool { return a.Status == AdvisorAvailable && a.Active < a.Capacity }
+
+type advisorRow struct {
+	UserID    int64 `gorm:"primaryKey;autoIncrement:false"`
+	Status    string
+	Capacity  *int
+	UpdatedAt time.Time
+}
+
+func (advisorRow) TableName() string { return "chat_advisors" }
+
+// GivenName returns a user's first name (the name residents see).
+func (s *Store) GivenName(ctx context.Context, userID int64) (string, error) {
+	var row struct{ GivenName, Name string }
+	err := s.db.WithContext(ctx).Table("users").Select("given_name, name").Where("id = ?", userID).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("chat: user name: %w", err)
+	}
+	if row.GivenName != "" {
+		return row.GivenName, nil
+	}
+	return row.Name, nil
+}
+
+// Advisors returns the chat state of the given staff users; those who never
+// set a status are away.
+func (s *Store) Advisors(ctx context.Context, ids []int64, defCapacity int) (map[int64]AdvisorState, error) {
+	out := make(map[int64]AdvisorState, len(ids))
+	for _, id := range ids {
+		out[id] = AdvisorState{UserID: id, Status: AdvisorAway, Capacity: defCapacity}
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []advisorRow
+	if err := s.db.WithContext(ctx).Where("user_id IN ?", ids).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("chat: advisor states: %w", err)
+	}
+	for _, r := range rows {
+		a := out[r.UserID]
+		a.Status = r.Status
+		if r.Capacity != nil {
+			a.Capacity = *r.Capacity
+		}
+		out[r.UserID] = a
+	}
+	var loads []struct {
+		AdvisorID int64
+		N         int
+	}
+	err := s.db.WithContext(ctx).Model(&Conversation{}).Select("advisor_id, COUNT(*) AS n").
+		Where("status = ? AND advisor_id IN ?", StatusActive, ids).Group("advisor_id").Scan(&loads).Error
+	if err != nil {
+		return nil, fmt.Errorf("chat: advisor load: %w", err)
+	}
+	for _, l := range loads {
+		a := out[l.AdvisorID]
+		a.Active = l.N
+		out[l.AdvisorID] = a
+	}
+	return out, nil
+}
+
+// SetStatus records an advisor's status.
+func (s *Store) SetStatus(ctx context.Context, userID int64, status string) error {
+	if status != AdvisorAvailable && status != AdvisorBusy && status != AdvisorAway {
+		return fmt.Errorf("chat: status %q: %w", status, ErrConflict)
+	}
+	row := advisorRow{UserID: userID, Status: status, UpdatedAt: s.now().UTC()}
+	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "user_id"}},
+		DoUpdates: clause.AssignmentColumns([]string{"status", "updated_at"}),
+	}).Create(&row).Error
+	if err != nil {
+		return fmt.Errorf("chat: set status: %w", err)
+	}
+	return nil
+}
+
+// AvailableAdvisors counts advisors whose status is available.
+func (s *Store) AvailableAdvisors(ctx context.Context) (int, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&advisorRow{}).Where("status = ?", AdvisorAvailable).Count(&n).Error
+	if err != nil {
+		return 0, fmt.Errorf("chat: count available advisors: %w", err)
+	}
+	return int(n), nil
+}
+
+// Queue returns the waiting conversations, longest waiting first.
+func (s *Store) Queue(ctx context.Context) ([]Conversation, error) {
+	var out []Conversation
+	err := s.db.WithContext(ctx).Where("status = ?", StatusQueued).Order("queued_at, id").Limit(500).Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("chat: queue: %w", err)
+	}
+	return out, nil
+}
+
+// ByAdvisor returns an advisor's conversations in a status.
+func (s *Store) ByAdvisor(ctx context.Context, advisorID int64, status string) ([]Conversation, error) {
+	var out []Conversation
+	err := s.db.WithContext(ctx).Where("advisor_id = ? AND status = ?", advisorID, status).
+		Order("accepted_at DESC, id DESC").Limit(100).Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("chat: conversations of advisor: %w", err)
+	}
+	return out, nil
+}
+
+// ByResident returns a logged-in resident's conversations, newest first.
+func (s *Store) ByResident(ctx context.Context, residentID int64, limit int) ([]Conversation, error) {
+	var out []Conversation
+	err := s.db.WithContext(ctx).Where("resident_id = ?", residentID).
+		Order("created_at DESC, id DESC").Limit(limit).Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("chat: conversations of resident: %w", err)
+	}
+	return out, nil
+}
+
+// OpenFor returns the open (queued or active) conversation of a resident
+// or guest, or ErrNotFound.
+func (s *Store) OpenFor(ctx context.Context, p *Principal) (*Conversation, error) {
+	q := s.db.WithContext(ctx).Where("status <> ?", StatusClosed)
+	switch {
+	case p.GuestID != "":
+		q = q.Where("guest_id = ?", p.GuestID)
+	case !p.Staff() && p.UserID != 0:
+		q = q.Where("resident_id = ?", p.UserID)
+	default:
+		return nil, ErrNotFound
+	}
+	var c Conversation
+	err := q.Order("id DESC").Take(&c).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("chat: open conversation: %w", err)
+	}
+	return &c, nil
+}
+
+// lockAdvisor serialises the accepts of one advisor, so that two at once
+// cannot both pass the capacity check.
+func (s *Store) lockAdvisor(tx *gorm.DB, id int64, defCapacity int) (AdvisorState, error) {
+	var row advisorRow
+	err := s.lock(tx.Where("user_id = ?", id)).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return AdvisorState{UserID: id, Status: AdvisorAway, Capacity: defCapacity}, nil
+	}
+	if err != nil {
+		return AdvisorState{}, fmt.Errorf("lock advisor: %w", err)
+	}
+	a := AdvisorState{UserID: id, Status: row.Status, Capacity: defCapacity}
+	if row.Capacity != nil {
+		a.Capacity = *row.Capacity
+	}
+	var n int64
+	if err := tx.Model(&Conversation{}).Where("advisor_id = ? AND status = ?", id, StatusActive).Count(&n).Error; err != nil {
+		return AdvisorState{}, fmt.Errorf("count advisor's chats: %w", err)
+	}
+	a.Active = int(n)
+	return a, nil
+}
+
+// change runs fn on a locked conversation in a transaction and stores the
+// system message fn returns (if any) with the conversation's next sequence.
+func (s *Store) change(ctx context.Context, convID int64, fn func(tx *gorm.DB, c *Conversation) (*Draft, error)) (*Message, error) {
+	var msg *Message
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var c Conversation
+		err := s.lock(tx.Where("id = ?", convID)).Take(&c).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("lock conversation: %w", err)
+		}
+		d, err := fn(tx, &c)
+		if err != nil || d == nil {
+			return err
+		}
+		if err := tx.Save(&c).Error; err != nil {
+			return fmt.Errorf("save conversation: %w", err)
+		}
+		d.ConversationID, d.Kind, d.SenderRole = convID, KindSystem, RoleSystem
+		out := make([]Stored, 1)
+		if err := s.appendTx(tx, []Draft{*d}, out, func(*Conversation, *Draft) error { return nil }); err != nil {
+			return err
+		}
+		if out[0].Err != nil {
+			return out[0].Err
+		}
+		msg = &out[0].Message
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("chat: conversation %d: %w", convID, err)
+	}
+	return msg, nil
+}
+
+// Accept gives a queued conversation to an advisor who is available and
+// under capacity.
+func (s *Store) Accept(ctx context.Context, convID int64, advisor *Principal, defCapacity int) (*Message, error) {
+	return s.change(ctx, convID, func(tx *gorm.DB, c *Conversation) (*Draft, error) {
+		a, err := s.lockAdvisor(tx, advisor.UserID, defCapacity)
+		if err != nil {
+			return nil, err
+		}
+		if !a.CanAccept() {
+			return nil, ErrCapacity
+		}
+		if c.Status != StatusQueued {
+			return nil, ErrConflict
+		}
+		now := s.now().UTC()
+		id := advisor.UserID
+		c.Status, c.AdvisorID, c.AcceptedAt = StatusActive, &id, &now
+		return &Draft{Event: EventAccepted, SenderName: advisor.Name}, nil
+	})
+}
+
+// TransferToAdvisor hands an active conversation from its advisor to
+// another, who must be available and under capacity.
+func (s *Store) TransferToAdvisor(ctx context.Context, convID int64, from *Principal, to int64, defCapacity int) (*Message, error) {
+	return s.change(ctx, convID, func(tx *gorm.DB, c *Conversation) (*Draft, error) {
+		if c.Status != StatusActive || !from.mayJoin(c) {
+			return nil, ErrConflict
+		}
+		if to == from.UserID {
+			return nil, ErrConflict
+		}
+		var role string
+		if err := tx.Table("users").Select("role").Where("id = ?", to).Take(&role).Error; err != nil {
+			return nil, ErrNotFound
+		}
+		if role != "advisor" && role != "admin" {
+			return nil, ErrNotFound
+		}
+		a, err := s.lockAdvisor(tx, to, defCapacity)
+		if err != nil {
+			return nil, err
+		}
+		if !a.CanAccept() {
+			return nil, ErrCapacity
+		}
+		name, err := s.GivenName(tx.Statement.Context, to)
+		if err != nil {
+			return nil, err
+		}
+		c.AdvisorID = &to
+		return &Draft{Event: EventTransferred, SenderName: name}, nil
+	})
+}
+
+// TransferToRegion puts an active conversation back in the queue for a
+// region (0: any region), keeping its place in line.
+func (s *Store) TransferToRegion(ctx context.Context, convID int64, from *Principal, regionID int64) (*Message, error) {
+	return s.change(ctx, convID, func(tx *gorm.DB, c *Conversation) (*Draft, error) {
+		if c.Status != StatusActive || !from.mayJoin(c) {
+			return nil, ErrConflict
+		}
+		if regionID != 0 {
+			var n int64
+			if err := tx.Table("regions").Where("id = ?", regionID).Count(&n).Error; err != nil || n == 0 {
+				return nil, ErrNotFound
+			}
+			c.RegionID = &regionID
+		} else {
+			c.RegionID = nil
+		}
+		c.Status, c.AdvisorID, c.AcceptedAt = StatusQueued, nil, nil
+		return &Draft{Event: EventRequeued}, nil
+	})
+}
+
+// Close ends a conversation with an outcome. An advisor closes their
+// active chat, or records the outcome of one the resident ended.
+func (s *Store) Close(ctx context.Context, convID int64, by *Principal, outcome string) (*Message, error) {
+	if !slices.Contains(Outcomes, outcome) {
+		return nil, ErrConflict
+	}
+	var updated bool
+	msg, err := s.change(ctx, convID, func(tx *gorm.DB, c *Conversation) (*Draft, error) {
+		if !by.mayJoin(c) {
+			return nil, ErrForbidden
+		}
+		switch {
+		case c.Status == StatusActive:
+			now := s.now().UTC()
+			c.Status, c.Outcome, c.ClosedAt = StatusClosed, outcome, &now
+			return &Draft{Event: EventClosed, SenderName: by.Name}, nil
+		case c.Status == StatusClosed && c.Outcome == OutcomeEndedByResident:
+			updated = true
+			return nil, tx.Model(c).Update("outcome", outcome).Error
+		}
+		return nil, ErrConflict
+	})
+	if err == nil && msg == nil && !updated {
+		return nil, ErrConflict
+	}
+	return msg, err
+}
+
+// End is the resident leaving: a queued or active chat closes.
+func (s *Store) End(ctx context.Context, convID int64, by *Principal) (*Message, error) {
+	return s.change(ctx, convID, func(tx *gorm.DB, c *Conversation) (*Draft, error) {
+		if by.Staff() || !by.mayJoin(c) {
+			return nil, ErrForbidden
+		}
+		if c.Status == StatusClosed {
+			return nil, nil
+		}
+		now := s.now().UTC()
+		c.Status, c.Outcome, c.ClosedAt = StatusClosed, OutcomeEndedByResident, &now
+		return &Draft{Event: EventEnded}, nil
+	})
+}
+
+// AddNote stores a staff note.
+func (s *Store) AddNote(ctx context.Context, n *Note) error {
+	n.ID, n.CreatedAt = 0, s.now().UTC()
+	if err := s.db.WithContext(ctx).Omit("AuthorName").Create(n).Error; err != nil {
+		return fmt.Errorf("chat: add note: %w", err)
+	}
+	return nil
+}
+
+// Notes returns a conversation's staff notes, oldest first.
+func (s *Store) Notes(ctx context.Context, convID int64) ([]Note, error) {
+	var out []Note
+	err := s.db.WithContext(ctx).Table("chat_notes").
+		Select("chat_notes.*, users.name AS author_name").
+		Joins("JOIN users ON users.id = chat_notes.author_id").
+		Where("chat_notes.conversation_id = ?", convID).Order("chat_notes.id").Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("chat: notes: %w", err)
+	}
+	return out, nil
+}
+
+// Staff returns the advisors and admins, for the transfer form.
+func (s *Store) Staff(ctx context.Context) ([]StaffMember, error) {
+	var out []StaffMember
+	err := s.db.WithContext(ctx).Table("users").Select("id, name, region_id").
+		Where("role IN ?", []string{"advisor", "admin"}).Order("name").Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("chat: staff: %w", err)
+	}
+	return out, nil
+}
+
+// StaffMember is an advisor or admin as the transfer form lists them.
+type StaffMember struct {
+	ID       int64
+	Name     string
+	RegionID *int64
+}
+
+// refreshQueue sends the live queue to this instance's advisors and each
+// waiting resident their place in it.
+func (s *Service) refreshQueue(ctx context.Context) {
+	var staff []*client
+	waiting := map[*client][]int64{}
+	s.hub.forClients(func(c *client) {
+		if c.p.Staff() {
+			staff = append(staff, c)
+		} else if ids := c.joinedIDs(); len(ids) > 0 {
+			waiting[c] = ids
+		}
+	})
+	if len(staff) == 0 && len(waiting) == 0 {
+		return
+	}
+	q, err := s.store.Queue(ctx)
+	if err != nil {
+		s.log.Warn("chat: queue refresh", "err", err)
+		return
+	}
+	avail, err := s.store.AvailableAdvisors(ctx)
+	if err != nil {
+		s.log.Warn("chat: queue refresh", "err", err)
+		return
+	}
+	now := s.now()
+	for c, ids := range waiting {
+		for _, id := range ids {
+			if pos := queuePosition(q, id); pos > 0 {
+				c.enqueue(mustJSON(queueFrame{Type: TypeQueue, Conv: id, Position: pos,
+					Estimate: s.estimate(pos, avail), Available: avail}))
+			}
+		}
+	}
+	if len(staff) == 0 {
+		return
+	}
+	ids := make([]int64, 0, len(staff))
+	for _, c := range staff {
+		if !slices.Contains(ids, c.p.UserID) {
+			ids = append(ids, c.p.UserID)
+		}
+	}
+	states, err := s.store.Advisors(ctx, ids, s.cfg.Capacity)
+	if err != nil {
+		s.log.Warn("chat: queue refresh", "err", err)
+		return
+	}
+	names := s.regionNames(ctx)
+	for _, c := range staff {
+		a := states[c.p.UserID]
+		f := queueFrame{Type: TypeQueue, Available: avail, CanAccept: a.CanAccept(),
+			Status: a.Status, Active: a.Active, Capacity: a.Capacity}
+		f.Items = s.queueItems(q, c.p.RegionID, now, names, "")
+		c.enqueue(mustJSON(f))
+	}
+}
+
+// queuePosition is a conversation's place among those waiting for its
+// region (or for any region), 0 if it is not waiting.
+func queuePosition(q []Conversation, id int64) int {
+	i := slices.IndexFunc(q, func(c Conversation) bool { return c.ID == id })
+	if i < 0 {
+		return 0
+	}
+	pos := 1
+	for _, c := range q[:i] {
+		if sameRegion(c.RegionID, q[i].RegionID) {
+			pos++
+		}
+	}
+	return pos
+}
+
+func sameRegion(a, b *int64) bool {
+	return a == nil || b == nil || *a == *b
+}
+
+func (s *Service) estimate(pos, available int) int {
+	return (pos*s.cfg.MinutesPerPlace + max(available, 1) - 1) / max(available, 1)
+}
+
+// queueItems orders the queue for an advisor: their region first, then
+// the others, each longest waiting first.
+func (s *Service) queueItems(q []Conversation, region *int64, now time.Time, names map[int64]string, lang string) []queueItem {
+	items := make([]queueItem, 0, len(q))
+	for _, c := range q {
+		it := queueItem{Conv: c.ID, Topic: c.Topic, Lang: c.Lang, Identified: c.Identified(),
+			Since: c.QueuedAt, Waiting: int(now.Sub(c.QueuedAt).Seconds()), Minutes: int(now.Sub(c.QueuedAt).Minutes())}
+		if c.RegionID != nil {
+			it.Region = names[*c.RegionID]
+			it.OwnRegion = region != nil && *region == *c.RegionID
+		}
+		items = append(items, it)
+	}
+	slices.SortStableFunc(items, func(a, b queueItem) int {
+		switch {
+		case a.OwnRegion && !b.OwnRegion:
+			return -1
+		case b.OwnRegion && !a.OwnRegion:
+			return 1
+		}
+		return 0
+	})
+	return items
+}
+
+func (s *Service) regionNames(ctx context.Context) map[int64]string {
+	out := map[int64]string{}
+	if s.regions == nil {
+		return out
+	}
+	rs, err := s.regions.List(ctx)
+	if err != nil {
+		s.log.Warn("chat: regions", "err", err)
+		return out
+	}
+	for _, r := range rs {
+		out[r.ID] = r.Code
+	}
+	return out
+}

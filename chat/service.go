@@ -1,0 +1,276 @@
+// Package chat is the live chat between residents and advisors: the wire
+// protocol (PROTOCOL.md), the store, the hub of this instance's sockets,
+// the broker between instances (in-process or Redis pub/sub), the
+// WebSocket handler, the queue and the advisor's workflow, and the pages.
+//
+// The database is the source of truth. A message is stored, with its
+// conversation's next sequence number, before it is acknowledged, and
+// acknowledged before it is published; pub/sub only wakes other instances
+// up, and every client resumes from the last sequence it saw.
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/gofiber/contrib/websocket"
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/asumisneuvonta/portal/auth"
+	"github.com/asumisneuvonta/portal/frontend"
+	"github.com/asumisneuvonta/portal/portal/audit"
+	"github.com/asumisneuvonta/portal/portal/database"
+	"github.com/asumisneuvonta/portal/portal/regions"
+)
+
+// Limits bound what one socket and one instance may cost.
+type Limits struct {
+	MaxFrame       int     // bytes of one WebSocket message from a client
+	MaxMessage     int     // characters of one chat message
+	Rate           float64 // frames a second per socket, on average
+	Burst          int     // frames a socket may send at once
+	SocketsPerUser int     // open sockets per user (or guest) on one instance
+	SendBuffer     int     // bytes waiting for a socket before it counts as slow
+
+	PingInterval time.Duration
+	PongWait     time.Duration // no frame and no pong for this long: dead
+	WriteWait    time.Duration
+
+	PollInterval time.Duration // database poll while the broker is away
+	SafetyPoll   time.Duration // database poll while it is up
+	SessionCheck time.Duration // how often sockets' login sessions are checked
+
+	Writers  int // group-commit goroutines
+	MaxBatch int // messages per transaction at most
+}
+
+// DefaultLimits are the single-process defaults.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxFrame: 16 << 10, MaxMessage: 4000, Rate: 20, Burst: 60, SocketsPerUser: 8,
+		SendBuffer: 512 << 10, PingInterval: 25 * time.Second, PongWait: 60 * time.Second,
+		WriteWait: 10 * time.Second, PollInterval: time.Second, SafetyPoll: 15 * time.Second,
+		SessionCheck: time.Minute, Writers: 2, MaxBatch: 256,
+	}
+}
+
+// Config configures the chat.
+type Config struct {
+	PublicURL *url.URL // the Origin sockets must come from
+	SecretKey []byte   // guest tokens are signed with a key derived from it
+	Secure    bool     // Secure cookies
+	Limits    Limits
+	// Capacity is how many chats an advisor has open at once unless their
+	// own setting says otherwise.
+	Capacity int
+	// GuestTTL is how long an anonymous visitor's token lasts.
+	GuestTTL time.Duration
+	// Hours are the opening hours of regions that have none of their own,
+	// such as "Mon-Fri 09:00-15:00; Sat 10:00-12:00".
+	Hours string
+	// MinutesPerPlace estimates the wait: places ahead × this ÷ advisors available.
+	MinutesPerPlace int
+	// Location is the time zone of the opening hours; nil means Europe/Helsinki.
+	Location *time.Location
+}
+
+// Deps are the shared pieces the chat uses.
+type Deps struct {
+	DB        *database.DB
+	Broker    BrokerFactory // nil: a private in-process bus
+	Auth      *auth.Auth    // nil in tools that authenticate otherwise
+	Frontend  *frontend.Frontend
+	Audit     *audit.Log
+	Regions   *regions.Store
+	Log       *slog.Logger
+	Now       func() time.Time
+	FormLimit fiber.Handler // rate limit of the start form; nil for none
+}
+
+// Service is the chat feature of one instance.
+type Service struct {
+	cfg      Config
+	store    *Store
+	hub      *Hub
+	fe       *frontend.Frontend
+	audit    *audit.Log
+	regions  *regions.Store
+	auth     *auth.Auth
+	log      *slog.Logger
+	now      func() time.Time
+	formLim  fiber.Handler
+	origin   string
+	guestKey []byte
+	hours    week
+	loc      *time.Location
+
+	closeOnce sync.Once
+}
+
+// New builds the chat and starts its hub.
+func New(cfg Config, d Deps) (*Service, error) {
+	if cfg.PublicURL == nil {
+		return nil, errors.New("chat: no public URL")
+	}
+	def := DefaultLimits()
+	l := &cfg.Limits
+	fill := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	fill(&l.MaxFrame, def.MaxFrame)
+	fill(&l.MaxMessage, def.MaxMessage)
+	fill(&l.Burst, def.Burst)
+	fill(&l.SocketsPerUser, def.SocketsPerUser)
+	fill(&l.SendBuffer, def.SendBuffer)
+	fill(&l.Writers, def.Writers)
+	fill(&l.MaxBatch, def.MaxBatch)
+	fill(&cfg.Capacity, 3)
+	fill(&cfg.MinutesPerPlace, 4)
+	if l.Rate <= 0 {
+		l.Rate = def.Rate
+	}
+	for _, p := range []struct {
+		v *time.Duration
+		d time.Duration
+	}{
+		{&l.PingInterval, def.PingInterval}, {&l.PongWait, def.PongWait}, {&l.WriteWait, def.WriteWait},
+		{&l.PollInterval, def.PollInterval}, {&l.SafetyPoll, def.SafetyPoll}, {&l.SessionCheck, def.SessionCheck},
+		{&cfg.GuestTTL, 12 * time.Hour},
+	} {
+		if *p.v <= 0 {
+			*p.v = p.d
+		}
+	}
+	if cfg.Hours == "" {
+		cfg.Hours = "Mon-Fri 09:00-15:00"
+	}
+	hours, err := parseHours(cfg.Hours)
+	if err != nil {
+		return nil, err
+	}
+	loc := cfg.Location
+	if loc == nil {
+		if loc, err = time.LoadLocation("Europe/Helsinki"); err != nil {
+			return nil, fmt.Errorf("chat: time zone: %w", err)
+		}
+	}
+	log := d.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	now := d.Now
+	if now == nil {
+		now = time.Now
+	}
+	key, err := guestKey(cfg.SecretKey)
+	if err != nil {
+		return nil, err
+	}
+	factory := d.Broker
+	if factory == nil {
+		factory = NewMemoryBus().Factory()
+	}
+	s := &Service{
+		cfg: cfg, store: NewStore(d.DB, now), fe: d.Frontend, audit: d.Audit, regions: d.Regions,
+		auth: d.Auth, log: log, now: now, formLim: d.FormLimit, guestKey: key, hours: hours, loc: loc,
+		origin: cfg.PublicURL.Scheme + "://" + cfg.PublicURL.Host,
+	}
+	if s.hub, err = newHub(s.store, cfg.Limits, log); err != nil {
+		return nil, fmt.Errorf("chat: hub: %w", err)
+	}
+	s.hub.refreshQueue = s.refreshQueue
+	if d.Auth != nil {
+		s.hub.sessionValid = d.Auth.SessionValid
+	}
+	if err := s.hub.start(factory); err != nil {
+		return nil, fmt.Errorf("chat: broker: %w", err)
+	}
+	if d.Auth != nil {
+		d.Auth.OnLogout(func(sessionID string, _ int64) { s.hub.revokeSession(sessionID) })
+	}
+	return s, nil
+}
+
+// Store returns the chat's store.
+func (s *Service) Store() *Store { return s.store }
+
+// Close disconnects this instance's sockets (they resume elsewhere) and
+// stops the hub.
+func (s *Service) Close(ctx context.Context) error {
+	var err error
+	s.closeOnce.Do(func() { err = s.hub.close(ctx) })
+	return err
+}
+
+// Register mounts every chat route on r.
+func (s *Service) Register(r fiber.Router) {
+	staff := auth.RequireRole(auth.RoleAdvisor, auth.RoleAdmin)
+	admin := auth.RequireRole(auth.RoleAdmin)
+	limit := s.formLim
+	if limit == nil {
+		limit = func(c *fiber.Ctx) error { return c.Next() }
+	}
+
+	// The socket: session or guest token, and Origin, checked before the upgrade.
+	r.Get("/chat/ws", s.checkUpgrade, websocket.New(s.serveSocket, websocket.Config{
+		Origins:         []string{s.origin},
+		ReadBufferSize:  1024,
+		WriteBufferSize: 4096,
+		WriteBufferPool: &sync.Pool{},
+	}))
+	// Keeps the login session alive while someone only chats.
+	r.Get("/chat/alive", func(c *fiber.Ctx) error { return c.SendStatus(fiber.StatusNoContent) })
+
+	// Resident and guest: opening hours, start, the conversation, transcripts.
+	r.Get("/chat", s.handleIndex)
+	r.Post("/chat/start", limit, s.handleStart)
+	r.Get("/chat/c/:id<int>", s.handleConversation)
+	r.Post("/chat/c/:id<int>/messages", limit, s.handlePost)
+	r.Post("/chat/c/:id<int>/end", s.handleEnd)
+	r.Get("/chat/transcripts/:id<int>", auth.RequireRole(auth.RoleResident), s.handleTranscript)
+
+	// Advisor desk: status, queue, accept, conversation, notes, transfer, close.
+	r.Get("/chat/desk", staff, s.handleDesk)
+	r.Post("/chat/desk/status", staff, s.handleStatus)
+	r.Post("/chat/desk/next", staff, s.handleNext)
+	r.Post("/chat/desk/c/:id<int>/accept", staff, s.handleAccept)
+	r.Get("/chat/desk/c/:id<int>", staff, s.handleDeskConversation)
+	r.Post("/chat/desk/c/:id<int>/notes", staff, s.handleNote)
+	r.Post("/chat/desk/c/:id<int>/transfer", staff, s.handleTransfer)
+	r.Post("/chat/desk/c/:id<int>/close", staff, s.handleClose)
+	r.Get("/chat/desk/c/:id<int>/resident", staff, s.handleResident)
+
+	// Administration: canned replies and opening hours.
+	r.Get("/chat/admin", admin, s.handleAdmin)
+	r.Post("/chat/admin/replies", admin, s.handleReplySave)
+	r.Post("/chat/admin/replies/:rid<int>/delete", admin, s.handleReplyDelete)
+	r.Post("/chat/admin/hours", admin, s.handleHoursSave)
+}
+
+// joinedFrame describes a conversation to a socket that (re)joins it.
+func (s *Service) joinedFrame(ctx context.Context, cv *Conversation, p *Principal) joinedFrame {
+	f := joinedFrame{
+		Type: TypeJoined, Conv: cv.ID, Status: cv.Status, Last: cv.LastSeq,
+		Identified: cv.Identified(), Topic: cv.Topic, Lang: cv.Lang,
+	}
+	if p.Staff() {
+		f.PeerDeliv, f.PeerRead, f.Outcome = cv.ResidentDeliveredSeq, cv.ResidentReadSeq, cv.Outcome
+	} else {
+		f.PeerDeliv, f.PeerRead = cv.AdvisorDeliveredSeq, cv.AdvisorReadSeq
+	}
+	if cv.AdvisorID != nil {
+		name, err := s.store.GivenName(ctx, *cv.AdvisorID)
+		if err != nil {
+			s.log.Warn("chat: advisor name", "err", err)
+		}
+		f.Advisor = name
+	}
+	return f
+}

@@ -1,0 +1,164 @@
+package chat
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/contrib/websocket"
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/asumisneuvonta/portal/auth"
+)
+
+const principalLocal = "chat.principal"
+
+// checkUpgrade refuses, before any upgrade, a request from another origin
+// (403) or from nobody the chat knows (401).
+func (s *Service) checkUpgrade(c *fiber.Ctx) error {
+	if !websocket.IsWebSocketUpgrade(c) {
+		return fiber.ErrUpgradeRequired
+	}
+	if o := c.Get(fiber.HeaderOrigin); !strings.EqualFold(o, s.origin) {
+		return fiber.NewError(fiber.StatusForbidden, auth.MsgForbidden)
+	}
+	p := s.principal(c)
+	if p == nil {
+		return fiber.NewError(fiber.StatusUnauthorized, auth.MsgLoginRequired)
+	}
+	c.Locals(principalLocal, p)
+	return c.Next()
+}
+
+// principal is the logged-in user of the request, or the guest of a valid
+// guest token, or nil.
+func (s *Service) principal(c *fiber.Ctx) *Principal {
+	if u := auth.CurrentUser(c); u != nil {
+		p := &Principal{UserID: u.ID, Role: string(u.Role), Name: u.GivenName, RegionID: u.RegionID}
+		if p.Name == "" {
+			p.Name = u.Name
+		}
+		if sess := auth.CurrentSession(c); sess != nil {
+			p.SessionID = sess.ID
+		}
+		return p
+	}
+	if g, ok := s.guestID(c); ok {
+		return &Principal{GuestID: g, Role: "guest"}
+	}
+	return nil
+}
+
+// serveSocket runs one socket: the writer in its own goroutine, the reader
+// in this one.
+func (s *Service) serveSocket(conn *websocket.Conn) {
+	p, ok := conn.Locals(principalLocal).(*Principal)
+	if !ok {
+		return
+	}
+	lim := s.cfg.Limits
+	cl := &client{
+		hub: s.hub, conn: conn.Conn, p: p, svc: s,
+		out: newOutQueue(lim.SendBuffer), done: make(chan struct{}),
+	}
+	if s.hub.register(cl) {
+		defer s.hub.unregister(cl)
+	} else {
+		cl.close(ClosePolicy, ReasonTooManySockets)
+	}
+	wdone := make(chan struct{})
+	go func() {
+		defer close(wdone)
+		cl.writeLoop(lim)
+	}()
+	cl.readLoop(lim)
+	cl.close(0, "")
+	<-wdone
+}
+
+const guestCookie = "asn_chat_guest"
+
+// guestKey derives the guest-token key from the portal's secret, so that
+// the secret itself signs nothing but what it was made for.
+func guestKey(secret []byte) ([]byte, error) {
+	if len(secret) == 0 {
+		// Development without a configured secret: tokens last until restart.
+		secret = make([]byte, 32)
+		if _, err := rand.Read(secret); err != nil {
+			return nil, err
+		}
+	}
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("asumisneuvonta chat guest token v1"))
+	return m.Sum(nil), nil
+}
+
+func (s *Service) signGuest(id string, exp int64) string {
+	m := hmac.New(sha256.New, s.guestKey)
+	m.Write([]byte(id + "." + strconv.FormatInt(exp, 10)))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// GuestToken returns a signed token for a new anonymous visitor: a random
+// id, its expiry and a MAC. It carries no personal data.
+func (s *Service) GuestToken() (token, id string, err error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", "", err
+	}
+	id = base64.RawURLEncoding.EncodeToString(b)
+	exp := s.now().Add(s.cfg.GuestTTL).Unix()
+	return id + "." + strconv.FormatInt(exp, 10) + "." + s.signGuest(id, exp), id, nil
+}
+
+var errBadGuest = errors.New("chat: bad guest token")
+
+func (s *Service) verifyGuest(tok string) (string, error) {
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 || len(parts[0]) != 22 {
+		return "", errBadGuest
+	}
+	exp, err := strconv.ParseInt(parts[1], 10, 64)
+	if err != nil || s.now().Unix() > exp {
+		return "", errBadGuest
+	}
+	if subtle.ConstantTimeCompare([]byte(parts[2]), []byte(s.signGuest(parts[0], exp))) != 1 {
+		return "", errBadGuest
+	}
+	return parts[0], nil
+}
+
+// guestID reads and checks the guest cookie.
+func (s *Service) guestID(c *fiber.Ctx) (string, bool) {
+	tok := c.Cookies(guestCookie)
+	if tok == "" {
+		return "", false
+	}
+	id, err := s.verifyGuest(tok)
+	if err != nil {
+		return "", false
+	}
+	return strings.Clone(id), true
+}
+
+// ensureGuest returns the visitor's guest id, issuing a token cookie first
+// if they have none.
+func (s *Service) ensureGuest(c *fiber.Ctx) (string, error) {
+	if id, ok := s.guestID(c); ok {
+		return id, nil
+	}
+	tok, id, err := s.GuestToken()
+	if err != nil {
+		return "", err
+	}
+	c.Cookie(&fiber.Cookie{
+		Name: guestCookie, Value: tok, Path: "/chat", Expires: s.now().Add(s.cfg.GuestTTL),
+		HTTPOnly: true, Secure: s.cfg.Secure, SameSite: fiber.CookieSameSiteLaxMode,
+	})
+	return id, nil
+}

@@ -1,0 +1,400 @@
+package chat
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/asumisneuvonta/portal/migrations"
+	"github.com/asumisneuvonta/portal/portal/database"
+)
+
+// Errors of the store. Handlers map them to error frames and pages.
+var (
+	ErrNotFound  = errors.New("chat: not found")
+	ErrForbidden = errors.New("chat: not a participant")
+	ErrClosed    = errors.New("chat: conversation closed")
+	ErrConflict  = errors.New("chat: conversation changed meanwhile")
+	ErrCapacity  = errors.New("chat: advisor at capacity or not available")
+)
+
+// Conversation statuses.
+const (
+	StatusQueued = "queued"
+	StatusActive = "active"
+	StatusClosed = "closed"
+)
+
+// Sender roles of a message.
+const (
+	RoleResident = "resident"
+	RoleAdvisor  = "advisor"
+	RoleSystem   = "system"
+)
+
+// Message kinds: what people wrote, and the conversation's own events
+// (accepted, transferred, closed), which sit in the same sequence so that a
+// resume replays them too.
+const (
+	KindText   = "text"
+	KindSystem = "system"
+)
+
+// Conversation is one chat between a resident (or an unidentified guest)
+// and the advisors who handle it.
+type Conversation struct {
+	ID                   int64
+	ResidentID           *int64
+	GuestID              string
+	RegionID             *int64
+	Topic                string
+	Lang                 string
+	Status               string
+	AdvisorID            *int64
+	Outcome              string
+	LastSeq              int64
+	ResidentDeliveredSeq int64
+	ResidentReadSeq      int64
+	AdvisorDeliveredSeq  int64
+	AdvisorReadSeq       int64
+	CreatedAt            time.Time
+	QueuedAt             time.Time
+	AcceptedAt           *time.Time
+	ClosedAt             *time.Time
+}
+
+// TableName keeps gorm on the migrated table.
+func (Conversation) TableName() string { return "chat_conversations" }
+
+// Identified reports whether the resident logged in (as opposed to a guest).
+func (c *Conversation) Identified() bool { return c.ResidentID != nil }
+
+// Message is one stored message. Seq numbers a conversation's messages
+// 1, 2, 3… without gaps; it is assigned in the transaction that stores the
+// message.
+type Message struct {
+	ConversationID int64 `gorm:"primaryKey;autoIncrement:false"`
+	Seq            int64 `gorm:"primaryKey;autoIncrement:false"`
+	Kind           string
+	SenderRole     string
+	SenderID       *int64
+	SenderName     string
+	ClientID       string
+	Event          string
+	Body           string
+	CreatedAt      time.Time
+}
+
+// TableName keeps gorm on the migrated table.
+func (Message) TableName() string { return "chat_messages" }
+
+// Note is a staff-only remark on a conversation; residents never see it.
+type Note struct {
+	ID             int64
+	ConversationID int64
+	AuthorID       int64
+	Body           string
+	CreatedAt      time.Time
+	AuthorName     string `gorm:"->;-:migration"`
+}
+
+// TableName keeps gorm on the migrated table.
+func (Note) TableName() string { return "chat_notes" }
+
+// Draft is a message to store.
+type Draft struct {
+	ConversationID int64
+	Kind           string
+	SenderRole     string
+	SenderID       int64 // 0 for a guest or the system
+	SenderName     string
+	ClientID       string // the idempotency key; "" for system messages
+	Event          string
+	Body           string
+}
+
+// Stored is the outcome of storing one Draft.
+type Stored struct {
+	Message Message
+	// Dup is set when the client id had been stored before: Message is the
+	// original and nothing new was written.
+	Dup bool
+	Err error
+}
+
+// Store keeps conversations and messages.
+type Store struct {
+	db      *gorm.DB
+	sql     *sql.DB
+	dialect migrations.Dialect
+	now     func() time.Time
+}
+
+// NewStore returns the chat store.
+func NewStore(db *database.DB, now func() time.Time) *Store {
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{db: db.Gorm, sql: db.SQL, dialect: db.Dialect, now: now}
+}
+
+// lock adds FOR UPDATE where the database has it; SQLite transactions are
+// opened IMMEDIATE and so already hold the only write lock.
+func (s *Store) lock(q *gorm.DB) *gorm.DB {
+	if s.dialect == migrations.Postgres {
+		return q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	return q
+}
+
+// NewConversation opens a queued conversation.
+func (s *Store) NewConversation(ctx context.Context, c *Conversation) error {
+	now := s.now().UTC()
+	c.ID, c.Status, c.LastSeq = 0, StatusQueued, 0
+	c.CreatedAt, c.QueuedAt = now, now
+	if err := s.db.WithContext(ctx).Create(c).Error; err != nil {
+		return fmt.Errorf("chat: create conversation: %w", err)
+	}
+	return nil
+}
+
+// Conversation loads one conversation.
+func (s *Store) Conversation(ctx context.Context, id int64) (*Conversation, error) {
+	var c Conversation
+	err := s.db.WithContext(ctx).First(&c, id).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("chat: load conversation %d: %w", id, err)
+	}
+	return &c, nil
+}
+
+// LastSeqs returns the last sequence number of each conversation named.
+func (s *Store) LastSeqs(ctx context.Context, ids []int64) (map[int64]int64, error) {
+	out := make(map[int64]int64, len(ids))
+	for chunk := range slices.Chunk(ids, 500) {
+		var rows []struct{ ID, LastSeq int64 }
+		err := s.db.WithContext(ctx).Model(&Conversation{}).Select("id, last_seq").
+			Where("id IN ?", chunk).Scan(&rows).Error
+		if err != nil {
+			return nil, fmt.Errorf("chat: last sequence numbers: %w", err)
+		}
+		for _, r := range rows {
+			out[r.ID] = r.LastSeq
+		}
+	}
+	return out, nil
+}
+
+// After returns up to limit messages of a conversation with seq > after,
+// in order.
+func (s *Store) After(ctx context.Context, convID, after int64, limit int) ([]Message, error) {
+	var out []Message
+	err := s.db.WithContext(ctx).Where("conversation_id = ? AND seq > ?", convID, after).
+		Order("seq").Limit(limit).Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("chat: messages of %d after %d: %w", convID, after, err)
+	}
+	return out, nil
+}
+
+// Append stores drafts in one transaction: each gets the next sequence
+// number of its conversation, and a draft whose client id is already stored
+// gets the original back with Dup set. A draft that may not be stored (a
+// closed conversation, an advisor no longer assigned) gets its own error
+// and does not stop the others. If the transaction fails, every result
+// carries that error.
+func (s *Store) Append(ctx context.Context, drafts []Draft) []Stored {
+	out := make([]Stored, len(drafts))
+	var err error
+	if s.dialect == migrations.Postgres {
+		var res []Stored
+		if res, err = s.appendPG(ctx, drafts); err == nil {
+			return res
+		}
+	} else {
+		err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			return s.appendTx(tx, drafts, out, nil)
+		})
+	}
+	if err != nil {
+		for i := range out {
+			out[i] = Stored{Err: fmt.Errorf("chat: store messages: %w", err)}
+		}
+	}
+	return out
+}
+
+type dupKey struct {
+	conv     int64
+	role, id string
+}
+
+// appendTx is Append inside tx. allow, when set, decides instead of the
+// usual rules whether a draft may be written to its conversation.
+func (s *Store) appendTx(tx *gorm.DB, drafts []Draft, out []Stored, allow func(*Conversation, *Draft) error) error {
+	ids := make([]int64, 0, 4)
+	for i := range drafts {
+		if !slices.Contains(ids, drafts[i].ConversationID) {
+			ids = append(ids, drafts[i].ConversationID)
+		}
+	}
+	slices.Sort(ids) // lock in id order: two instances never deadlock
+	var convs []Conversation
+	if err := s.lock(tx.Select("id, status, advisor_id, last_seq").Where("id IN ?", ids).Order("id")).
+		Find(&convs).Error; err != nil {
+		return fmt.Errorf("lock conversations: %w", err)
+	}
+	byID := make(map[int64]*Conversation, len(convs))
+	for i := range convs {
+		byID[convs[i].ID] = &convs[i]
+	}
+
+	var cids []string
+	for i := range drafts {
+		if drafts[i].ClientID != "" {
+			cids = append(cids, drafts[i].ClientID)
+		}
+	}
+	seen := map[dupKey]int{} // → index into out of the first occurrence
+	existing := map[dupKey]Message{}
+	if len(cids) > 0 {
+		var prev []Message
+		if err := tx.Where("conversation_id IN ? AND client_id IN ?", ids, cids).Find(&prev).Error; err != nil {
+			return fmt.Errorf("find resent messages: %w", err)
+		}
+		for _, m := range prev {
+			existing[dupKey{m.ConversationID, m.SenderRole, m.ClientID}] = m
+		}
+	}
+
+	now := s.now().UTC()
+	rows := make([]Message, 0, len(drafts))
+	rowOf := make([]int, len(drafts)) // draft → rows index, -1 if none
+	for i := range drafts {
+		d := &drafts[i]
+		rowOf[i] = -1
+		c, ok := byID[d.ConversationID]
+		if !ok {
+			out[i].Err = ErrNotFound
+			continue
+		}
+		k := dupKey{d.ConversationID, d.SenderRole, d.ClientID}
+		if d.ClientID != "" {
+			if m, ok := existing[k]; ok {
+				out[i] = Stored{Message: m, Dup: true}
+				continue
+			}
+			if j, ok := seen[k]; ok {
+				rowOf[i] = rowOf[j]
+				out[i].Dup = true
+				continue
+			}
+		}
+		check := allow
+		if check == nil {
+			check = mayWrite
+		}
+		if err := check(c, d); err != nil {
+			out[i].Err = err
+			continue
+		}
+		c.LastSeq++
+		m := Message{
+			ConversationID: d.ConversationID, Seq: c.LastSeq, Kind: d.Kind,
+			SenderRole: d.SenderRole, SenderName: d.SenderName, ClientID: d.ClientID,
+			Event: d.Event, Body: d.Body, CreatedAt: now,
+		}
+		if d.SenderID != 0 {
+			id := d.SenderID
+			m.SenderID = &id
+		}
+		if d.ClientID != "" {
+			seen[k] = i
+		}
+		rowOf[i] = len(rows)
+		rows = append(rows, m)
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	if err := tx.Create(&rows).Error; err != nil {
+		return fmt.Errorf("insert messages: %w", err)
+	}
+	// One statement sets every touched conversation's last sequence.
+	var (
+		sql  = "UPDATE chat_conversations SET last_seq = CASE id"
+		args []any
+		upd  []int64
+	)
+	for _, id := range ids {
+		if c := byID[id]; c != nil {
+			sql += " WHEN ? THEN CAST(? AS BIGINT)"
+			args = append(args, id, c.LastSeq)
+			upd = append(upd, id)
+		}
+	}
+	sql += " ELSE last_seq END WHERE id IN ?"
+	args = append(args, upd)
+	if err := tx.Exec(sql, args...).Error; err != nil {
+		return fmt.Errorf("advance sequence: %w", err)
+	}
+	for i := range drafts {
+		if r := rowOf[i]; r >= 0 {
+			out[i].Message = rows[r]
+		}
+	}
+	return nil
+}
+
+// mayWrite is the rule for messages people send: the conversation is open,
+// and an advisor is the one it is assigned to.
+func mayWrite(c *Conversation, d *Draft) error {
+	if c.Status == StatusClosed {
+		return ErrClosed
+	}
+	if d.SenderRole == RoleAdvisor && (c.AdvisorID == nil || *c.AdvisorID != d.SenderID) {
+		return ErrForbidden
+	}
+	return nil
+}
+
+// Receipt records how far one side has received or read; it only moves
+// forward. It reports whether anything changed.
+func (s *Store) Receipt(ctx context.Context, convID int64, role string, delivered, read int64) (bool, error) {
+	type col struct {
+		name string
+		v    int64
+	}
+	cols := [2]col{{"resident_delivered_seq", delivered}, {"resident_read_seq", read}}
+	if role == RoleAdvisor {
+		cols = [2]col{{"advisor_delivered_seq", delivered}, {"advisor_read_seq", read}}
+	}
+	var changed int64
+	for _, c := range cols {
+		if c.v <= 0 {
+			continue
+		}
+		// Column names come from the fixed list above, values are placeholders.
+		res := s.db.WithContext(ctx).Model(&Conversation{}).
+			Where(clause.And(
+				clause.Eq{Column: "id", Value: convID},
+				clause.Lt{Column: clause.Column{Name: c.name}, Value: c.v},
+				clause.Gte{Column: "last_seq", Value: c.v},
+			)).
+			Update(c.name, c.v)
+		if res.Error != nil {
+			return false, fmt.Errorf("chat: receipt of %d: %w", convID, res.Error)
+		}
+		changed += res.RowsAffected
+	}
+	return changed > 0, nil
+}

@@ -1,0 +1,147 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// appendPG is Append for PostgreSQL in one statement, so one round trip and
+// one commit, and the conversations' row locks are held for that statement
+// only: instances that write to the same conversations wait for each other
+// as briefly as possible. It does what appendTx does: lock the
+// conversations in id order, find resent client ids, number the new
+// messages after each conversation's last_seq, insert them, advance
+// last_seq, and report a verdict per draft.
+const appendPGSQL = `
+WITH input AS (
+  SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[])
+    AS t(conv, ord, kind, role, sender, name, cid, event, body)
+), locked AS (
+  SELECT id, status, advisor_id, last_seq FROM chat_conversations
+  WHERE id IN (SELECT conv FROM input) ORDER BY id FOR UPDATE
+), prev AS (
+  SELECT m.conversation_id, m.sender_role, m.client_id, m.seq, m.created_at FROM chat_messages m
+  JOIN (SELECT DISTINCT conv, role, cid FROM input WHERE cid <> '') k
+    ON m.conversation_id = k.conv AND m.sender_role = k.role AND m.client_id = k.cid
+  WHERE m.client_id <> ''
+), firsts AS (
+  SELECT DISTINCT ON (conv, role, cid) ord FROM input WHERE cid <> '' ORDER BY conv, role, cid, ord
+), verdict AS (
+  SELECT i.*, p.seq AS prev_seq, p.created_at AS prev_at, l.last_seq,
+    CASE
+      WHEN l.id IS NULL THEN 'not_found'
+      WHEN p.seq IS NOT NULL THEN 'dup'
+      WHEN i.cid <> '' AND f.ord IS NULL THEN 'dup_batch'
+      WHEN l.status = 'closed' THEN 'closed'
+      WHEN i.role = 'advisor' AND (l.advisor_id IS NULL OR l.advisor_id <> i.sender) THEN 'forbidden'
+      ELSE 'ok'
+    END AS v
+  FROM input i
+  LEFT JOIN locked l ON l.id = i.conv
+  LEFT JOIN prev p ON p.conversation_id = i.conv AND p.sender_role = i.role AND p.client_id = i.cid
+  LEFT JOIN firsts f ON f.ord = i.ord
+), numbered AS (
+  SELECT v.ord, v.conv, v.kind, v.role, v.sender, v.name, v.cid, v.event, v.body,
+    v.last_seq + row_number() OVER (PARTITION BY v.conv ORDER BY v.ord) AS seq
+  FROM verdict v WHERE v.v = 'ok'
+), ins AS (
+  INSERT INTO chat_messages (conversation_id, seq, kind, sender_role, sender_id, sender_name, client_id, event, body, created_at)
+  SELECT conv, seq, kind, role, NULLIF(sender, 0), name, cid, event, body, $10 FROM numbered
+  RETURNING 1
+), upd AS (
+  UPDATE chat_conversations c SET last_seq = n.top
+  FROM (SELECT conv, max(seq) AS top FROM numbered GROUP BY conv) n
+  WHERE c.id = n.conv
+  RETURNING 1
+)
+SELECT v.ord, v.v, COALESCE(n.seq, v.prev_seq, 0), COALESCE(v.prev_at, $10)
+FROM verdict v LEFT JOIN numbered n ON n.ord = v.ord
+ORDER BY v.ord`
+
+func (s *Store) appendPG(ctx context.Context, drafts []Draft) ([]Stored, error) {
+	n := len(drafts)
+	conv, sender := make([]int64, n), make([]int64, n)
+	ord := make([]int32, n)
+	kind, role, name, cid, event, body := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	for i, d := range drafts {
+		conv[i], ord[i], kind[i], role[i], sender[i] = d.ConversationID, int32(i), d.Kind, d.SenderRole, d.SenderID
+		name[i], cid[i], event[i], body[i] = d.SenderName, d.ClientID, d.Event, d.Body
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	var out []Stored
+	for attempt := 0; ; attempt++ {
+		rows, err := s.sql.QueryContext(ctx, appendPGSQL, conv, ord, kind, role, sender, name, cid, event, body, now)
+		if err == nil {
+			out, err = s.readVerdicts(rows, drafts, now)
+		}
+		// A resend stored by another instance after this statement's
+		// snapshot shows up as a unique violation: the retry sees it.
+		var pe *pgconn.PgError
+		if err != nil && errors.As(err, &pe) && pe.Code == "23505" && attempt < 3 {
+			continue
+		}
+		return out, err
+	}
+}
+
+type rowsScanner interface {
+	Next() bool
+	Scan(...any) error
+	Err() error
+	Close() error
+}
+
+func (s *Store) readVerdicts(rows rowsScanner, drafts []Draft, now time.Time) ([]Stored, error) {
+	defer rows.Close()
+	out := make([]Stored, len(drafts))
+	first := map[dupKey]int{}
+	for rows.Next() {
+		var (
+			i       int
+			verdict string
+			seq     int64
+			at      time.Time
+		)
+		if err := rows.Scan(&i, &verdict, &seq, &at); err != nil {
+			return nil, fmt.Errorf("read verdict: %w", err)
+		}
+		d := &drafts[i]
+		m := Message{ConversationID: d.ConversationID, Seq: seq, Kind: d.Kind, SenderRole: d.SenderRole,
+			SenderName: d.SenderName, ClientID: d.ClientID, Event: d.Event, Body: d.Body, CreatedAt: at.UTC()}
+		if d.SenderID != 0 {
+			id := d.SenderID
+			m.SenderID = &id
+		}
+		switch verdict {
+		case "ok":
+			out[i] = Stored{Message: m}
+			if d.ClientID != "" {
+				first[dupKey{d.ConversationID, d.SenderRole, d.ClientID}] = i
+			}
+		case "dup":
+			out[i] = Stored{Message: m, Dup: true}
+		case "dup_batch":
+			if j, ok := first[dupKey{d.ConversationID, d.SenderRole, d.ClientID}]; ok {
+				out[i] = Stored{Message: out[j].Message, Dup: true}
+			} else {
+				out[i].Err = ErrConflict // its first occurrence was refused
+			}
+		case "not_found":
+			out[i].Err = ErrNotFound
+		case "closed":
+			out[i].Err = ErrClosed
+		case "forbidden":
+			out[i].Err = ErrForbidden
+		default:
+			return nil, fmt.Errorf("unknown verdict %q", verdict)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read verdicts: %w", err)
+	}
+	return out, nil
+}

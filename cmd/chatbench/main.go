@@ -1,0 +1,685 @@
+// Command chatbench is the chat's load generator. It starts two portal chat
+// instances as child processes on loopback (sharing one database and one
+// Redis), opens N conversations with the resident's socket on the first
+// instance and the advisor's on the second, sends at a fixed rate in both
+// directions, stops by itself, and reports delivered/expected, duplicates,
+// msgs/s, end-to-end latency percentiles and the servers' memory.
+//
+//	chatbench -db postgres://… -redis redis://… -conversations 500 -rate 1000 -duration 60s
+//	chatbench -db … -redis … -idle 5000        # memory per idle socket
+//
+// Only loopback addresses are used; the database gets a schema of its own
+// (PostgreSQL) or a temporary file (SQLite), removed at the end.
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/fasthttp/websocket"
+	"github.com/gofiber/fiber/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/asumisneuvonta/portal/auth"
+	"github.com/asumisneuvonta/portal/chat"
+	"github.com/asumisneuvonta/portal/migrations"
+	"github.com/asumisneuvonta/portal/portal/database"
+)
+
+const origin = "http://chatbench.local"
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "serve" {
+		if err := serve(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "chatbench serve:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "chatbench:", err)
+		os.Exit(1)
+	}
+}
+
+// serve runs one chat instance until stdin closes.
+func serve(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ExitOnError)
+	dbURL := fs.String("db", "", "database URL")
+	redisURL := fs.String("redis", "", "Redis URL (empty: in-process broker, single instance only)")
+	prefix := fs.String("prefix", "chatbench:", "Redis channel prefix")
+	writers := fs.Int("writers", 0, "group-commit goroutines (0: default)")
+	batch := fs.Int("batch", 0, "messages per transaction at most (0: default)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this instance to the file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	db, err := database.Open(ctx, *dbURL, nil)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	pub, _ := url.Parse(origin)
+	a, err := auth.New(auth.Config{
+		PublicURL: pub, SecretKey: []byte(strings.Repeat("b", 32)), IdleTimeout: 24 * time.Hour, MaxAge: 24 * time.Hour,
+		Providers: []auth.ProviderConfig{{Name: "resident", Issuer: "http://127.0.0.1:9", ClientID: "x", ClientSecret: "y",
+			Roles: []auth.Role{auth.RoleResident, auth.RoleAdvisor}}},
+	}, db.Gorm, auth.NewDBSessions(db.Gorm))
+	if err != nil {
+		return err
+	}
+	var broker chat.BrokerFactory
+	if *redisURL != "" {
+		opt, err := redis.ParseURL(*redisURL)
+		if err != nil {
+			return err
+		}
+		opt.PoolSize = 16
+		client := redis.NewClient(opt)
+		defer client.Close()
+		broker = chat.RedisFactory(client, *prefix, log)
+	}
+	lim := chat.DefaultLimits()
+	lim.Writers, lim.MaxBatch = *writers, *batch
+	svc, err := chat.New(chat.Config{PublicURL: pub, Limits: lim}, chat.Deps{DB: db, Broker: broker, Auth: a, Log: log})
+	if err != nil {
+		return err
+	}
+	app := fiber.New(fiber.Config{DisableStartupMessage: true})
+	app.Use(a.Session())
+	app.Get("/bench/mem", func(c *fiber.Ctx) error {
+		// Stacks shrink a step per GC; freed pages go back to the OS, so
+		// that RSS shows what is live.
+		for range 4 {
+			runtime.GC()
+		}
+		debug.FreeOSMemory()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return c.JSON(fiber.Map{"heap": m.HeapInuse, "stack": m.StackInuse, "sys": m.Sys, "goroutines": runtime.NumGoroutine()})
+	})
+	app.Get("/bench/heap", func(c *fiber.Ctx) error {
+		runtime.GC()
+		return pprof.Lookup("heap").WriteTo(c.Response().BodyWriter(), 0)
+	})
+	svc.Register(app)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	go func() { _ = app.Listener(ln) }()
+	fmt.Println("READY", ln.Addr().String())
+	_, _ = io.Copy(io.Discard, os.Stdin) // the parent closes stdin to stop us
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_ = svc.Close(sctx)
+	return app.ShutdownWithTimeout(2 * time.Second)
+}
+
+type server struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	addr  string
+}
+
+func startServer(args []string) (*server, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self, append([]string{"serve"}, args...)...)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "READY ") {
+		_ = cmd.Process.Kill()
+		return nil, fmt.Errorf("server did not start: %q %v", line, err)
+	}
+	return &server{cmd: cmd, stdin: stdin, addr: strings.TrimSpace(strings.TrimPrefix(line, "READY "))}, nil
+}
+
+func (s *server) stop() {
+	_ = s.stdin.Close()
+	done := make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = s.cmd.Process.Kill()
+	}
+}
+
+// rss is the process's resident memory in bytes.
+func (s *server) rss() int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(s.cmd.Process.Pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+type memStats struct {
+	Heap, Stack, Sys int64
+	Goroutines       int
+}
+
+func (s *server) mem() memStats {
+	var m memStats
+	resp, err := http.Get("http://" + s.addr + "/bench/mem")
+	if err != nil {
+		return m
+	}
+	defer resp.Body.Close()
+	_ = json.NewDecoder(resp.Body).Decode(&m)
+	return m
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("chatbench", flag.ExitOnError)
+	dbURL := fs.String("db", "", "PostgreSQL URL (a schema of its own is created), or empty for a temporary SQLite file")
+	redisURL := fs.String("redis", "", "Redis URL; empty runs one instance with the in-process broker")
+	convs := fs.Int("conversations", 500, "conversations (two sockets each)")
+	rate := fs.Int("rate", 1000, "messages per second offered, both directions together")
+	dur := fs.Duration("duration", 60*time.Second, "how long to send")
+	idle := fs.Int("idle", 0, "instead of a load run: open this many idle sockets and report memory per socket")
+	writers := fs.Int("writers", 0, "server group-commit goroutines (0: default)")
+	batch := fs.Int("batch", 0, "server messages per transaction at most (0: default)")
+	profile := fs.String("cpuprofile", "", "write the instances' CPU profiles to this path + .a / .b")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	dsn, cleanup, err := prepareDB(ctx, *dbURL)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	n := *convs
+	if *idle > 0 {
+		n = (*idle + 1) / 2
+	}
+	fmt.Printf("setting up %d conversations…\n", n)
+	pairs, err := seed(ctx, dsn, n)
+	if err != nil {
+		return err
+	}
+
+	srvArgs := []string{"-db", dsn, "-prefix", "chatbench:" + randHex(4) + ":",
+		"-writers", strconv.Itoa(*writers), "-batch", strconv.Itoa(*batch)}
+	if *redisURL != "" {
+		srvArgs = append(srvArgs, "-redis", *redisURL)
+	}
+	withProfile := func(suffix string) []string {
+		if *profile == "" {
+			return srvArgs
+		}
+		return append(slices.Clone(srvArgs), "-cpuprofile", *profile+suffix)
+	}
+	a, err := startServer(withProfile(".a"))
+	if err != nil {
+		return err
+	}
+	defer a.stop()
+	b := a
+	if *redisURL != "" {
+		if b, err = startServer(withProfile(".b")); err != nil {
+			return err
+		}
+		defer b.stop()
+	}
+	time.Sleep(500 * time.Millisecond)
+	baseMem := []memStats{a.mem(), b.mem()}
+	base := []int64{a.rss(), b.rss()}
+
+	// One resident socket per conversation on A, one advisor socket on B.
+	fmt.Printf("opening %d sockets…\n", 2*n)
+	socks := make([]*sock, 0, 2*n)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 64)
+	var dialErr atomic.Value
+	for i, p := range pairs {
+		for side := 0; side < 2; side++ {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				srv, cookie, role := a, p.residentCookie, chat.RoleResident
+				if side == 1 {
+					srv, cookie, role = b, p.advisorCookie, chat.RoleAdvisor
+				}
+				s, err := dialSock(srv.addr, cookie, p.conv, role, i)
+				if err != nil {
+					dialErr.Store(err)
+					return
+				}
+				mu.Lock()
+				socks = append(socks, s)
+				mu.Unlock()
+			}()
+		}
+	}
+	wg.Wait()
+	if err, ok := dialErr.Load().(error); ok {
+		return fmt.Errorf("dial: %w", err)
+	}
+	defer func() {
+		for _, s := range socks {
+			_ = s.conn.Close()
+		}
+	}()
+	time.Sleep(2 * time.Second) // joins and their backlog settle
+
+	if *idle > 0 {
+		time.Sleep(3 * time.Second)
+		if *profile != "" {
+			if resp, err := http.Get("http://" + a.addr + "/bench/heap"); err == nil {
+				f, _ := os.Create(*profile + ".heap")
+				_, _ = io.Copy(f, resp.Body)
+				_ = f.Close()
+				_ = resp.Body.Close()
+			}
+		}
+		mA, mB := a.mem(), b.mem()
+		rssA, rssB := a.rss(), b.rss()
+		total := len(socks)
+		perRSS := float64(rssA-base[0]+rssB-base[1]) / float64(total)
+		perGo := float64(mA.Heap+mA.Stack-baseMem[0].Heap-baseMem[0].Stack+mB.Heap+mB.Stack-baseMem[1].Heap-baseMem[1].Stack) / float64(total)
+		fmt.Printf("idle sockets: %d (%d per instance)\n", total, total/2)
+		fmt.Printf("server RSS: A %.1f MiB → %.1f MiB, B %.1f MiB → %.1f MiB\n",
+			mib(base[0]), mib(rssA), mib(base[1]), mib(rssB))
+		perStack := float64(mA.Stack-baseMem[0].Stack+mB.Stack-baseMem[1].Stack) / float64(total)
+		fmt.Printf("memory per socket: %.1f KB RSS, %.1f KB Go heap+stacks, of which stacks %.1f KB (goroutines %d + %d)\n",
+			perRSS/1024, perGo/1024, perStack/1024, mA.Goroutines, mB.Goroutines)
+		return nil
+	}
+
+	// Send: a message every 1/rate seconds, round-robin over the sockets,
+	// so both directions get half.
+	bySide := map[string][]*sock{}
+	for _, s := range socks {
+		bySide[s.role] = append(bySide[s.role], s)
+	}
+	order := make([]*sock, 0, len(socks))
+	for i := 0; i < n; i++ {
+		order = append(order, bySide[chat.RoleResident][i], bySide[chat.RoleAdvisor][i])
+	}
+	fmt.Printf("sending %d msg/s for %s over %d conversations (%d sockets)…\n", *rate, *dur, n, len(socks))
+	start := time.Now()
+	interval := time.Second / time.Duration(*rate)
+	var sent int64
+	tick := time.NewTicker(time.Millisecond)
+	deadline := start.Add(*dur)
+	next := 0
+loop:
+	for now := range tick.C {
+		if ctx.Err() != nil || now.After(deadline) {
+			break loop
+		}
+		due := int64(now.Sub(start) / interval)
+		for ; sent < due; sent++ {
+			s := order[next]
+			next = (next + 1) % len(order)
+			s.queue(time.Now().UnixNano())
+		}
+	}
+	tick.Stop()
+	sendEnd := time.Now()
+	for _, s := range socks {
+		s.closeQueue()
+	}
+	// Drain: wait until everything sent has arrived, or 15 s.
+	expected := sent
+	drainUntil := time.Now().Add(15 * time.Second)
+	for time.Now().Before(drainUntil) {
+		if totalDelivered(socks) >= expected {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	rssA, rssB := a.rss(), b.rss()
+	delivered := totalDelivered(socks)
+	var dups, gaps, errs, acks int64
+	var lat []time.Duration
+	for _, s := range socks {
+		s.mu.Lock()
+		dups += s.dups
+		gaps += s.gaps
+		errs += s.errs
+		acks += s.acks
+		lat = append(lat, s.lat...)
+		s.mu.Unlock()
+	}
+	slices.Sort(lat)
+	pct := func(p float64) time.Duration {
+		if len(lat) == 0 {
+			return 0
+		}
+		return lat[min(len(lat)-1, int(float64(len(lat))*p))]
+	}
+	elapsed := sendEnd.Sub(start).Seconds()
+	fmt.Printf("offered %d msg/s for %.1f s: sent %d, acked %d, delivered %d/%d (%.3f %%), duplicates %d, gaps %d, error frames %d\n",
+		*rate, elapsed, sent, acks, delivered, expected, 100*float64(delivered)/float64(max(expected, 1)), dups, gaps, errs)
+	fmt.Printf("throughput %.0f msg/s delivered\n", float64(delivered)/elapsed)
+	fmt.Printf("latency end-to-end: p50 %s  p95 %s  p99 %s  max %s\n",
+		pct(0.50).Round(10*time.Microsecond), pct(0.95).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond), pct(1).Round(time.Microsecond))
+	fmt.Printf("server RSS: A %.1f MiB, B %.1f MiB\n", mib(rssA), mib(rssB))
+	return nil
+}
+
+func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+func totalDelivered(socks []*sock) int64 {
+	var n int64
+	for _, s := range socks {
+		n += s.delivered.Load()
+	}
+	return n
+}
+
+// sock is one benchmark socket: a writer goroutine sends what the
+// scheduler queues, a reader counts the peer's messages.
+type sock struct {
+	conn      *websocket.Conn
+	conv      int64
+	role      string
+	idx       int
+	out       chan int64
+	delivered atomic.Int64
+
+	mu   sync.Mutex
+	last int64
+	lat  []time.Duration
+	dups int64
+	gaps int64
+	errs int64
+	acks int64
+	seqN int
+}
+
+func dialSock(addr, cookie string, conv int64, role string, idx int) (*sock, error) {
+	h := http.Header{}
+	h.Set("Cookie", cookie)
+	h.Set("Origin", origin)
+	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 1024, WriteBufferSize: 1024}
+	var conn *websocket.Conn
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if conn, _, err = d.Dial("ws://"+addr+"/chat/ws", h); err == nil {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s := &sock{conn: conn, conv: conv, role: role, idx: idx, out: make(chan int64, 4096)}
+	if err := conn.WriteMessage(websocket.TextMessage, []byte(`{"type":"join","conv":`+strconv.FormatInt(conv, 10)+`,"after":0}`)); err != nil {
+		return nil, err
+	}
+	go s.read()
+	go s.write()
+	return s, nil
+}
+
+func (s *sock) queue(ts int64) {
+	select {
+	case s.out <- ts:
+	default: // the socket cannot keep up: counted as not delivered
+	}
+}
+
+func (s *sock) closeQueue() { close(s.out) }
+
+func (s *sock) write() {
+	buf := make([]byte, 0, 256)
+	for ts := range s.out {
+		s.seqN++
+		buf = buf[:0]
+		buf = append(buf, `{"type":"send","conv":`...)
+		buf = strconv.AppendInt(buf, s.conv, 10)
+		buf = append(buf, `,"cid":"`...)
+		buf = append(buf, s.role[0])
+		buf = strconv.AppendInt(buf, int64(s.seqN), 10)
+		buf = append(buf, `","body":"`...)
+		buf = strconv.AppendInt(buf, ts, 10)
+		buf = append(buf, `"}`...)
+		if err := s.conn.WriteMessage(websocket.TextMessage, buf); err != nil {
+			return
+		}
+	}
+}
+
+type benchFrame struct {
+	Type string `json:"type"`
+	Seq  int64  `json:"seq"`
+	From string `json:"from"`
+	Kind string `json:"kind"`
+	Body string `json:"body"`
+}
+
+func (s *sock) read() {
+	for {
+		_, data, err := s.conn.ReadMessage()
+		if err != nil {
+			return
+		}
+		now := time.Now().UnixNano()
+		for line := range strings.SplitSeq(string(data), "\n") {
+			var f benchFrame
+			if json.Unmarshal([]byte(line), &f) != nil {
+				continue
+			}
+			s.mu.Lock()
+			switch f.Type {
+			case chat.TypeMessage:
+				switch {
+				case f.Seq <= s.last:
+					s.dups++
+				case f.Seq > s.last+1:
+					s.gaps++
+				}
+				s.last = max(s.last, f.Seq)
+				if f.Kind == chat.KindText && f.From != s.role {
+					if ts, err := strconv.ParseInt(f.Body, 10, 64); err == nil {
+						s.lat = append(s.lat, time.Duration(now-ts))
+					}
+					s.delivered.Add(1)
+				}
+			case chat.TypeAck:
+				s.acks++
+			case chat.TypeError:
+				s.errs++
+			}
+			s.mu.Unlock()
+		}
+	}
+}
+
+type pair struct {
+	conv                          int64
+	residentCookie, advisorCookie string
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// prepareDB makes a fresh, migrated database and returns its URL.
+func prepareDB(ctx context.Context, base string) (string, func(), error) {
+	if base == "" {
+		dir, err := os.MkdirTemp("", "chatbench")
+		if err != nil {
+			return "", nil, err
+		}
+		dsn := "sqlite:" + filepath.Join(dir, "bench.db")
+		db, err := database.Open(ctx, dsn, nil)
+		if err != nil {
+			return "", nil, err
+		}
+		defer db.Close()
+		if _, err := migrations.Up(ctx, db.SQL, db.Dialect); err != nil {
+			return "", nil, err
+		}
+		return dsn, func() { _ = os.RemoveAll(dir) }, nil
+	}
+	admin, err := database.Open(ctx, base, nil)
+	if err != nil {
+		return "", nil, err
+	}
+	schema := "chatbench_" + randHex(6)
+	if _, err := admin.SQL.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		return "", nil, err
+	}
+	cleanup := func() {
+		_, _ = admin.SQL.Exec("DROP SCHEMA " + schema + " CASCADE")
+		_ = admin.Close()
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	db, err := database.Open(ctx, u.String(), nil)
+	if err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	defer db.Close()
+	if _, err := migrations.Up(ctx, db.SQL, db.Dialect); err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	return u.String(), cleanup, nil
+}
+
+// seed creates n active conversations, each with its own resident and
+// advisor who have a live login session.
+func seed(ctx context.Context, dsn string, n int) ([]pair, error) {
+	db, err := database.Open(ctx, dsn, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	users := auth.NewUsers(db.Gorm)
+	sessions := auth.NewDBSessions(db.Gorm)
+	store := chat.NewStore(db, nil)
+	now := time.Now().UTC()
+	newUser := func(role auth.Role, sub string) (*auth.User, string, error) {
+		u, err := users.Upsert(ctx, &auth.User{Issuer: "chatbench", Subject: sub, Role: role, Name: sub, GivenName: sub})
+		if err != nil {
+			return nil, "", err
+		}
+		cookie := randHex(32)
+		sum := sha256.Sum256([]byte(cookie))
+		err = sessions.Create(ctx, &auth.Session{ID: hex.EncodeToString(sum[:]), UserID: u.ID, CSRFToken: "x",
+			CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(24 * time.Hour)})
+		return u, "asn_session=" + cookie, err
+	}
+	out := make([]pair, n)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	per := (n + 7) / 8
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w * per; i < min(n, (w+1)*per); i++ {
+				r, rc, err := newUser(auth.RoleResident, "r"+strconv.Itoa(i))
+				if err != nil {
+					errs <- err
+					return
+				}
+				a, ac, err := newUser(auth.RoleAdvisor, "a"+strconv.Itoa(i))
+				if err != nil {
+					errs <- err
+					return
+				}
+				cv := &chat.Conversation{ResidentID: &r.ID, Topic: "rent_debt", Lang: "fi"}
+				if err := store.NewConversation(ctx, cv); err != nil {
+					errs <- err
+					return
+				}
+				if err := store.SetStatus(ctx, a.ID, chat.AdvisorAvailable); err != nil {
+					errs <- err
+					return
+				}
+				if _, err := store.Accept(ctx, cv.ID, &chat.Principal{UserID: a.ID, Role: "advisor", Name: a.GivenName}, 3); err != nil {
+					errs <- err
+					return
+				}
+				out[i] = pair{conv: cv.ID, residentCookie: rc, advisorCookie: ac}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return nil, errors.Join(err)
+	}
+	return out, nil
+}
