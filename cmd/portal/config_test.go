@@ -51,6 +51,8 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		"PORTAL_OIDC_CLIENT_SECRET": "s3cret",
 		"PORTAL_DATABASE_URL":       "postgres://portal@db/portal",
 		"PORTAL_REDIS_URL":          "redis://redis:6379/0",
+		"PORTAL_SMTP_HOST":          "smtp.example.fi",
+		"PORTAL_MAIL_FROM":          "Asumisneuvonta <noreply@example.fi>",
 	}
 	with := func(base map[string]string, kv ...string) map[string]string {
 		m := map[string]string{}
@@ -100,6 +102,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{"production on shared sqlite", with(prod, "PORTAL_DATABASE_URL", "sqlite:/data/portal.db"), "PORTAL_DATABASE_URL"},
 		{"production instances without redis", with(prod, "PORTAL_REDIS_URL", ""), "PORTAL_REDIS_URL"},
 		{"production with demo data", with(prod, "PORTAL_DEMO_DATA", "true"), "PORTAL_DEMO_DATA"},
+		{"production without smtp", with(prod, "PORTAL_SMTP_HOST", ""), "PORTAL_SMTP_HOST"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

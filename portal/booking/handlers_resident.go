@@ -1,0 +1,341 @@
+package booking
+
+import (
+	"errors"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/asumisneuvonta/portal/auth"
+	"github.com/asumisneuvonta/portal/frontend"
+	"github.com/asumisneuvonta/portal/portal/regions"
+)
+
+// notices are the success messages a redirect may ask a page to show.
+var notices = map[string]string{
+	"booked":    "booking.notice.booked",
+	"cancelled": "booking.notice.cancelled",
+	"moved":     "booking.notice.moved",
+	"outcome":   "booking.notice.outcome",
+	"saved":     "booking.notice.saved",
+	"deleted":   "booking.notice.deleted",
+}
+
+func (s *Service) handleNew(c *fiber.Ctx) error {
+	u := auth.CurrentUser(c)
+	form := frontend.ReadForm(c, pickerFields...)
+	if form.Get("region") == "" {
+		// Propose the region of the resident's postal code; they may change it.
+		if r, err := s.regions.ForPostalCode(c.UserContext(), u.PostalCode); err == nil {
+			form.Set("region", strconv.FormatInt(r.ID, 10))
+		} else if !errors.Is(err, regions.ErrNotFound) {
+			return err
+		}
+	}
+	return s.renderPicker(c, fiber.StatusOK, form, modeResident, nil, nil)
+}
+
+// renderPicker renders booking/new in mode for form.
+func (s *Service) renderPicker(c *fiber.Ctx, status int, form *frontend.Form, mode string, fixed *Booking, extra func(*PickerData) error) error {
+	d, _, err := s.picker(c, form, mode, fixed)
+	if err != nil {
+		return err
+	}
+	switch mode {
+	case modeResident:
+		d.SearchAction, d.Action = "/booking", "/booking"
+	case modeStaff:
+		d.SearchAction, d.Action, d.BackURL = "/desk/booking/new", "/desk/booking/new", "/desk/booking"
+	case modeMove:
+		d.SearchAction = "/booking/" + strconv.FormatInt(fixed.ID, 10) + "/move"
+		d.Action, d.BackURL = d.SearchAction, "/booking/"+strconv.FormatInt(fixed.ID, 10)
+	case modeStaffMove:
+		d.SearchAction = "/desk/booking/" + strconv.FormatInt(fixed.ID, 10) + "/move"
+		d.Action, d.BackURL = d.SearchAction, "/desk/booking/"+strconv.FormatInt(fixed.ID, 10)
+	}
+	if d.Searched {
+		// The week links repeat the search, whatever request shows it (a
+		// failed POST too).
+		link := func(week int) string {
+			q := url.Values{}
+			for _, k := range []string{"topic", "type", "region", "point", "advisor", "resident"} {
+				if v := form.Get(k); v != "" {
+					q.Set(k, v)
+				}
+			}
+			q.Set("week", strconv.Itoa(week))
+			return d.SearchAction + "?" + q.Encode()
+		}
+		if d.Week > 0 {
+			d.PrevURL = link(d.Week - 1)
+		}
+		if d.Week < s.cfg.Weeks-1 {
+			d.NextURL = link(d.Week + 1)
+		}
+	}
+	if extra != nil {
+		if err := extra(d); err != nil {
+			return err
+		}
+	}
+	if status == fiber.StatusOK && form.HasErrors() {
+		status = fiber.StatusBadRequest
+	}
+	title := "booking.new.title"
+	if fixed != nil {
+		title = "booking.move.title"
+	}
+	return s.fe.Render(c, status, "booking/new", frontend.Page{TitleKey: title, Data: d, Form: form})
+}
+
+// wantsJSON reports whether the request is the JSON form of the booking.
+func wantsJSON(c *fiber.Ctx) bool {
+	return strings.HasPrefix(c.Get(fiber.HeaderContentType), fiber.MIMEApplicationJSON)
+}
+
+// jsonInput is the JSON form of POST /booking: the same fields as the HTML
+// form, as strings.
+type jsonInput struct {
+	Topic   string `json:"topic"`
+	Type    string `json:"type"`
+	Region  string `json:"region"`
+	Point   string `json:"point"`
+	Advisor string `json:"advisor"`
+	Slot    string `json:"slot"`
+	Message string `json:"message"`
+	Phone   string `json:"phone"`
+	Address string `json:"address"`
+}
+
+func readJSONForm(c *fiber.Ctx) (*frontend.Form, error) {
+	var in jsonInput
+	if err := c.BodyParser(&in); err != nil {
+		return nil, fiber.NewError(fiber.StatusBadRequest, "error.400")
+	}
+	f := frontend.NewForm()
+	for k, v := range map[string]string{"topic": in.Topic, "type": in.Type, "region": in.Region, "point": in.Point,
+		"advisor": in.Advisor, "slot": in.Slot, "message": in.Message, "phone": in.Phone, "address": in.Address} {
+		f.Set(k, strings.TrimSpace(v))
+	}
+	return f, nil
+}
+
+func (s *Service) handleCreate(c *fiber.Ctx) error {
+	u := auth.CurrentUser(c)
+	return s.create(c, u, u.ID, modeResident)
+}
+
+// create validates the picker's booking form and books for residentID.
+func (s *Service) create(c *fiber.Ctx, u *auth.User, residentID int64, mode string) error {
+	asJSON := wantsJSON(c)
+	var form *frontend.Form
+	if asJSON {
+		var err error
+		if form, err = readJSONForm(c); err != nil {
+			return err
+		}
+	} else {
+		form = frontend.ReadForm(c, pickerFields...)
+	}
+	lang := frontend.Lang(c)
+	rerender := func(status int) error {
+		if asJSON {
+			fields := map[string]string{}
+			for _, e := range form.ErrorList() {
+				fields[e.Field] = s.fe.T(lang, e.Key)
+			}
+			body := fiber.Map{"error": "invalid", "fields": fields}
+			if k := form.Error("slot"); k == "booking.error.slot_taken" {
+				body = fiber.Map{"error": "slot_taken", "message": s.fe.T(lang, k)}
+			}
+			return c.Status(status).JSON(body)
+		}
+		return s.renderPicker(c, status, form, mode, nil, s.staffExtra(c, mode, residentID))
+	}
+	_, sr, err := s.picker(c, form, mode, nil)
+	if err != nil {
+		return err
+	}
+	advisorID, start := s.validateBooking(form, MeetingType(form.Get("type")), false)
+	if sr == nil || form.HasErrors() {
+		return rerender(fiber.StatusBadRequest)
+	}
+	b, err := s.Book(c, u, BookRequest{
+		ResidentID: residentID, RegionID: sr.query.RegionID, AdvisorID: advisorID, Start: start,
+		Type: sr.query.Type, Topic: sr.topic, ServicePointID: sr.query.ServicePointID,
+		Message: form.Get("message"), ContactPhone: form.Get("phone"), VisitAddress: form.Get("address"),
+		Lang: lang,
+	})
+	if key := errorKey(err); key != "" {
+		form.Fail("slot", key)
+		status := fiber.StatusBadRequest
+		if errors.Is(err, ErrSlotTaken) {
+			status = fiber.StatusConflict
+		}
+		form.Set("slot", "")
+		return rerender(status)
+	}
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return c.Status(fiber.StatusCreated).JSON(fiber.Map{
+			"id": b.ID, "starts_at": b.StartsAt, "ends_at": b.EndsAt, "url": "/booking/" + strconv.FormatInt(b.ID, 10),
+		})
+	}
+	if mode == modeStaff {
+		return c.Redirect("/desk/booking/"+strconv.FormatInt(b.ID, 10)+"?done=booked", fiber.StatusSeeOther)
+	}
+	return c.Redirect("/booking/"+strconv.FormatInt(b.ID, 10)+"?done=booked", fiber.StatusSeeOther)
+}
+
+// ShowData is the Data of booking/show.
+type ShowData struct {
+	Booking View
+	Staff   bool
+	// Error is the translation key of why an action failed, if one did.
+	Error string
+	// Resident is shown to staff.
+	Resident *Resident
+	Outcomes []Status
+}
+
+// load returns the booking named in the path if the user may see it, and
+// 404 otherwise, whether it exists or not.
+func (s *Service) load(c *fiber.Ctx) (*Booking, error) {
+	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
+	if err != nil {
+		return nil, fiber.ErrNotFound
+	}
+	b, err := s.Get(c.UserContext(), auth.CurrentUser(c), id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, fiber.ErrNotFound
+	}
+	return b, err
+}
+
+func (s *Service) handleShow(c *fiber.Ctx) error {
+	if auth.CurrentUser(c).Role.Staff() {
+		return c.Redirect("/desk/booking/"+c.Params("id"), fiber.StatusSeeOther)
+	}
+	b, err := s.load(c)
+	if err != nil {
+		return err
+	}
+	return s.renderShow(c, fiber.StatusOK, b, "")
+}
+
+func (s *Service) renderShow(c *fiber.Ctx, status int, b *Booking, errKey string) error {
+	u := auth.CurrentUser(c)
+	lang := frontend.Lang(c)
+	prefix := "/booking/"
+	if u.Role.Staff() {
+		prefix = "/desk/booking/"
+	}
+	d := ShowData{Staff: u.Role.Staff(), Error: errKey}
+	var residentName string
+	if d.Staff {
+		r, err := s.store.ResidentByID(c.UserContext(), b.ResidentID)
+		if err != nil {
+			return err
+		}
+		d.Resident, residentName = r, r.Name
+		d.Outcomes = []Status{StatusDone, StatusNoShow}
+	}
+	v, err := s.viewer(c.UserContext(), lang).view(b, residentName, prefix)
+	if err != nil {
+		return err
+	}
+	d.Booking = v
+	page := frontend.Page{TitleKey: "booking.show.title", Data: d, Notice: notices[c.Query("done")]}
+	if d.Staff {
+		if err := s.audit.Record(c, b.ResidentID, "booking.view", resource(b.ID), "booking page"); err != nil {
+			return err
+		}
+		return s.fe.Render(c, status, "booking/staff-show", page)
+	}
+	return s.fe.Render(c, status, "booking/show", page)
+}
+
+func (s *Service) handleCancel(c *fiber.Ctx) error {
+	b, err := s.load(c)
+	if err != nil {
+		return err
+	}
+	err = s.Cancel(c, auth.CurrentUser(c), b, "")
+	if key := errorKey(err); key != "" {
+		return s.renderShow(c, fiber.StatusConflict, b, key)
+	}
+	if err != nil {
+		return err
+	}
+	return c.Redirect("/booking/"+strconv.FormatInt(b.ID, 10)+"?done=cancelled", fiber.StatusSeeOther)
+}
+
+func (s *Service) handleMoveForm(c *fiber.Ctx) error {
+	b, err := s.load(c)
+	if err != nil {
+		return err
+	}
+	if !s.ResidentMayChange(b) {
+		return s.renderShow(c, fiber.StatusConflict, b, "booking.error.too_late")
+	}
+	form := frontend.ReadForm(c, pickerFields...)
+	return s.renderPicker(c, fiber.StatusOK, form, modeMove, b, s.moveExtra(c, b))
+}
+
+// moveExtra adds the booking being moved to the picker.
+func (s *Service) moveExtra(c *fiber.Ctx, b *Booking) func(*PickerData) error {
+	return func(d *PickerData) error {
+		prefix := "/booking/"
+		if d.Mode == modeStaffMove {
+			prefix = "/desk/booking/"
+		}
+		v, err := s.viewer(c.UserContext(), frontend.Lang(c)).view(b, "", prefix)
+		if err != nil {
+			return err
+		}
+		d.Booking = &v
+		return nil
+	}
+}
+
+func (s *Service) handleMove(c *fiber.Ctx) error {
+	b, err := s.load(c)
+	if err != nil {
+		return err
+	}
+	return s.move(c, b, modeMove)
+}
+
+// move validates the picker's move form and moves b.
+func (s *Service) move(c *fiber.Ctx, b *Booking, mode string) error {
+	form := frontend.ReadForm(c, pickerFields...)
+	advisorID, start := s.validateBooking(form, b.MeetingType, true)
+	if form.HasErrors() {
+		return s.renderPicker(c, fiber.StatusBadRequest, form, mode, b, s.moveExtra(c, b))
+	}
+	err := s.Move(c, auth.CurrentUser(c), b, advisorID, start, form.Get("staff_message"))
+	if errors.Is(err, ErrTooLate) || errors.Is(err, ErrNotChangeable) {
+		return s.renderShow(c, fiber.StatusConflict, b, errorKey(err))
+	}
+	if key := errorKey(err); key != "" {
+		form.Fail("slot", key)
+		form.Set("slot", "")
+		status := fiber.StatusBadRequest
+		if errors.Is(err, ErrSlotTaken) {
+			status = fiber.StatusConflict
+		}
+		return s.renderPicker(c, status, form, mode, b, s.moveExtra(c, b))
+	}
+	if err != nil {
+		return err
+	}
+	prefix := "/booking/"
+	if mode == modeStaffMove {
+		prefix = "/desk/booking/"
+	}
+	return c.Redirect(prefix+strconv.FormatInt(b.ID, 10)+"?done=moved", fiber.StatusSeeOther)
+}
