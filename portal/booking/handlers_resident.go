@@ -60,11 +60,14 @@ func (s *Service) renderPicker(c *fiber.Ctx, status int, form *frontend.Form, mo
 		// failed POST too).
 		link := func(week int) string {
 			q := url.Values{}
-			for _, k := range []string{"topic", "type", "region", "point", "advisor", "resident"} {
+			for _, k := range []string{"topic", "type", "region", "point", "resident"} {
 				if v := form.Get(k); v != "" {
 					q.Set(k, v)
 				}
 			}
+			// Always present, empty for any advisor: a move otherwise
+			// falls back to the booking's own advisor.
+			q.Set("advisor", form.Get("advisor"))
 			q.Set("week", strconv.Itoa(week))
 			return d.SearchAction + "?" + q.Encode()
 		}
@@ -200,6 +203,9 @@ type ShowData struct {
 	// Resident is shown to staff.
 	Resident *Resident
 	Outcomes []Status
+	// NoEmail: the resident has no e-mail address, so no confirmation
+	// went out; the confirmation page says so instead.
+	NoEmail bool
 }
 
 // load returns the booking named in the path if the user may see it, and
@@ -250,6 +256,14 @@ func (s *Service) renderShow(c *fiber.Ctx, status int, b *Booking, errKey string
 	}
 	d.Booking = v
 	page := frontend.Page{TitleKey: "booking.show.title", Data: d, Notice: notices[c.Query("done")]}
+	if !d.Staff && page.Notice == notices["booked"] {
+		r, err := s.store.ResidentByID(c.UserContext(), b.ResidentID)
+		if err != nil {
+			return err
+		}
+		d.NoEmail = r.Email == ""
+		page.Data = d
+	}
 	if d.Staff {
 		if err := s.audit.Record(c, b.ResidentID, "booking.view", resource(b.ID), "booking page"); err != nil {
 			return err
@@ -257,6 +271,27 @@ func (s *Service) renderShow(c *fiber.Ctx, status int, b *Booking, errKey string
 		return s.fe.Render(c, status, "booking/staff-show", page)
 	}
 	return s.fe.Render(c, status, "booking/show", page)
+}
+
+// handleCancelForm asks the resident to confirm the cancellation: one
+// click on a page that also offers to move should not lose the time.
+func (s *Service) handleCancelForm(c *fiber.Ctx) error {
+	b, err := s.load(c)
+	if err != nil {
+		return err
+	}
+	if !s.ResidentMayChange(b) {
+		key := "booking.error.too_late"
+		if b.Status != StatusBooked {
+			key = "booking.error.not_changeable"
+		}
+		return s.renderShow(c, fiber.StatusConflict, b, key)
+	}
+	v, err := s.viewer(c.UserContext(), frontend.Lang(c)).view(b, "", "/booking/")
+	if err != nil {
+		return err
+	}
+	return s.fe.Render(c, fiber.StatusOK, "booking/cancel", frontend.Page{TitleKey: "booking.cancel.title", Data: ShowData{Booking: v}})
 }
 
 func (s *Service) handleCancel(c *fiber.Ctx) error {

@@ -121,6 +121,7 @@ func TestResidentBooksAndOthersCannotSeeIt(t *testing.T) {
 			path   string
 		}{
 			{"another resident views", matti, http.MethodGet, fmt.Sprintf("/booking/%d", id)},
+			{"another resident opens the cancel page", matti, http.MethodGet, fmt.Sprintf("/booking/%d/cancel", id)},
 			{"another resident cancels", matti, http.MethodPost, fmt.Sprintf("/booking/%d/cancel", id)},
 			{"another resident moves", matti, http.MethodGet, fmt.Sprintf("/booking/%d/move", id)},
 			{"an advisor of another region views", westAdvisor, http.MethodGet, fmt.Sprintf("/desk/booking/%d", id)},
@@ -387,8 +388,11 @@ func TestMoveAndCancelWithinNotice(t *testing.T) {
 		if st != http.StatusOK || !strings.Contains(body, h.translated("booking.show.too_late_title")) || !strings.Contains(body, "09 310 10004") {
 			t.Fatalf("page within the notice period = %d\n%s", st, body)
 		}
-		if strings.Contains(body, fmt.Sprintf(`action="/booking/%d/cancel"`, id)) {
-			t.Errorf("cancel form shown within the notice period")
+		if strings.Contains(body, fmt.Sprintf(`/booking/%d/cancel"`, id)) {
+			t.Errorf("cancel offered within the notice period")
+		}
+		if st, body = h.get(aino, fmt.Sprintf("/booking/%d/cancel", id)); st != http.StatusConflict || !strings.Contains(body, h.translated("booking.error.too_late")) {
+			t.Errorf("cancel page within the notice period = %d", st)
 		}
 		st, body, _ = h.post(aino, fmt.Sprintf("/booking/%d/cancel", id), url.Values{})
 		if st != http.StatusConflict || !strings.Contains(body, h.translated("booking.error.too_late")) {
@@ -613,11 +617,12 @@ func TestPagesRender(t *testing.T) {
 		{aino, "/booking" + search + "&week=3", "booking.pick.prev"},
 		{aino, fmt.Sprintf("/booking/%d", id), "booking.show.title"},
 		{aino, fmt.Sprintf("/booking/%d/move", id), "booking.move.current"},
+		{aino, fmt.Sprintf("/booking/%d/cancel", id), "booking.cancel.lead"},
 		{aino, "/test/my-section", "booking.my.title"},
 		{advisor, "/desk/booking", "booking.calendar.title"},
 		{advisor, "/desk/booking?view=week&date=2026-03-24", "booking.calendar.week"},
 		{advisor, "/desk/booking/new", "booking.staff_new.find_resident"},
-		{advisor, fmt.Sprintf("/desk/booking/new?resident=%d", h.residents[0]), "booking.search.legend"},
+		{advisor, fmt.Sprintf("/desk/booking/new?resident=%d", h.residents[0]), "booking.search.legend_staff"},
 		{advisor, fmt.Sprintf("/desk/booking/%d", id), "booking.staff.actions"},
 		{advisor, fmt.Sprintf("/desk/booking/%d/move", id), "booking.field.staff_message"},
 		{advisor, "/desk/availability", "booking.availability.windows"},
@@ -646,4 +651,48 @@ func TestPagesRender(t *testing.T) {
 	if st != http.StatusOK || !strings.HasPrefix(body, "BEGIN:VCALENDAR") {
 		t.Errorf("attachment download = %d", st)
 	}
+}
+
+func TestConfirmationWithoutEmailSaysSo(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		h := newHarness(t, db)
+		if err := db.Gorm.Exec("UPDATE users SET email = '' WHERE id = ?", h.residents[0]).Error; err != nil {
+			t.Fatal(err)
+		}
+		aino := h.login(h.residents[0])
+		id := h.book(aino, tuesday10)
+		st, body := h.get(aino, fmt.Sprintf("/booking/%d?done=booked", id))
+		if st != http.StatusOK || !strings.Contains(body, templateEscape(h.translated("booking.show.no_email"))) ||
+			strings.Contains(body, templateEscape(h.translated("booking.show.confirmation_sent"))) {
+			t.Errorf("confirmation page for a resident without e-mail = %d, want it to say no mail was sent\n%s", st, body)
+		}
+		if n := len(h.mails()); n != 0 {
+			t.Errorf("%d mails queued for a resident without e-mail", n)
+		}
+	})
+}
+
+func TestMoveOffersTheSameAdvisorFirst(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		h := newHarness(t, db)
+		aino := h.login(h.residents[0])
+		id := h.book(aino, tuesday10)
+		selected := fmt.Sprintf(`<option value="%d" selected>`, h.advisors["east"][0])
+		for _, c := range []struct {
+			query string
+			want  bool
+		}{
+			{"", true},                  // the booking's own advisor
+			{"?advisor=", false},        // any advisor, asked for
+			{"?advisor=&week=1", false}, // and kept across the weeks
+		} {
+			st, body := h.get(aino, fmt.Sprintf("/booking/%d/move%s", id, c.query))
+			if st != http.StatusOK || strings.Contains(body, selected) != c.want {
+				t.Errorf("move page%s = %d; the booking's advisor chosen: %v, want %v", c.query, st, !c.want, c.want)
+			}
+		}
+		if _, body := h.get(aino, fmt.Sprintf("/booking/%d/move?advisor=", id)); !strings.Contains(body, fmt.Sprintf(`href="/booking/%d/move?advisor=&amp;`, id)) {
+			t.Error("the week links of a move for any advisor drop the choice")
+		}
+	})
 }

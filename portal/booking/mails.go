@@ -74,7 +74,9 @@ type MailView struct {
 	AdvisorName  string
 	StaffMessage string
 	AdvisorAway  bool
-	ManageURL    string
+	ManageURL    string // the booking's page
+	MoveURL      string // its move page
+	CancelURL    string // its cancel page, which asks to confirm
 	BookURL      string
 	Phone        string
 
@@ -109,7 +111,8 @@ func (s *Service) queueMail(ctx context.Context, tx *gorm.DB, kind mailKind, b *
 		TopicKey: b.Topic.LabelKey(),
 		Place:    s.place(lang, b, mc), AdvisorName: mc.advisorName,
 		StaffMessage: mc.staffMessage, AdvisorAway: mc.advisorAway,
-		ManageURL: s.link(fmt.Sprintf("/booking/%d", b.ID)), BookURL: s.link("/booking"),
+		ManageURL: s.link(fmt.Sprintf("/booking/%d", b.ID)), MoveURL: s.link(fmt.Sprintf("/booking/%d/move", b.ID)),
+		CancelURL: s.link(fmt.Sprintf("/booking/%d/cancel", b.ID)), BookURL: s.link("/booking"),
 		Phone: mc.regionPhone, fe: s.fe,
 	}
 	if mc.point != nil && mc.point.Phone != "" {
@@ -199,13 +202,16 @@ func (s *Service) place(lang string, b *Booking, mc mailContext) string {
 	return ""
 }
 
+// link is the absolute address of path on the portal (PORTAL_PUBLIC_URL),
+// for mail: pages that need a login send the reader there and back.
 func (s *Service) link(path string) string {
 	u := *s.cfg.PublicURL
 	u.Path = path
 	return u.String()
 }
 
-// formatWhen is "ma 30.3.2026 klo 9.00–10.00" in lang, Helsinki time.
+// formatWhen is "ma 30.3.2026 klo 09.00–10.00" in lang, Helsinki time
+// (the clock as frontend.View.DateTime writes it).
 func (s *Service) formatWhen(lang string, start, end time.Time) string {
 	start, end = start.In(s.loc), end.In(s.loc)
 	day := s.fe.T(lang, fmt.Sprintf("booking.weekday_short.%d", isoWeekday(start)))

@@ -124,6 +124,13 @@ func (s *Service) picker(c *fiber.Ctx, form *frontend.Form, mode string, fixed *
 			d.Advisors = append(d.Advisors, frontend.Option{Value: strconv.FormatInt(a.ID, 10), Label: a.Name})
 		}
 	}
+	if fixed != nil && c.Method() == fiber.MethodGet && !c.Request().URI().QueryArgs().Has("advisor") {
+		// A move stays with the same advisor unless the user asks for
+		// another (or for any): someone who knows the case already.
+		if id := strconv.FormatInt(fixed.AdvisorID, 10); slices.ContainsFunc(d.Advisors, func(o frontend.Option) bool { return o.Value == id }) {
+			form.Set("advisor", id)
+		}
+	}
 	t := MeetingType(form.Get("type"))
 	d.NeedsPhone, d.NeedsAddress = t == Phone, t == HomeVisit
 	// Validate only once the search has been submitted (or is fixed).

@@ -19,6 +19,7 @@ func (s *Service) Register(r fiber.Router, formLimit fiber.Handler) {
 	r.Post("/booking", resident, formLimit, s.handleCreate)
 	// Resident: one booking (the confirmation page), cancel, move.
 	r.Get("/booking/:id<int>", auth.RequireLogin(), s.handleShow)
+	r.Get("/booking/:id<int>/cancel", resident, s.handleCancelForm) // asks to confirm
 	r.Post("/booking/:id<int>/cancel", resident, s.handleCancel)
 	r.Get("/booking/:id<int>/move", resident, s.handleMoveForm)
 	r.Post("/booking/:id<int>/move", resident, formLimit, s.handleMove)

@@ -117,7 +117,7 @@ func (v *viewer) view(b *Booking, residentName, urlPrefix string) (View, error) 
 // SlotChoice is one radio button of the slot picker.
 type SlotChoice struct {
 	Value string // "<advisor id>-<unix seconds>"
-	Label string // "9.00–10.00"
+	Label string // "09.00–10.00"
 	ID    string // element id
 }
 
