@@ -24,6 +24,16 @@ type homeData struct {
 	Regions []region
 }
 
+type infoSection struct {
+	TitleKey   string
+	Paragraphs []string
+}
+
+type infoData struct {
+	Intro    string
+	Sections []infoSection
+}
+
 type sectionsData struct {
 	Sections []Section
 }
@@ -155,6 +165,11 @@ func TestPagesRender(t *testing.T) {
 		{name: "access log empty en", target: "/admin/access-log?lang=en", viewer: admin, page: "pages/access-log",
 			p:    Page{TitleKey: "accesslog.title", Data: accessLogData{}},
 			want: []string{"No log events found"}, absent: []string{"<table", "hds-pagination"}},
+		{name: "info", target: "/accessibility", page: "pages/info",
+			p: Page{TitleKey: "info.accessibility.title", Data: infoData{Intro: "info.accessibility.intro", Sections: []infoSection{
+				{TitleKey: "info.accessibility.status_title", Paragraphs: []string{"info.accessibility.status_text"}},
+			}}},
+			want: []string{"<h1>Saavutettavuusseloste</h1>", "Palvelun saavutettavuus", "WCAG 2.1", `href="/#phone-numbers"`}},
 		{name: "error", target: "/missing", page: "pages/error",
 			p:    Page{TitleKey: "error.404.title", Data: ErrorData{Status: 404, MessageKey: "error.404.body"}},
 			want: []string{"<h1>Sivua ei löytynyt</h1>", "Virhekoodi 404"}},
