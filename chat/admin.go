@@ -105,6 +105,13 @@ type AdminData struct {
 	Langs   []frontend.Option
 	Hours   []AdminHours
 	Days    []int
+	// DefaultHours are the configured hours, which regions without their
+	// own follow.
+	DefaultHours string
+	// EditReply and EditRegion name the reply or region whose form failed:
+	// it shows what was sent, and its errors, under fields named
+	// "<field>-<id>" (the ids of its inputs).
+	EditReply, EditRegion int64
 }
 
 // AdminHours is one region's row of the opening-hours form.
@@ -115,10 +122,25 @@ type AdminHours struct {
 }
 
 func (s *Service) handleAdmin(c *fiber.Ctx) error {
-	return s.renderAdmin(c, nil)
+	return s.renderAdmin(c, nil, 0, 0)
 }
 
-func (s *Service) renderAdmin(c *fiber.Ctx, form *frontend.Form) error {
+// suffixed renames the fields of a failed form to "<field>-<id>", the ids
+// of one reply's or region's inputs, so that the error summary links to
+// them and the form for a new reply stays empty.
+func suffixed(f *frontend.Form, id int64, fields ...string) *frontend.Form {
+	out := frontend.NewForm()
+	sfx := "-" + strconv.FormatInt(id, 10)
+	for _, name := range fields {
+		out.Set(name+sfx, f.Get(name))
+	}
+	for _, e := range f.ErrorList() {
+		out.Fail(e.Field+sfx, e.Key)
+	}
+	return out
+}
+
+func (s *Service) renderAdmin(c *fiber.Ctx, form *frontend.Form, editReply, editRegion int64) error {
 	ctx := c.UserContext()
 	lang := frontend.Lang(c)
 	replies, err := s.store.Replies(ctx, "")
@@ -133,7 +155,7 @@ func (s *Service) renderAdmin(c *fiber.Ctx, form *frontend.Form) error {
 	if err != nil {
 		return err
 	}
-	d := AdminData{Replies: replies, Langs: langOptions()}
+	d := AdminData{Replies: replies, Langs: langOptions(), DefaultHours: s.hours.String(), EditReply: editReply, EditRegion: editRegion}
 	for _, r := range rs {
 		row := AdminHours{RegionID: r.ID, Region: r.Name(lang)}
 		if w, ok := own[r.ID]; ok {
@@ -150,6 +172,13 @@ func (s *Service) renderAdmin(c *fiber.Ctx, form *frontend.Form) error {
 
 func (s *Service) handleReplySave(c *fiber.Ctx) error {
 	f := frontend.ReadForm(c, "id", "lang", "title", "body")
+	var id int64
+	if v := f.Get("id"); v != "" {
+		var err error
+		if id, err = strconv.ParseInt(v, 10, 64); err != nil || id <= 0 {
+			return fiber.NewError(fiber.StatusNotFound, msgNotFound)
+		}
+	}
 	if l := f.Get("lang"); l != "fi" && l != "sv" && l != "en" {
 		f.Fail("lang", "form.error.required")
 	}
@@ -166,17 +195,13 @@ func (s *Service) handleReplySave(c *fiber.Ctx) error {
 		f.Fail("body", "form.error.too_long")
 	}
 	if f.HasErrors() {
-		return s.renderAdmin(c, f)
+		if id != 0 {
+			return s.renderAdmin(c, suffixed(f, id, "lang", "title", "body"), id, 0)
+		}
+		return s.renderAdmin(c, f, 0, 0)
 	}
 	u := auth.CurrentUser(c)
-	r := &Reply{Lang: f.Get("lang"), Title: f.Get("title"), Body: body, UpdatedBy: &u.ID}
-	if v := f.Get("id"); v != "" {
-		id, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return fiber.NewError(fiber.StatusNotFound, msgNotFound)
-		}
-		r.ID = id
-	}
+	r := &Reply{ID: id, Lang: f.Get("lang"), Title: f.Get("title"), Body: body, UpdatedBy: &u.ID}
 	if err := s.store.SaveReply(c.UserContext(), r); errors.Is(err, ErrNotFound) {
 		return fiber.NewError(fiber.StatusNotFound, msgNotFound)
 	} else if err != nil {
@@ -210,7 +235,7 @@ func (s *Service) handleHoursSave(c *fiber.Ctx) error {
 		parsed, err := parseHours(spec)
 		if err != nil {
 			f.Fail("hours", "chat.admin.hours_invalid")
-			return s.renderAdmin(c, f)
+			return s.renderAdmin(c, suffixed(f, id, "hours"), 0, id)
 		}
 		w = &parsed
 	}

@@ -19,7 +19,8 @@ type week [8]*span
 
 var dayNames = map[string]int{"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7}
 
-// parseHours reads "Mon-Fri 09:00-15:00; Sat 10:00-12:00".
+// parseHours reads "Mon-Fri 09:00-15:00; Sat 10:00-12:00"; a day ends
+// at 24:00.
 func parseHours(spec string) (week, error) {
 	var w week
 	for part := range strings.SplitSeq(spec, ";") {
@@ -65,7 +66,11 @@ func parseSpan(s string) (span, error) {
 }
 
 func parseClock(s string) (int, error) {
-	t, err := time.Parse("15:04", strings.TrimSpace(s))
+	s = strings.TrimSpace(s)
+	if s == "24:00" {
+		return 24 * 60, nil // the end of the day: "Mon-Sun 00:00-24:00" is always open
+	}
+	t, err := time.Parse("15:04", s)
 	if err != nil {
 		return 0, err
 	}

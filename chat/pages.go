@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -34,7 +35,8 @@ type HoursRow struct {
 
 // IndexData is the Data of chat/index.
 type IndexData struct {
-	Open        bool
+	Open        bool // a chat can be started now
+	InHours     bool // some region is within its opening hours
 	Available   int
 	Hours       []HoursRow
 	NextOpening time.Time
@@ -94,17 +96,76 @@ func (s *Service) availability(ctx context.Context, lang string) (IndexData, []r
 		d.Hours = append(d.Hours, row)
 		d.Regions = append(d.Regions, frontend.Option{Value: strconv.FormatInt(r.ID, 10), Label: r.Name(lang)})
 	}
+	d.InHours = anyOpen
 	d.Open = anyOpen && d.Available > 0
 	d.Topics, d.Langs = s.topicOptions(), langOptions()
 	return d, rs, nil
 }
 
 // IsOpen reports whether a chat can be started now: a region is within its
-// opening hours and an advisor is available. The layout may use it to show
-// "Chat" on every page.
+// opening hours and an advisor is available.
 func (s *Service) IsOpen(ctx context.Context) (bool, error) {
 	d, _, err := s.availability(ctx, frontend.DefaultLang)
 	return d.Open, err
+}
+
+// openCacheTTL is how long the header's answer to "is the chat open" is
+// reused. A status change on this instance forgets it at once; one on
+// another instance shows here within this time.
+const openCacheTTL = 5 * time.Second
+
+// openCache remembers IsOpen for openCacheTTL, so that the "Chat" link in
+// every page's header costs no database query per page view.
+type openCache struct {
+	mu   sync.Mutex
+	at   time.Time // zero: nothing cached
+	open bool
+}
+
+func (o *openCache) forget() {
+	o.mu.Lock()
+	o.at = time.Time{}
+	o.mu.Unlock()
+}
+
+// openCached is IsOpen, answered from the cache while it is fresh. Only one
+// request at a time asks the database; the others wait for its answer. A
+// failure counts as closed for the TTL too, so that a database in trouble
+// is not asked again by every page view.
+func (s *Service) openCached(ctx context.Context) bool {
+	o := &s.openNow
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	now := s.now()
+	if !o.at.IsZero() && now.Sub(o.at) < openCacheTTL && !now.Before(o.at) {
+		return o.open
+	}
+	// The answer serves every page view for a while: one request that
+	// went away must not decide it, and a slow database must not hold
+	// every page for long.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	open, err := s.IsOpen(ctx)
+	if err != nil {
+		s.log.Warn("chat: is the chat open", "err", err)
+		open = false
+	}
+	o.at, o.open = now, open
+	return open
+}
+
+// HeaderLink is the "Chat" link for every page's header, shown to residents
+// and visitors while the chat is open (see frontend.AddHeaderLink).
+func (s *Service) HeaderLink() frontend.HeaderLink {
+	return frontend.HeaderLink{
+		LabelKey: "chat.header.link", HintKey: "chat.header.hint", URL: "/chat", Icon: "speechbubble-text",
+		Show: func(c *fiber.Ctx) bool {
+			if u := auth.CurrentUser(c); u != nil && u.Role.Staff() {
+				return false // staff answer chats from the desk
+			}
+			return s.openCached(c.UserContext())
+		},
+	}
 }
 
 func (s *Service) handleIndex(c *fiber.Ctx) error {
@@ -227,6 +288,9 @@ type ConversationData struct {
 	CanClose    bool
 	CanWrite    bool
 	OwnRegionID int64
+	// TimeZone is the zone the page shows times in (an IANA name), so that
+	// chat.js writes the times of new messages as the server wrote the others.
+	TimeZone string
 }
 
 func (s *Service) socketURL() string {
@@ -289,7 +353,7 @@ func (s *Service) conversationData(ctx context.Context, cv *Conversation, p *Pri
 	}
 	d := &ConversationData{
 		Conv: cv, Messages: msgs, Role: p.senderRole(), SocketURL: s.socketURL(),
-		MaxMessage: s.cfg.Limits.MaxMessage, CanWrite: cv.Status != StatusClosed,
+		MaxMessage: s.cfg.Limits.MaxMessage, CanWrite: cv.Status != StatusClosed, TimeZone: s.loc.String(),
 	}
 	if cv.AdvisorID != nil {
 		if d.Advisor, err = s.store.GivenName(ctx, *cv.AdvisorID); err != nil && !errors.Is(err, ErrNotFound) {
@@ -448,6 +512,9 @@ type DeskData struct {
 	Active   []Conversation
 	Statuses []string
 	Socket   string
+	// RegionNames maps the region codes of the queue to their names in
+	// the page's language.
+	RegionNames map[string]string
 }
 
 func (s *Service) handleDesk(c *fiber.Ctx) error {
@@ -465,11 +532,46 @@ func (s *Service) handleDesk(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	rs, err := s.regions.List(ctx)
+	if err != nil {
+		return err
+	}
+	names := make(map[string]string, len(rs))
+	for _, r := range rs {
+		names[r.Code] = r.Name(frontend.Lang(c))
+	}
 	d := DeskData{
 		State: states[p.UserID], Queue: s.queueItems(q, p.RegionID, s.now(), s.regionNames(ctx), ""),
 		Active: active, Statuses: []string{AdvisorAvailable, AdvisorBusy, AdvisorAway}, Socket: s.socketURL(),
+		RegionNames: names,
 	}
 	return s.fe.Render(c, fiber.StatusOK, "chat/desk", frontend.Page{TitleKey: "chat.desk.title", Data: d, Notice: c.Query("notice")})
+}
+
+// handleDeskQueue answers the advisor's queue as the socket's queue frame
+// (see PROTOCOL.md). The desk asks for it after each (re)connect: queue
+// changes made while its socket was away are not replayed.
+func (s *Service) handleDeskQueue(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	p := s.principal(c)
+	q, err := s.store.Queue(ctx)
+	if err != nil {
+		return err
+	}
+	avail, err := s.store.AvailableAdvisors(ctx)
+	if err != nil {
+		return err
+	}
+	states, err := s.store.Advisors(ctx, []int64{p.UserID}, s.cfg.Capacity)
+	if err != nil {
+		return err
+	}
+	a := states[p.UserID]
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(queueFrame{
+		Type: TypeQueue, Available: avail, CanAccept: a.CanAccept(), Status: a.Status, Active: a.Active, Capacity: a.Capacity,
+		Items: s.queueItems(q, p.RegionID, s.now(), s.regionNames(ctx), ""),
+	})
 }
 
 func (s *Service) handleStatus(c *fiber.Ctx) error {
@@ -481,6 +583,7 @@ func (s *Service) handleStatus(c *fiber.Ctx) error {
 	if err := s.store.SetStatus(c.UserContext(), p.UserID, st); err != nil {
 		return err
 	}
+	s.openNow.forget()
 	s.hub.queueChanged()
 	return c.Redirect("/chat/desk", fiber.StatusSeeOther)
 }

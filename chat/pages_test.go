@@ -73,6 +73,76 @@ func TestPages(t *testing.T) {
 		if err := in.svc.store.SetStatus(ctx, advisor.ID, AdvisorAvailable); err != nil {
 			t.Fatal(err)
 		}
+		in.svc.openNow.forget() // as another instance's change shows here after the TTL
+
+		t.Run("Chat in the header while open, cached, not for staff", func(t *testing.T) {
+			fe, err := frontend.New(frontend.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := fe.AddHeaderLink(in.svc.HeaderLink()); err != nil {
+				t.Fatal(err)
+			}
+			app := fiber.New()
+			app.Use(e.auth.Session())
+			app.Get("/", func(c *fiber.Ctx) error {
+				return fe.Render(c, 200, "pages/home", frontend.Page{TitleKey: "home.title"})
+			})
+			shown := func(cookie string) bool {
+				t.Helper()
+				req := httptest.NewRequest("GET", "/", nil)
+				if cookie != "" {
+					req.Header.Set("Cookie", cookie)
+				}
+				resp, err := app.Test(req, 10000)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, err := io.ReadAll(resp.Body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return strings.Contains(string(b), `href="/chat"`) && strings.Contains(string(b), "header-link")
+			}
+			if !shown("") || !shown(resident.cookie) {
+				t.Fatal("no Chat in the header with an advisor available")
+			}
+			if shown(advisor.cookie) {
+				t.Error("staff are offered the residents' Chat")
+			}
+			// A status change here shows at once.
+			if resp, _ := in.do(t, "POST", "/chat/desk/status", advisor.cookie, url.Values{"status": {AdvisorAway}}); resp.StatusCode != fiber.StatusSeeOther {
+				t.Fatalf("status: %d", resp.StatusCode)
+			}
+			if shown("") {
+				t.Error("Chat still offered after the only advisor went away")
+			}
+			// One elsewhere (straight in the database) only after the TTL:
+			// page views do not ask the database each time.
+			if err := in.svc.store.SetStatus(ctx, advisor.ID, AdvisorAvailable); err != nil {
+				t.Fatal(err)
+			}
+			if shown("") {
+				t.Error("the answer was not cached")
+			}
+			in.svc.openNow.mu.Lock()
+			in.svc.openNow.at = in.svc.openNow.at.Add(-openCacheTTL)
+			in.svc.openNow.mu.Unlock()
+			if !shown("") {
+				t.Error("the cached answer outlived its TTL")
+			}
+		})
+
+		t.Run("the desk reads its queue after a reconnect", func(t *testing.T) {
+			resp, body := in.do(t, "GET", "/chat/desk/queue", advisor.cookie, nil)
+			if resp.StatusCode != 200 || !strings.Contains(body, `"type":"queue"`) || !strings.Contains(body, `"canAccept":true`) ||
+				!strings.Contains(body, `"status":"available"`) || strings.Contains(body, `"items"`) {
+				t.Fatalf("empty queue: status %d, %s", resp.StatusCode, body)
+			}
+			if resp, _ := in.do(t, "GET", "/chat/desk/queue", resident.cookie, nil); resp.StatusCode != 403 {
+				t.Fatalf("queue for a resident: status %d", resp.StatusCode)
+			}
+		})
 
 		var guestCookie string
 		var guestConv int64
@@ -119,12 +189,27 @@ func TestPages(t *testing.T) {
 		t.Run("the advisor takes it from the live queue, notes, closes", func(t *testing.T) {
 			ac := mustDial(t, in.url, advisor.cookie)
 			ac.send(map[string]any{"type": "hello"})
+			if _, ok := ac.next(TypeWelcome, 5*time.Second); !ok {
+				t.Fatal("no welcome for the advisor")
+			}
+			// A staff socket hears of the queue when it changes (on connect
+			// it gets nothing: the desk reads /chat/desk/queue then).
+			if resp, _ := in.do(t, "POST", "/chat/desk/status", advisor.cookie, url.Values{"status": {AdvisorAvailable}}); resp.StatusCode != fiber.StatusSeeOther {
+				t.Fatalf("status: %d", resp.StatusCode)
+			}
 			if _, ok := ac.next(TypeQueue, 5*time.Second); !ok {
 				t.Fatal("no queue frame for the advisor")
 			}
 			resp, body := in.do(t, "GET", "/chat/desk", advisor.cookie, nil)
 			if resp.StatusCode != 200 || !strings.Contains(body, "/chat/desk/c/"+strconv.FormatInt(guestConv, 10)+"/accept") {
 				t.Fatalf("desk: status %d, conversation not in the queue", resp.StatusCode)
+			}
+			if !strings.Contains(body, "<td>Itä</td>") || !strings.Contains(body, `<li data-code="east-`) {
+				t.Error("the desk shows the region's code, not its name")
+			}
+			resp, body = in.do(t, "GET", "/chat/desk/queue", advisor.cookie, nil)
+			if resp.StatusCode != 200 || !strings.Contains(body, `"conv":`+strconv.FormatInt(guestConv, 10)+`,`) {
+				t.Fatalf("desk queue: status %d, %s", resp.StatusCode, body)
 			}
 			if resp, _ := in.do(t, "GET", "/chat/desk", resident.cookie, nil); resp.StatusCode != 403 {
 				t.Fatalf("desk for a resident: status %d", resp.StatusCode)
@@ -239,11 +324,33 @@ func TestPages(t *testing.T) {
 			if resp.StatusCode != fiber.StatusSeeOther {
 				t.Fatalf("save hours: status %d", resp.StatusCode)
 			}
-			resp, _ = in.do(t, "POST", "/chat/admin/hours", admin.cookie, url.Values{"region": {strconv.FormatInt(region.ID, 10)}, "hours": {"every day"}})
+			rid := strconv.FormatInt(region.ID, 10)
+			resp, body := in.do(t, "POST", "/chat/admin/hours", admin.cookie, url.Values{"region": {rid}, "hours": {"every day"}})
 			if resp.StatusCode != fiber.StatusUnprocessableEntity {
 				t.Fatalf("bad hours: status %d", resp.StatusCode)
 			}
-			resp, body := in.do(t, "GET", "/chat/admin", admin.cookie, nil)
+			// The error is at the region's own field, which keeps what was sent.
+			for _, want := range []string{`href="#hours-` + rid + `"`, `id="hours-` + rid + `"`, `value="every day"`, `id="hours-` + rid + `-error"`} {
+				if !strings.Contains(body, want) {
+					t.Errorf("bad hours: the page lacks %s", want)
+				}
+			}
+			// So is a failed edit of a reply; the form for a new one stays empty.
+			replies, err := in.svc.store.Replies(ctx, "fi")
+			if err != nil || len(replies) == 0 {
+				t.Fatalf("replies: %v %v", replies, err)
+			}
+			id := strconv.FormatInt(replies[0].ID, 10)
+			resp, body = in.do(t, "POST", "/chat/admin/replies", admin.cookie, url.Values{"id": {id}, "lang": {"fi"}, "title": {""}, "body": {"Muokattu teksti"}})
+			if resp.StatusCode != fiber.StatusUnprocessableEntity {
+				t.Fatalf("bad edit: status %d", resp.StatusCode)
+			}
+			for _, want := range []string{`href="#title-` + id + `"`, `id="title-` + id + `-error"`, ">Muokattu teksti</textarea>", `id="title" name="title" class="hds-text-input__input" type="text" value=""`} {
+				if !strings.Contains(body, want) {
+					t.Errorf("bad edit: the page lacks %s", want)
+				}
+			}
+			resp, body = in.do(t, "GET", "/chat/admin", admin.cookie, nil)
 			if resp.StatusCode != 200 || !strings.Contains(body, "Mon-Thu 08:00-16:00; Fri 08:00-12:00") || !strings.Contains(body, "Tervehdys") {
 				t.Fatalf("admin page: status %d", resp.StatusCode)
 			}
@@ -283,7 +390,19 @@ func TestHours(t *testing.T) {
 	if w.String() != "Mon-Fri 09:00-15:00; Sat 10:00-12:00" {
 		t.Errorf("String = %q", w.String())
 	}
-	for _, bad := range []string{"Mon", "Mon 15:00-09:00", "Xyz 09:00-10:00", "Fri-Mon 09:00-10:00"} {
+	allDay, err := parseHours("Mon-Sun 00:00-24:00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, at := range []time.Time{time.Date(2026, 3, 8, 0, 0, 0, 0, loc), time.Date(2026, 3, 8, 23, 59, 59, 0, loc)} {
+		if !allDay.openAt(at) {
+			t.Errorf("00:00-24:00 closed at %v", at)
+		}
+	}
+	if allDay.String() != "Mon-Sun 00:00-24:00" {
+		t.Errorf("String = %q", allDay.String())
+	}
+	for _, bad := range []string{"Mon", "Mon 15:00-09:00", "Xyz 09:00-10:00", "Fri-Mon 09:00-10:00", "Mon 24:00-24:00", "Mon 09:00-24:30"} {
 		if _, err := parseHours(bad); err == nil {
 			t.Errorf("%q parsed", bad)
 		}

@@ -108,6 +108,7 @@ type Service struct {
 	guestKey []byte
 	hours    week
 	loc      *time.Location
+	openNow  openCache // IsOpen for the header link
 
 	closeOnce sync.Once
 }
@@ -238,6 +239,7 @@ func (s *Service) Register(r fiber.Router) {
 
 	// Advisor desk: status, queue, accept, conversation, notes, transfer, close.
 	r.Get("/chat/desk", staff, s.handleDesk)
+	r.Get("/chat/desk/queue", staff, s.handleDeskQueue)
 	r.Post("/chat/desk/status", staff, s.handleStatus)
 	r.Post("/chat/desk/next", staff, s.handleNext)
 	r.Post("/chat/desk/c/:id<int>/accept", staff, s.handleAccept)

@@ -76,6 +76,7 @@ type Frontend struct {
 	catalog *catalog
 	assets  *assetSet
 	logos   map[string]template.HTML
+	header  headerLinks
 }
 
 // Page is what a handler hands to Render.
@@ -104,6 +105,9 @@ type View struct {
 	LangLinks []LangLink // this page in each language
 	Nav       []NavItem  // the main navigation for the viewer's role
 	Year      int        // for the copyright line
+	// HeaderLinks are the links features added to the header
+	// (AddHeaderLink) that this page shows.
+	HeaderLinks []HeaderLinkView
 	// Content is the rendered page inside layouts/base.
 	Content template.HTML
 
@@ -314,6 +318,7 @@ func (f *Frontend) view(c *fiber.Ctx, p Page) *View {
 		v.CSRF = f.opts.CSRFToken(c)
 	}
 	v.Nav = navFor(v.Viewer, v.Path)
+	v.HeaderLinks = f.headerLinksFor(c, v.Path)
 	return v
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -78,6 +79,10 @@ func wireChat(app *fiber.App, d *deps) (func(context.Context) error, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("chat: %w", err)
+	}
+	// "Chat" in every page's header while the chat is open.
+	if err := d.fe.AddHeaderLink(svc.HeaderLink()); err != nil {
+		return nil, errors.Join(fmt.Errorf("chat: %w", err), svc.Close(context.Background()))
 	}
 	svc.Register(app)
 	d.home.AddMySection(svc.MySection)
