@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -36,14 +35,7 @@ const testOrigin = "http://portal.test"
 // test is skipped, or failed when CI=true.
 func testRedisOptions(t testing.TB) *redis.Options {
 	t.Helper()
-	u := os.Getenv("PORTAL_TEST_REDIS_URL")
-	if u == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("PORTAL_TEST_REDIS_URL is not set, and CI=true requires the Redis tests to run")
-		}
-		t.Skip("PORTAL_TEST_REDIS_URL not set; Redis variant skipped")
-	}
-	opt, err := redis.ParseURL(u)
+	opt, err := redis.ParseURL(dbtest.RedisURL(t))
 	if err != nil {
 		t.Fatalf("PORTAL_TEST_REDIS_URL: %v", err)
 	}

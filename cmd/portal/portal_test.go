@@ -160,13 +160,7 @@ func storageVariants(t *testing.T, fn func(t *testing.T, p *testPortal)) {
 	t.Run("sqlite", func(t *testing.T) { fn(t, startPortal(t, nil)) })
 	t.Run("postgres+redis", func(t *testing.T) {
 		dbURL := dbtest.PostgresSchemaURL(t)
-		redisURL := os.Getenv("PORTAL_TEST_REDIS_URL")
-		if redisURL == "" {
-			if os.Getenv("CI") == "true" {
-				t.Fatal("PORTAL_TEST_REDIS_URL is not set, and CI=true requires the Redis tests to run")
-			}
-			t.Skip("PORTAL_TEST_REDIS_URL not set")
-		}
+		redisURL := dbtest.RedisURL(t)
 		fn(t, startPortal(t, map[string]string{
 			"PORTAL_DATABASE_URL": dbURL, "PORTAL_REDIS_URL": redisURL, "PORTAL_SESSION_STORE": "redis",
 		}))
