@@ -59,6 +59,7 @@ type env struct {
 	fe     *frontend.Frontend
 	broker func(t *testing.T) BrokerFactory
 	lim    Limits
+	now    func() time.Time // the instances' clock; nil: time.Now
 }
 
 // variants are the deployments every cross-instance test runs on: the
@@ -138,7 +139,7 @@ func (e *env) instance(t *testing.T) *instance {
 	pub, _ := url.Parse(testOrigin)
 	svc, err := New(Config{PublicURL: pub, SecretKey: []byte(strings.Repeat("s", 32)), Limits: e.lim, Hours: "Mon-Sun 00:00-23:59"}, Deps{
 		DB: e.db, Broker: e.broker(t), Auth: e.auth, Frontend: e.fe,
-		Audit: audit.New(e.db.Gorm, nil), Regions: regions.NewStore(e.db.Gorm),
+		Audit: audit.New(e.db.Gorm, nil), Regions: regions.NewStore(e.db.Gorm), Now: e.now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -229,6 +230,9 @@ type frame struct {
 	Status string `json:"status"`
 	Last   int64  `json:"last"`
 	Dup    bool   `json:"dup"`
+	// queue frames
+	Available int  `json:"available"`
+	CanAccept bool `json:"canAccept"`
 }
 
 // wsClient is a test's socket: a reader goroutine splits the server's

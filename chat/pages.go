@@ -507,7 +507,7 @@ type DeskSectionData struct {
 
 // DeskData is the Data of chat/desk.
 type DeskData struct {
-	State    AdvisorState
+	State    AdvisorState // the effective status; Absent explains an "away" they did not choose
 	Queue    []queueItem
 	Active   []Conversation
 	Statuses []string
@@ -520,6 +520,11 @@ type DeskData struct {
 func (s *Service) handleDesk(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	p := s.principal(c)
+	// Opening the desk is being at it; a presence that has lapsed stays
+	// lapsed, and the page says so (DeskData.State.Absent).
+	if err := s.store.Touch(ctx, []int64{p.UserID}); err != nil {
+		return err
+	}
 	states, err := s.store.Advisors(ctx, []int64{p.UserID}, s.cfg.Capacity)
 	if err != nil {
 		return err

@@ -39,8 +39,14 @@ const (
 
 // AdvisorState is one advisor's chat status and load.
 type AdvisorState struct {
-	UserID   int64
-	Status   string
+	UserID int64
+	// Status is the effective status: "away" for an advisor who chose
+	// "available" but has not been seen at the chat desk within the
+	// presence TTL.
+	Status string
+	// Absent is set when Status is away for that reason rather than by
+	// the advisor's choice, so that the desk can tell them why.
+	Absent   bool
 	Capacity int
 	Active   int
 }
@@ -53,9 +59,27 @@ type advisorRow struct {
 	Status    string
 	Capacity  *int
 	UpdatedAt time.Time
+	SeenAt    *time.Time // last seen at the chat desk; see Store.Touch
 }
 
 func (advisorRow) TableName() string { return "chat_advisors" }
+
+// presentSince is the oldest seen_at that still counts as present.
+func (s *Store) presentSince() time.Time { return s.now().UTC().Add(-s.presenceTTL) }
+
+// state is the effective state of a stored advisor: one who chose
+// "available" but has not been seen within the presence TTL (closed the
+// browser, lost their session, sat on an instance that went down) is away.
+func (s *Store) state(r advisorRow, defCapacity int) AdvisorState {
+	a := AdvisorState{UserID: r.UserID, Status: r.Status, Capacity: defCapacity}
+	if r.Capacity != nil {
+		a.Capacity = *r.Capacity
+	}
+	if a.Status == AdvisorAvailable && (r.SeenAt == nil || r.SeenAt.Before(s.presentSince())) {
+		a.Status, a.Absent = AdvisorAway, true
+	}
+	return a
+}
 
 // GivenName returns a user's first name (the name residents see).
 func (s *Store) GivenName(ctx context.Context, userID int64) (string, error) {
@@ -73,8 +97,8 @@ func (s *Store) GivenName(ctx context.Context, userID int64) (string, error) {
 	return row.Name, nil
 }
 
-// Advisors returns the chat state of the given staff users; those who never
-// set a status are away.
+// Advisors returns the effective chat state of the given staff users;
+// those who never set a status are away.
 func (s *Store) Advisors(ctx context.Context, ids []int64, defCapacity int) (map[int64]AdvisorState, error) {
 	out := make(map[int64]AdvisorState, len(ids))
 	for _, id := range ids {
@@ -88,12 +112,7 @@ func (s *Store) Advisors(ctx context.Context, ids []int64, defCapacity int) (map
 		return nil, fmt.Errorf("chat: advisor states: %w", err)
 	}
 	for _, r := range rows {
-		a := out[r.UserID]
-		a.Status = r.Status
-		if r.Capacity != nil {
-			a.Capacity = *r.Capacity
-		}
-		out[r.UserID] = a
+		out[r.UserID] = s.state(r, defCapacity)
 	}
 	var loads []struct {
 		AdvisorID int64
@@ -112,15 +131,17 @@ func (s *Store) Advisors(ctx context.Context, ids []int64, defCapacity int) (map
 	return out, nil
 }
 
-// SetStatus records an advisor's status.
+// SetStatus records an advisor's status. Choosing one is being at the
+// desk, so it also renews their presence (see Touch).
 func (s *Store) SetStatus(ctx context.Context, userID int64, status string) error {
 	if status != AdvisorAvailable && status != AdvisorBusy && status != AdvisorAway {
 		return fmt.Errorf("chat: status %q: %w", status, ErrConflict)
 	}
-	row := advisorRow{UserID: userID, Status: status, UpdatedAt: s.now().UTC()}
+	now := s.now().UTC()
+	row := advisorRow{UserID: userID, Status: status, UpdatedAt: now, SeenAt: &now}
 	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "user_id"}},
-		DoUpdates: clause.AssignmentColumns([]string{"status", "updated_at"}),
+		DoUpdates: clause.AssignmentColumns([]string{"status", "updated_at", "seen_at"}),
 	}).Create(&row).Error
 	if err != nil {
 		return fmt.Errorf("chat: set status: %w", err)
@@ -128,10 +149,40 @@ func (s *Store) SetStatus(ctx context.Context, userID int64, status string) erro
 	return nil
 }
 
-// AvailableAdvisors counts advisors whose status is available.
+// SetAway sets an advisor away, as their logout does, and reports whether
+// their status changed (users who never set one have none to change).
+func (s *Store) SetAway(ctx context.Context, userID int64) (bool, error) {
+	res := s.db.WithContext(ctx).Model(&advisorRow{}).Where("user_id = ? AND status <> ?", userID, AdvisorAway).
+		UpdateColumns(map[string]any{"status": AdvisorAway, "updated_at": s.now().UTC()})
+	if res.Error != nil {
+		return false, fmt.Errorf("chat: set advisor %d away: %w", userID, res.Error)
+	}
+	return res.RowsAffected > 0, nil
+}
+
+// Touch records that advisors are at the chat desk now: they have a socket
+// open or loaded the desk. It only renews a presence that has not lapsed;
+// one that has needs the advisor to choose a status again (SetStatus), so
+// that nobody who walked away is made available behind their back.
+func (s *Store) Touch(ctx context.Context, ids []int64) error {
+	now := s.now().UTC()
+	since := now.Add(-s.presenceTTL)
+	for chunk := range slices.Chunk(ids, 500) {
+		err := s.db.WithContext(ctx).Model(&advisorRow{}).Where("user_id IN ? AND seen_at >= ?", chunk, since).
+			UpdateColumn("seen_at", now).Error
+		if err != nil {
+			return fmt.Errorf("chat: advisor presence: %w", err)
+		}
+	}
+	return nil
+}
+
+// AvailableAdvisors counts advisors who chose "available" and are present
+// (seen at the desk within the presence TTL).
 func (s *Store) AvailableAdvisors(ctx context.Context) (int, error) {
 	var n int64
-	err := s.db.WithContext(ctx).Model(&advisorRow{}).Where("status = ?", AdvisorAvailable).Count(&n).Error
+	err := s.db.WithContext(ctx).Model(&advisorRow{}).Where("status = ? AND seen_at >= ?", AdvisorAvailable, s.presentSince()).
+		Count(&n).Error
 	if err != nil {
 		return 0, fmt.Errorf("chat: count available advisors: %w", err)
 	}
@@ -204,10 +255,7 @@ func (s *Store) lockAdvisor(tx *gorm.DB, id int64, defCapacity int) (AdvisorStat
 	if err != nil {
 		return AdvisorState{}, fmt.Errorf("lock advisor: %w", err)
 	}
-	a := AdvisorState{UserID: id, Status: row.Status, Capacity: defCapacity}
-	if row.Capacity != nil {
-		a.Capacity = *row.Capacity
-	}
+	a := s.state(row, defCapacity)
 	var n int64
 	if err := tx.Model(&Conversation{}).Where("advisor_id = ? AND status = ?", id, StatusActive).Count(&n).Error; err != nil {
 		return AdvisorState{}, fmt.Errorf("count advisor's chats: %w", err)

@@ -14,7 +14,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/url"
+	"slices"
 	"sync"
 	"time"
 
@@ -45,6 +47,12 @@ type Limits struct {
 	SafetyPoll   time.Duration // database poll while it is up
 	SessionCheck time.Duration // how often sockets' login sessions are checked
 
+	// PresenceInterval is how often each instance renews the presence of
+	// the advisors who have a socket open on it; PresenceTTL is how long an
+	// advisor stays present (and, if they chose so, available) after that.
+	PresenceInterval time.Duration
+	PresenceTTL      time.Duration
+
 	Writers  int // group-commit goroutines
 	MaxBatch int // messages per transaction at most
 }
@@ -55,7 +63,8 @@ func DefaultLimits() Limits {
 		MaxFrame: 16 << 10, MaxMessage: 4000, Rate: 20, Burst: 60, SocketsPerUser: 8,
 		SendBuffer: 512 << 10, PingInterval: 25 * time.Second, PongWait: 60 * time.Second,
 		WriteWait: 10 * time.Second, PollInterval: time.Second, SafetyPoll: 15 * time.Second,
-		SessionCheck: time.Minute, Writers: 2, MaxBatch: 256,
+		SessionCheck: time.Minute, PresenceInterval: 20 * time.Second, PresenceTTL: time.Minute,
+		Writers: 2, MaxBatch: 256,
 	}
 }
 
@@ -110,7 +119,9 @@ type Service struct {
 	loc      *time.Location
 	openNow  openCache // IsOpen for the header link
 
-	closeOnce sync.Once
+	stopPresence context.CancelFunc
+	presenceDone chan struct{}
+	closeOnce    sync.Once
 }
 
 // New builds the chat and starts its hub.
@@ -143,11 +154,16 @@ func New(cfg Config, d Deps) (*Service, error) {
 	}{
 		{&l.PingInterval, def.PingInterval}, {&l.PongWait, def.PongWait}, {&l.WriteWait, def.WriteWait},
 		{&l.PollInterval, def.PollInterval}, {&l.SafetyPoll, def.SafetyPoll}, {&l.SessionCheck, def.SessionCheck},
+		{&l.PresenceInterval, def.PresenceInterval}, {&l.PresenceTTL, def.PresenceTTL},
 		{&cfg.GuestTTL, 12 * time.Hour},
 	} {
 		if *p.v <= 0 {
 			*p.v = p.d
 		}
+	}
+	if l.PresenceTTL < 2*l.PresenceInterval {
+		// One late renewal must not make everybody absent.
+		return nil, fmt.Errorf("chat: presence TTL %s is shorter than twice the presence interval %s", l.PresenceTTL, l.PresenceInterval)
 	}
 	if cfg.Hours == "" {
 		cfg.Hours = "Mon-Fri 09:00-15:00"
@@ -183,6 +199,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 		auth: d.Auth, log: log, now: now, formLim: d.FormLimit, guestKey: key, hours: hours, loc: loc,
 		origin: cfg.PublicURL.Scheme + "://" + cfg.PublicURL.Host,
 	}
+	s.store.presenceTTL = l.PresenceTTL
 	if s.hub, err = newHub(s.store, cfg.Limits, log); err != nil {
 		return nil, fmt.Errorf("chat: hub: %w", err)
 	}
@@ -194,8 +211,14 @@ func New(cfg Config, d Deps) (*Service, error) {
 		return nil, fmt.Errorf("chat: broker: %w", err)
 	}
 	if d.Auth != nil {
-		d.Auth.OnLogout(func(sessionID string, _ int64) { s.hub.revokeSession(sessionID) })
+		d.Auth.OnLogout(func(sessionID string, userID int64) {
+			s.hub.revokeSession(sessionID)
+			s.loggedOut(userID)
+		})
 	}
+	ctx, stop := context.WithCancel(context.Background())
+	s.stopPresence, s.presenceDone = stop, make(chan struct{})
+	go s.presenceLoop(ctx)
 	return s, nil
 }
 
@@ -206,8 +229,72 @@ func (s *Service) Store() *Store { return s.store }
 // stops the hub.
 func (s *Service) Close(ctx context.Context) error {
 	var err error
-	s.closeOnce.Do(func() { err = s.hub.close(ctx) })
+	s.closeOnce.Do(func() {
+		s.stopPresence()
+		<-s.presenceDone
+		err = s.hub.close(ctx)
+	})
 	return err
+}
+
+// loggedOut sets an advisor away when they log out, on every instance's
+// queue. Another login session of theirs, if any, is not looked for (the
+// session stores cannot list a user's sessions): choosing "available"
+// again on the desk takes one click.
+func (s *Service) loggedOut(userID int64) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	changed, err := s.store.SetAway(ctx, userID)
+	if err != nil {
+		s.log.Warn("chat: logout", "err", err)
+		return
+	}
+	if changed {
+		s.openNow.forget()
+		s.hub.queueChanged()
+	}
+}
+
+// presenceLoop renews, every PresenceInterval, the presence of the staff
+// who have a socket open on this instance. When the number of available
+// advisors changes without a status change (someone's presence lapsed),
+// it refreshes this instance's queues; every instance notices on its own.
+func (s *Service) presenceLoop(ctx context.Context) {
+	defer close(s.presenceDone)
+	t := time.NewTicker(s.cfg.Limits.PresenceInterval)
+	defer t.Stop()
+	last := -1
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		seen := map[int64]bool{}
+		s.hub.forClients(func(c *client) {
+			if c.p.Staff() && c.p.UserID != 0 {
+				seen[c.p.UserID] = true
+			}
+		})
+		if len(seen) > 0 {
+			ids := slices.Collect(maps.Keys(seen))
+			if err := s.store.Touch(ctx, ids); err != nil && ctx.Err() == nil {
+				s.log.Warn("chat: presence", "err", err)
+			}
+		}
+		n, err := s.store.AvailableAdvisors(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("chat: presence", "err", err)
+			}
+			continue
+		}
+		if last >= 0 && n != last {
+			s.openNow.forget()
+			s.hub.queueChangedLocal()
+		}
+		last = n
+	}
 }
 
 // Register mounts every chat route on r.
@@ -222,7 +309,7 @@ func (s *Service) Register(r fiber.Router) {
 	// The socket: session or guest token, and Origin, checked before the upgrade.
 	r.Get("/chat/ws", s.checkUpgrade, websocket.New(s.serveSocket, websocket.Config{
 		Origins:         []string{s.origin},
-		ReadBufferSize:  1024,
+		ReadBufferSize:  256, // reads come through fasthttp's own buffer
 		WriteBufferSize: 4096,
 		WriteBufferPool: &sync.Pool{},
 	}))

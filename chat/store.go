@@ -134,6 +134,9 @@ type Store struct {
 	sql     *sql.DB
 	dialect migrations.Dialect
 	now     func() time.Time
+	// presenceTTL is how long an advisor seen at the desk stays present
+	// (Limits.PresenceTTL; the default for a store of its own).
+	presenceTTL time.Duration
 }
 
 // NewStore returns the chat store.
@@ -141,7 +144,7 @@ func NewStore(db *database.DB, now func() time.Time) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{db: db.Gorm, sql: db.SQL, dialect: db.Dialect, now: now}
+	return &Store{db: db.Gorm, sql: db.SQL, dialect: db.Dialect, now: now, presenceTTL: DefaultLimits().PresenceTTL}
 }
 
 // lock adds FOR UPDATE where the database has it; SQLite transactions are

@@ -96,6 +96,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{"bad boolean", map[string]string{"PORTAL_DEMO_DATA": "perhaps"}, "PORTAL_DEMO_DATA"},
 		{"bad rate limit", map[string]string{"PORTAL_LOGIN_RATE_LIMIT": "0"}, "PORTAL_LOGIN_RATE_LIMIT"},
 		{"bad proxy", map[string]string{"PORTAL_TRUSTED_PROXIES": "10.0.0.1,everyone"}, "PORTAL_TRUSTED_PROXIES"},
+		{"chat presence shorter than two renewals", map[string]string{"PORTAL_CHAT_PRESENCE_INTERVAL": "40s", "PORTAL_CHAT_PRESENCE_TTL": "1m"}, "PORTAL_CHAT_PRESENCE_TTL"},
 		{"production without provider", with(prod, "PORTAL_OIDC_ISSUER", "", "PORTAL_OIDC_CLIENT_ID", "", "PORTAL_OIDC_CLIENT_SECRET", ""), "PORTAL_OIDC_ISSUER"},
 		{"production without secret", with(prod, "PORTAL_SECRET_KEY", ""), "PORTAL_SECRET_KEY"},
 		{"production over http", with(prod, "PORTAL_PUBLIC_URL", "http://asumisneuvonta.example.fi"), "PORTAL_PUBLIC_URL"},

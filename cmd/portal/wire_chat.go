@@ -44,6 +44,9 @@ func loadChatConfig(r *envReader) chatConfig {
 			SessionCheck:   r.duration("PORTAL_CHAT_SESSION_CHECK", def.SessionCheck),
 			Writers:        r.integer("PORTAL_CHAT_WRITERS", def.Writers, 1, 64),
 			MaxBatch:       r.integer("PORTAL_CHAT_BATCH", def.MaxBatch, 1, 2000),
+
+			PresenceInterval: r.duration("PORTAL_CHAT_PRESENCE_INTERVAL", def.PresenceInterval),
+			PresenceTTL:      r.duration("PORTAL_CHAT_PRESENCE_TTL", def.PresenceTTL),
 		},
 	}
 	if err := chat.CheckHours(c.Hours); err != nil {
@@ -51,6 +54,9 @@ func loadChatConfig(r *envReader) chatConfig {
 	}
 	if c.Limits.PongWait <= c.Limits.PingInterval {
 		r.fail("PORTAL_CHAT_PONG_WAIT", "must be longer than PORTAL_CHAT_PING_INTERVAL")
+	}
+	if c.Limits.PresenceTTL < 2*c.Limits.PresenceInterval {
+		r.fail("PORTAL_CHAT_PRESENCE_TTL", "must be at least twice PORTAL_CHAT_PRESENCE_INTERVAL")
 	}
 	return c
 }
