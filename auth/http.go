@@ -192,6 +192,14 @@ func CurrentUser(c *fiber.Ctx) *User {
 	return u
 }
 
+// Forget drops the request's user and session from its locals. A handler
+// that outlives its request (a WebSocket) calls it once it has taken what
+// it needs, so that they are not kept for the connection's whole life.
+func Forget(c *fiber.Ctx) {
+	c.Context().RemoveUserValue(userKey)
+	c.Context().RemoveUserValue(sessionKey)
+}
+
 // CurrentSession returns the request's session, or nil.
 func CurrentSession(c *fiber.Ctx) *Session {
 	s, _ := c.Locals(sessionKey).(*Session) // nil when anonymous

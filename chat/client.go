@@ -56,13 +56,16 @@ func (p *Principal) mayJoin(c *Conversation) bool {
 }
 
 // client is one socket. The reader (the socket handler's goroutine) reads
-// and handles frames; the writer goroutine is the only one that writes to
-// the connection. Everything else hands frames to send.
+// and handles frames. Everything else hands frames to the send queue;
+// a writer goroutine, started when frames are waiting and gone when the
+// queue is empty, is the only one that writes to the connection. An idle
+// socket therefore costs one goroutine, not two.
 type client struct {
 	hub  *Hub
 	conn *websocket.Conn
 	p    *Principal
 	svc  *Service
+	lim  *Limits
 
 	out       outQueue
 	done      chan struct{}
@@ -115,6 +118,9 @@ func (c *client) close(code int, reason string) {
 	c.closeOnce.Do(func() {
 		c.code, c.reason = code, reason
 		close(c.done)
+		c.out.mu.Lock()
+		c.startWriterLocked()
+		c.out.mu.Unlock()
 	})
 }
 
@@ -125,53 +131,57 @@ type outQueue struct {
 	frames  [][]byte
 	bytes   int
 	max     int
-	ready   chan struct{} // cap 1: frames are waiting
-	drained chan struct{} // cap 1: the writer took what was waiting
+	ping    bool // a ping is due
+	writing bool // a writer goroutine runs
+	closed  bool // the close frame went out: nothing more is written
+	writer  sync.WaitGroup
 }
 
-func newOutQueue(max int) outQueue {
-	return outQueue{max: max, ready: make(chan struct{}, 1), drained: make(chan struct{}, 1)}
+// startWriterLocked starts the writer unless one runs. c.out.mu is held.
+func (c *client) startWriterLocked() {
+	if c.out.writing || c.out.closed {
+		return
+	}
+	c.out.writing = true
+	c.out.writer.Add(1)
+	go c.writeLoop()
 }
 
-func (q *outQueue) push(f []byte) bool {
+// push queues a frame; false means the queue is full.
+func (c *client) push(f []byte) bool {
+	q := &c.out
 	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return true // the socket is gone; its client resumes from the database
+	}
 	if q.bytes+len(f) > q.max {
-		q.mu.Unlock()
 		return false
 	}
 	q.frames = append(q.frames, f)
 	q.bytes += len(f)
-	q.mu.Unlock()
-	select {
-	case q.ready <- struct{}{}:
-	default:
-	}
+	c.startWriterLocked()
 	return true
 }
 
-// take returns everything waiting and empties the queue.
-func (q *outQueue) take() [][]byte {
-	q.mu.Lock()
-	fs := q.frames
-	q.frames, q.bytes = nil, 0
-	q.mu.Unlock()
-	select {
-	case q.drained <- struct{}{}:
-	default:
-	}
-	return fs
+// ping has the writer send a ping.
+func (c *client) ping() {
+	c.out.mu.Lock()
+	defer c.out.mu.Unlock()
+	c.out.ping = true
+	c.startWriterLocked()
 }
 
-func (q *outQueue) size() int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.bytes
+func (c *client) queued() int {
+	c.out.mu.Lock()
+	defer c.out.mu.Unlock()
+	return c.out.bytes
 }
 
 // enqueue hands a frame to the writer without waiting. A client whose
 // buffer is full is too slow: it is disconnected and will resume.
 func (c *client) enqueue(frame []byte) bool {
-	if c.out.push(frame) {
+	if c.push(frame) {
 		return true
 	}
 	c.close(CloseTryAgain, ReasonSlow)
@@ -181,12 +191,13 @@ func (c *client) enqueue(frame []byte) bool {
 // enqueueWait is enqueue for bulk senders (a resume's backlog): it waits
 // while the buffer is half full instead of giving up on the client.
 func (c *client) enqueueWait(frame []byte) bool {
-	for c.out.size() > c.out.max/2 {
+	for c.queued() > c.out.max/2 {
+		t := time.NewTimer(10 * time.Millisecond)
 		select {
-		case <-c.out.drained:
 		case <-c.done:
+			t.Stop()
 			return false
-		case <-time.After(50 * time.Millisecond):
+		case <-t.C:
 		}
 	}
 	return c.enqueue(frame)
@@ -356,15 +367,19 @@ func (c *client) joinedIDs() []int64 {
 	return out
 }
 
-// writeLoop is the only writer of the connection. Frames that queued up
-// meanwhile go out together in one WebSocket message, separated by
-// newlines (see PROTOCOL.md).
-func (c *client) writeLoop(lim Limits) {
-	ping := time.NewTicker(lim.PingInterval)
-	defer ping.Stop()
+// writeLoop writes what is queued until the queue is empty, then ends;
+// the next frame starts it again. Frames that queued up meanwhile go out
+// together in one WebSocket message, separated by newlines (see
+// PROTOCOL.md). Once the socket is closing it sends the close frame and
+// nothing more.
+func (c *client) writeLoop() {
+	defer c.out.writer.Done()
+	q := &c.out
 	for {
-		select {
-		case <-c.done:
+		q.mu.Lock()
+		if c.closing() {
+			q.closed, q.writing, q.frames, q.bytes = true, false, nil, 0
+			q.mu.Unlock()
 			if c.code != 0 {
 				msg := websocket.FormatCloseMessage(c.code, c.reason)
 				_ = c.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
@@ -372,14 +387,23 @@ func (c *client) writeLoop(lim Limits) {
 			// Let the reader see the peer's close frame, or give up soon.
 			_ = c.conn.SetReadDeadline(time.Now().Add(2 * time.Second))
 			return
-		case <-ping.C:
-			if err := c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(lim.WriteWait)); err != nil {
+		}
+		frames, ping := q.frames, q.ping
+		q.frames, q.bytes, q.ping = nil, 0, false
+		if len(frames) == 0 && !ping {
+			q.writing = false
+			q.mu.Unlock()
+			return
+		}
+		q.mu.Unlock()
+		if ping {
+			if err := c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.lim.WriteWait)); err != nil {
 				c.close(0, "")
+				continue
 			}
-		case <-c.out.ready:
-			if err := c.write(c.out.take(), lim); err != nil {
-				c.close(0, "")
-			}
+		}
+		if err := c.write(frames); err != nil {
+			c.close(0, "")
 		}
 	}
 }
@@ -388,10 +412,10 @@ func (c *client) writeLoop(lim Limits) {
 // goes out as several.
 const maxMessageBytes = 64 << 10
 
-func (c *client) write(frames [][]byte, lim Limits) error {
+func (c *client) write(frames [][]byte) error {
 	nl := []byte{'\n'}
 	for i := 0; i < len(frames); {
-		_ = c.conn.SetWriteDeadline(time.Now().Add(lim.WriteWait))
+		_ = c.conn.SetWriteDeadline(time.Now().Add(c.lim.WriteWait))
 		w, err := c.conn.NextWriter(websocket.TextMessage)
 		if err != nil {
 			return err

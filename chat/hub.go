@@ -66,7 +66,8 @@ func (h *Hub) start(factory BrokerFactory) error {
 	h.commit = newCommitter(h.ctx, h.store, h.lim.Writers, h.lim.MaxBatch, 4096)
 	h.broker.Subscribe(queueTopic)
 	h.broker.Subscribe(controlTopic)
-	h.wg.Add(3)
+	h.wg.Add(4)
+	go h.pingLoop()
 	go h.pollLoop()
 	go h.queueLoop()
 	go h.sessionLoop()
@@ -354,6 +355,23 @@ func (h *Hub) pollLoop() {
 			}
 			last = time.Now()
 		}
+	}
+}
+
+// pingLoop pings every socket each PingInterval, so that a dead peer is
+// noticed by its read deadline and proxies keep the connection open.
+// One ticker for the instance rather than one per socket.
+func (h *Hub) pingLoop() {
+	defer h.wg.Done()
+	t := time.NewTicker(h.lim.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.ctx.Done():
+			return
+		case <-t.C:
+		}
+		h.forClients(func(c *client) { c.ping() })
 	}
 }
 

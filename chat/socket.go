@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -32,7 +33,34 @@ func (s *Service) checkUpgrade(c *fiber.Ctx) error {
 		return fiber.NewError(fiber.StatusUnauthorized, auth.MsgLoginRequired)
 	}
 	c.Locals(principalLocal, p)
+	trimRequest(c)
 	return c.Next()
+}
+
+// handshakeHeaders are the request headers the upgrade still reads.
+var handshakeHeaders = []string{
+	fiber.HeaderConnection, fiber.HeaderUpgrade, fiber.HeaderOrigin, "Sec-Websocket-Key",
+	"Sec-Websocket-Version", "Sec-Websocket-Extensions", "Sec-Websocket-Protocol",
+}
+
+// trimRequest drops what a socket no longer needs once the checks have
+// passed. The request lives as long as the socket, and contrib/websocket
+// copies every header, cookie and local into the connection: with
+// thousands of open sockets, the copies of cookies and user agents are
+// a good part of what each costs.
+func trimRequest(c *fiber.Ctx) {
+	auth.Forget(c)
+	h := &c.Request().Header
+	var drop []string
+	h.VisitAll(func(k, _ []byte) {
+		if !slices.ContainsFunc(handshakeHeaders, func(keep string) bool { return strings.EqualFold(keep, string(k)) }) {
+			drop = append(drop, string(k))
+		}
+	})
+	for _, k := range drop {
+		h.Del(k)
+	}
+	h.DelAllCookies()
 }
 
 // principal is the logged-in user of the request, or the guest of a valid
@@ -54,31 +82,29 @@ func (s *Service) principal(c *fiber.Ctx) *Principal {
 	return nil
 }
 
-// serveSocket runs one socket: the writer in its own goroutine, the reader
-// in this one.
+// serveSocket runs one socket: the reader in this goroutine, the writer
+// whenever there is something to write.
 func (s *Service) serveSocket(conn *websocket.Conn) {
 	p, ok := conn.Locals(principalLocal).(*Principal)
 	if !ok {
 		return
 	}
-	lim := s.cfg.Limits
+	lim := &s.cfg.Limits
 	cl := &client{
-		hub: s.hub, conn: conn.Conn, p: p, svc: s,
-		out: newOutQueue(lim.SendBuffer), done: make(chan struct{}),
+		hub: s.hub, conn: conn.Conn, p: p, svc: s, lim: lim,
+		out: outQueue{max: lim.SendBuffer}, done: make(chan struct{}),
 	}
 	if s.hub.register(cl) {
 		defer s.hub.unregister(cl)
+		if p.Staff() {
+			s.hub.queueChangedLocal() // the desk gets the queue at once
+		}
 	} else {
 		cl.close(ClosePolicy, ReasonTooManySockets)
 	}
-	wdone := make(chan struct{})
-	go func() {
-		defer close(wdone)
-		cl.writeLoop(lim)
-	}()
-	cl.readLoop(lim)
+	cl.readLoop(*lim)
 	cl.close(0, "")
-	<-wdone
+	cl.out.writer.Wait()
 }
 
 const guestCookie = "asn_chat_guest"

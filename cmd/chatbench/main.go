@@ -288,46 +288,33 @@ func run(args []string) error {
 	base := []int64{a.rss(), b.rss()}
 
 	// One resident socket per conversation on A, one advisor socket on B.
-	fmt.Printf("opening %d sockets…\n", 2*n)
-	socks := make([]*sock, 0, 2*n)
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 64)
-	var dialErr atomic.Value
-	for i, p := range pairs {
-		for side := 0; side < 2; side++ {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func() {
-				defer wg.Done()
-				defer func() { <-sem }()
-				srv, cookie, role := a, p.residentCookie, chat.RoleResident
-				if side == 1 {
-					srv, cookie, role = b, p.advisorCookie, chat.RoleAdvisor
-				}
-				s, err := dialSock(srv.addr, cookie, p.conv, role, i)
-				if err != nil {
-					dialErr.Store(err)
-					return
-				}
-				mu.Lock()
-				socks = append(socks, s)
-				mu.Unlock()
-			}()
-		}
-	}
-	wg.Wait()
-	if err, ok := dialErr.Load().(error); ok {
-		return fmt.Errorf("dial: %w", err)
-	}
+	var socks []*sock
 	defer func() {
 		for _, s := range socks {
 			_ = s.conn.Close()
 		}
 	}()
-	time.Sleep(2 * time.Second) // joins and their backlog settle
-
+	open := func(pairs []pair) error {
+		fmt.Printf("opening %d sockets…\n", 2*len(pairs))
+		more, err := openSockets(a, b, pairs)
+		socks = append(socks, more...)
+		time.Sleep(2 * time.Second) // joins and their backlog settle
+		return err
+	}
 	if *idle > 0 {
+		// A fifth first: what the instances allocate once (database
+		// connections, grown maps) is then counted apart from what each
+		// further socket costs.
+		first := len(pairs) / 5
+		if err := open(pairs[:first]); err != nil {
+			return err
+		}
+		time.Sleep(3 * time.Second)
+		midMem := []memStats{a.mem(), b.mem()}
+		mid := []int64{a.rss(), b.rss()}
+		if err := open(pairs[first:]); err != nil {
+			return err
+		}
 		time.Sleep(3 * time.Second)
 		if *profile != "" {
 			if resp, err := http.Get("http://" + a.addr + "/bench/heap"); err == nil {
@@ -339,16 +326,24 @@ func run(args []string) error {
 		}
 		mA, mB := a.mem(), b.mem()
 		rssA, rssB := a.rss(), b.rss()
-		total := len(socks)
-		perRSS := float64(rssA-base[0]+rssB-base[1]) / float64(total)
-		perGo := float64(mA.Heap+mA.Stack-baseMem[0].Heap-baseMem[0].Stack+mB.Heap+mB.Stack-baseMem[1].Heap-baseMem[1].Stack) / float64(total)
+		total, added := len(socks), len(socks)-2*first
 		fmt.Printf("idle sockets: %d (%d per instance)\n", total, total/2)
-		fmt.Printf("server RSS: A %.1f MiB → %.1f MiB, B %.1f MiB → %.1f MiB\n",
-			mib(base[0]), mib(rssA), mib(base[1]), mib(rssB))
-		perStack := float64(mA.Stack-baseMem[0].Stack+mB.Stack-baseMem[1].Stack) / float64(total)
-		fmt.Printf("memory per socket: %.1f KB RSS, %.1f KB Go heap+stacks, of which stacks %.1f KB (goroutines %d + %d)\n",
-			perRSS/1024, perGo/1024, perStack/1024, mA.Goroutines, mB.Goroutines)
+		fmt.Printf("server RSS: A %.1f MiB → %.1f MiB → %.1f MiB, B %.1f MiB → %.1f MiB → %.1f MiB\n",
+			mib(base[0]), mib(mid[0]), mib(rssA), mib(base[1]), mib(mid[1]), mib(rssB))
+		per := func(label string, n int, rss []int64, m []memStats) {
+			perRSS := float64(rssA-rss[0]+rssB-rss[1]) / float64(n)
+			perGo := float64(mA.Heap+mA.Stack-m[0].Heap-m[0].Stack+mB.Heap+mB.Stack-m[1].Heap-m[1].Stack) / float64(n)
+			perStack := float64(mA.Stack-m[0].Stack+mB.Stack-m[1].Stack) / float64(n)
+			fmt.Printf("memory per socket, %s: %.1f KB RSS, %.1f KB Go heap+stacks, of which stacks %.1f KB\n",
+				label, perRSS/1024, perGo/1024, perStack/1024)
+		}
+		per(fmt.Sprintf("all %d from the start", total), total, base, baseMem)
+		per(fmt.Sprintf("the last %d", added), added, mid, midMem)
+		fmt.Printf("goroutines: A %d, B %d\n", mA.Goroutines, mB.Goroutines)
 		return nil
+	}
+	if err := open(pairs); err != nil {
+		return err
 	}
 
 	// Send: a message every 1/rate seconds, round-robin over the sockets,
@@ -424,6 +419,43 @@ loop:
 	return nil
 }
 
+// openSockets opens each pair's resident socket on a and advisor socket
+// on b, 64 at a time.
+func openSockets(a, b *server, pairs []pair) ([]*sock, error) {
+	socks := make([]*sock, 0, 2*len(pairs))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 64)
+	var dialErr atomic.Value
+	for _, p := range pairs {
+		for side := 0; side < 2; side++ {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				srv, cookie, role := a, p.residentCookie, chat.RoleResident
+				if side == 1 {
+					srv, cookie, role = b, p.advisorCookie, chat.RoleAdvisor
+				}
+				s, err := dialSock(srv.addr, cookie, p.conv, role)
+				if err != nil {
+					dialErr.Store(err)
+					return
+				}
+				mu.Lock()
+				socks = append(socks, s)
+				mu.Unlock()
+			}()
+		}
+	}
+	wg.Wait()
+	if err, ok := dialErr.Load().(error); ok {
+		return socks, fmt.Errorf("dial: %w", err)
+	}
+	return socks, nil
+}
+
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
 
 func totalDelivered(socks []*sock) int64 {
@@ -440,7 +472,6 @@ type sock struct {
 	conn      *websocket.Conn
 	conv      int64
 	role      string
-	idx       int
 	out       chan int64
 	delivered atomic.Int64
 
@@ -454,7 +485,7 @@ type sock struct {
 	seqN int
 }
 
-func dialSock(addr, cookie string, conv int64, role string, idx int) (*sock, error) {
+func dialSock(addr, cookie string, conv int64, role string) (*sock, error) {
 	h := http.Header{}
 	h.Set("Cookie", cookie)
 	h.Set("Origin", origin)
@@ -470,7 +501,7 @@ func dialSock(addr, cookie string, conv int64, role string, idx int) (*sock, err
 	if err != nil {
 		return nil, err
 	}
-	s := &sock{conn: conn, conv: conv, role: role, idx: idx, out: make(chan int64, 4096)}
+	s := &sock{conn: conn, conv: conv, role: role, out: make(chan int64, 4096)}
 	if err := conn.WriteMessage(websocket.TextMessage, []byte(`{"type":"join","conv":`+strconv.FormatInt(conv, 10)+`,"after":0}`)); err != nil {
 		return nil, err
 	}
