@@ -52,6 +52,8 @@ func (c *committer) submit(d Draft, done func(Stored)) bool {
 
 func (c *committer) run(ch chan commitReq) {
 	defer c.wg.Done()
+	lane := c.store.lane()
+	defer lane.close()
 	reqs := make([]commitReq, 0, c.maxBatch)
 	drafts := make([]Draft, 0, c.maxBatch)
 	for {
@@ -75,7 +77,7 @@ func (c *committer) run(ch chan commitReq) {
 			drafts = append(drafts, r.draft)
 		}
 		// Not c.ctx: a batch already taken is finished even during shutdown.
-		res := c.store.Append(context.Background(), drafts)
+		res := lane.Append(context.Background(), drafts)
 		for i, r := range reqs {
 			r.done(res[i])
 		}

@@ -216,22 +216,29 @@ func (s *Store) After(ctx context.Context, convID, after int64, limit int) ([]Me
 // and does not stop the others. If the transaction fails, every result
 // carries that error.
 func (s *Store) Append(ctx context.Context, drafts []Draft) []Stored {
-	out := make([]Stored, len(drafts))
-	var err error
+	var (
+		out []Stored
+		err error
+	)
 	if s.dialect == migrations.Postgres {
-		var res []Stored
-		if res, err = s.appendPG(ctx, drafts); err == nil {
-			return res
-		}
+		out, err = s.appendPG(ctx, s.sql, drafts)
 	} else {
+		out = make([]Stored, len(drafts))
 		err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			return s.appendTx(tx, drafts, out, nil)
 		})
 	}
 	if err != nil {
-		for i := range out {
-			out[i] = Stored{Err: fmt.Errorf("chat: store messages: %w", err)}
-		}
+		return failAll(len(drafts), err)
+	}
+	return out
+}
+
+// failAll is the result of a batch whose transaction failed.
+func failAll(n int, err error) []Stored {
+	out := make([]Stored, n)
+	for i := range out {
+		out[i] = Stored{Err: fmt.Errorf("chat: store messages: %w", err)}
 	}
 	return out
 }

@@ -2,11 +2,15 @@ package chat
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/asumisneuvonta/portal/migrations"
 )
 
 // appendPG is Append for PostgreSQL in one statement, so one round trip and
@@ -22,7 +26,7 @@ WITH input AS (
     AS t(conv, ord, kind, role, sender, name, cid, event, body)
 ), locked AS (
   SELECT id, status, advisor_id, last_seq FROM chat_conversations
-  WHERE id IN (SELECT conv FROM input) ORDER BY id FOR UPDATE
+  WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE
 ), prev AS (
   SELECT m.conversation_id, m.sender_role, m.client_id, m.seq, m.created_at FROM chat_messages m
   JOIN (SELECT DISTINCT conv, role, cid FROM input WHERE cid <> '') k
@@ -62,7 +66,12 @@ SELECT v.ord, v.v, COALESCE(n.seq, v.prev_seq, 0), COALESCE(v.prev_at, $10)
 FROM verdict v LEFT JOIN numbered n ON n.ord = v.ord
 ORDER BY v.ord`
 
-func (s *Store) appendPG(ctx context.Context, drafts []Draft) ([]Stored, error) {
+// querier is a pool or one connection of it.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func (s *Store) appendPG(ctx context.Context, q querier, drafts []Draft) ([]Stored, error) {
 	n := len(drafts)
 	conv, sender := make([]int64, n), make([]int64, n)
 	ord := make([]int32, n)
@@ -74,7 +83,7 @@ func (s *Store) appendPG(ctx context.Context, drafts []Draft) ([]Stored, error) 
 	now := s.now().UTC().Truncate(time.Microsecond)
 	var out []Stored
 	for attempt := 0; ; attempt++ {
-		rows, err := s.sql.QueryContext(ctx, appendPGSQL, conv, ord, kind, role, sender, name, cid, event, body, now)
+		rows, err := q.QueryContext(ctx, appendPGSQL, conv, ord, kind, role, sender, name, cid, event, body, now)
 		if err == nil {
 			out, err = s.readVerdicts(rows, drafts, now)
 		}
@@ -86,6 +95,78 @@ func (s *Store) appendPG(ctx context.Context, drafts []Draft) ([]Stored, error) 
 		}
 		return out, err
 	}
+}
+
+// appender stores a batch of drafts; see Store.Append.
+type appender interface {
+	Append(ctx context.Context, drafts []Draft) []Stored
+	close()
+}
+
+// lane returns what one group-commit goroutine stores through: on
+// PostgreSQL a connection of its own, on SQLite the store.
+func (s *Store) lane() appender {
+	if s.dialect == migrations.Postgres {
+		return &pgLane{store: s}
+	}
+	return s
+}
+
+func (s *Store) close() {}
+
+// pgLane is a group-commit goroutine's own PostgreSQL connection, which
+// runs appendPGSQL with a generic plan. PostgreSQL would otherwise plan the
+// statement anew on every call, since a plan for the exact arrays always
+// looks cheaper, and planning it costs about twice what running it does.
+// The statement's plan depends only on the indexes, not on the batch.
+type pgLane struct {
+	store *Store
+	conn  *sql.Conn
+}
+
+func (l *pgLane) Append(ctx context.Context, drafts []Draft) []Stored {
+	out, err := l.append(ctx, drafts)
+	if err != nil {
+		return failAll(len(drafts), err)
+	}
+	return out
+}
+
+func (l *pgLane) append(ctx context.Context, drafts []Draft) ([]Stored, error) {
+	for attempt := 0; ; attempt++ {
+		if l.conn == nil {
+			conn, err := l.store.sql.Conn(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := conn.ExecContext(ctx, "SET plan_cache_mode = force_generic_plan"); err != nil {
+				_ = conn.Close()
+				return nil, err
+			}
+			l.conn = conn
+		}
+		out, err := l.store.appendPG(ctx, l.conn, drafts)
+		if err == nil || attempt > 0 || l.conn.PingContext(ctx) == nil {
+			return out, err
+		}
+		// The connection is gone. The batch goes again on a new one: if it
+		// was stored after all, its client ids come back as resends.
+		l.close()
+	}
+}
+
+// close gives the connection back to the pool as it found it.
+func (l *pgLane) close() {
+	if l.conn == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if _, err := l.conn.ExecContext(ctx, "RESET plan_cache_mode"); err != nil {
+		_ = l.conn.Raw(func(any) error { return driver.ErrBadConn }) // not reused
+	}
+	_ = l.conn.Close()
+	l.conn = nil
 }
 
 type rowsScanner interface {

@@ -392,7 +392,7 @@ loop:
 	rssA, rssB := a.rss(), b.rss()
 	delivered := totalDelivered(socks)
 	var dups, gaps, errs, acks int64
-	var lat []time.Duration
+	var lat, ackLat []time.Duration
 	for _, s := range socks {
 		s.mu.Lock()
 		dups += s.dups
@@ -400,21 +400,26 @@ loop:
 		errs += s.errs
 		acks += s.acks
 		lat = append(lat, s.lat...)
+		ackLat = append(ackLat, s.ackLat...)
 		s.mu.Unlock()
 	}
 	slices.Sort(lat)
-	pct := func(p float64) time.Duration {
+	slices.Sort(ackLat)
+	pctOf := func(lat []time.Duration, p float64) time.Duration {
 		if len(lat) == 0 {
 			return 0
 		}
-		return lat[min(len(lat)-1, int(float64(len(lat))*p))]
+		return lat[min(len(lat)-1, int(float64(len(lat))*p))].Round(10 * time.Microsecond)
 	}
+	pct := func(p float64) time.Duration { return pctOf(lat, p) }
 	elapsed := sendEnd.Sub(start).Seconds()
 	fmt.Printf("offered %d msg/s for %.1f s: sent %d, acked %d, delivered %d/%d (%.3f %%), duplicates %d, gaps %d, error frames %d\n",
 		*rate, elapsed, sent, acks, delivered, expected, 100*float64(delivered)/float64(max(expected, 1)), dups, gaps, errs)
 	fmt.Printf("throughput %.0f msg/s delivered\n", float64(delivered)/elapsed)
 	fmt.Printf("latency end-to-end: p50 %s  p95 %s  p99 %s  max %s\n",
-		pct(0.50).Round(10*time.Microsecond), pct(0.95).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond), pct(1).Round(time.Microsecond))
+		pct(0.50), pct(0.95), pct(0.99), pct(1))
+	fmt.Printf("latency send → ack (stored): p50 %s  p95 %s  p99 %s  max %s\n",
+		pctOf(ackLat, 0.50), pctOf(ackLat, 0.95), pctOf(ackLat, 0.99), pctOf(ackLat, 1))
 	fmt.Printf("server RSS: A %.1f MiB, B %.1f MiB\n", mib(rssA), mib(rssB))
 	return nil
 }
@@ -438,7 +443,7 @@ func openSockets(a, b *server, pairs []pair) ([]*sock, error) {
 				if side == 1 {
 					srv, cookie, role = b, p.advisorCookie, chat.RoleAdvisor
 				}
-				s, err := dialSock(srv.addr, cookie, p.conv, role)
+				s, err := dialSock(srv.addr, cookie, p.conv, p.after, role)
 				if err != nil {
 					dialErr.Store(err)
 					return
@@ -475,17 +480,19 @@ type sock struct {
 	out       chan int64
 	delivered atomic.Int64
 
-	mu   sync.Mutex
-	last int64
-	lat  []time.Duration
-	dups int64
-	gaps int64
-	errs int64
-	acks int64
-	seqN int
+	mu     sync.Mutex
+	last   int64
+	lat    []time.Duration
+	ackLat []time.Duration
+	sentAt []int64 // by client id number - 1
+	dups   int64
+	gaps   int64
+	errs   int64
+	acks   int64
+	seqN   int
 }
 
-func dialSock(addr, cookie string, conv int64, role string) (*sock, error) {
+func dialSock(addr, cookie string, conv, after int64, role string) (*sock, error) {
 	h := http.Header{}
 	h.Set("Cookie", cookie)
 	h.Set("Origin", origin)
@@ -501,8 +508,8 @@ func dialSock(addr, cookie string, conv int64, role string) (*sock, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &sock{conn: conn, conv: conv, role: role, out: make(chan int64, 4096)}
-	if err := conn.WriteMessage(websocket.TextMessage, []byte(`{"type":"join","conv":`+strconv.FormatInt(conv, 10)+`,"after":0}`)); err != nil {
+	s := &sock{conn: conn, conv: conv, role: role, last: after, out: make(chan int64, 4096)}
+	if err := conn.WriteMessage(websocket.TextMessage, []byte(`{"type":"join","conv":`+strconv.FormatInt(conv, 10)+`,"after":`+strconv.FormatInt(after, 10)+`}`)); err != nil {
 		return nil, err
 	}
 	go s.read()
@@ -522,7 +529,10 @@ func (s *sock) closeQueue() { close(s.out) }
 func (s *sock) write() {
 	buf := make([]byte, 0, 256)
 	for ts := range s.out {
+		s.mu.Lock()
 		s.seqN++
+		s.sentAt = append(s.sentAt, ts)
+		s.mu.Unlock()
 		buf = buf[:0]
 		buf = append(buf, `{"type":"send","conv":`...)
 		buf = strconv.AppendInt(buf, s.conv, 10)
@@ -540,6 +550,7 @@ func (s *sock) write() {
 
 type benchFrame struct {
 	Type string `json:"type"`
+	CID  string `json:"cid"`
 	Seq  int64  `json:"seq"`
 	From string `json:"from"`
 	Kind string `json:"kind"`
@@ -576,6 +587,9 @@ func (s *sock) read() {
 				}
 			case chat.TypeAck:
 				s.acks++
+				if n, err := strconv.Atoi(f.CID[min(1, len(f.CID)):]); err == nil && n >= 1 && n <= len(s.sentAt) {
+					s.ackLat = append(s.ackLat, time.Duration(now-s.sentAt[n-1]))
+				}
 			case chat.TypeError:
 				s.errs++
 			}
@@ -585,7 +599,7 @@ func (s *sock) read() {
 }
 
 type pair struct {
-	conv                          int64
+	conv, after                   int64
 	residentCookie, advisorCookie string
 }
 
@@ -712,5 +726,57 @@ func seed(ctx context.Context, dsn string, n int) ([]pair, error) {
 	if err := <-errs; err != nil {
 		return nil, errors.Join(err)
 	}
+	if err := history(ctx, db, store, out); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// historyPerConversation is how many earlier messages each conversation
+// has before the run, as in a database in service.
+const historyPerConversation = 20
+
+// history gives every conversation some earlier messages through the
+// store, then has the database gather statistics, as autovacuum does on a
+// database in service. Without it the run starts on empty tables that
+// nobody has analysed: each connection would keep the plans it made for
+// them (sequential scans) while the tables grow, and measure that instead.
+func history(ctx context.Context, db *database.DB, store *chat.Store, pairs []pair) error {
+	var drafts []chat.Draft
+	flush := func() error {
+		for _, r := range store.Append(ctx, drafts) {
+			if r.Err != nil {
+				return fmt.Errorf("history: %w", r.Err)
+			}
+		}
+		drafts = drafts[:0]
+		return nil
+	}
+	for i := range historyPerConversation {
+		for _, p := range pairs {
+			drafts = append(drafts, chat.Draft{ConversationID: p.conv, Kind: chat.KindText, SenderRole: chat.RoleResident,
+				ClientID: "h" + strconv.Itoa(i), Body: "earlier message"})
+			if len(drafts) == 256 {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	ids := make([]int64, len(pairs))
+	for i, p := range pairs {
+		ids[i] = p.conv
+	}
+	last, err := store.LastSeqs(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for i := range pairs {
+		pairs[i].after = last[pairs[i].conv] // the sockets join after the history
+	}
+	_, err = db.SQL.ExecContext(ctx, "ANALYZE")
+	return err
 }
