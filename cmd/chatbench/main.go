@@ -239,6 +239,7 @@ func run(args []string) error {
 	writers := fs.Int("writers", 0, "server group-commit goroutines (0: default)")
 	batch := fs.Int("batch", 0, "server messages per transaction at most (0: default)")
 	profile := fs.String("cpuprofile", "", "write the instances' CPU profiles to this path + .a / .b")
+	window := fs.Duration("window", 0, "also report latency for each window of this length (0: none)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -393,6 +394,7 @@ loop:
 	delivered := totalDelivered(socks)
 	var dups, gaps, errs, acks int64
 	var lat, ackLat []time.Duration
+	var byWindow [][]time.Duration // end-to-end latencies by when they arrived
 	for _, s := range socks {
 		s.mu.Lock()
 		dups += s.dups
@@ -400,6 +402,17 @@ loop:
 		errs += s.errs
 		acks += s.acks
 		lat = append(lat, s.lat...)
+		for i, at := range s.latAt {
+			if *window <= 0 {
+				break
+			}
+			if w := int(time.Duration(at-start.UnixNano()) / *window); w >= 0 {
+				for len(byWindow) <= w {
+					byWindow = append(byWindow, nil)
+				}
+				byWindow[w] = append(byWindow[w], s.lat[i])
+			}
+		}
 		ackLat = append(ackLat, s.ackLat...)
 		s.mu.Unlock()
 	}
@@ -420,6 +433,11 @@ loop:
 		pct(0.50), pct(0.95), pct(0.99), pct(1))
 	fmt.Printf("latency send → ack (stored): p50 %s  p95 %s  p99 %s  max %s\n",
 		pctOf(ackLat, 0.50), pctOf(ackLat, 0.95), pctOf(ackLat, 0.99), pctOf(ackLat, 1))
+	for w, l := range byWindow {
+		slices.Sort(l)
+		fmt.Printf("  %3.0f–%3.0f s: %6d delivered, p50 %s  p99 %s\n", (time.Duration(w) * *window).Seconds(),
+			(time.Duration(w+1) * *window).Seconds(), len(l), pctOf(l, 0.5), pctOf(l, 0.99))
+	}
 	fmt.Printf("server RSS: A %.1f MiB, B %.1f MiB\n", mib(rssA), mib(rssB))
 	return nil
 }
@@ -483,6 +501,7 @@ type sock struct {
 	mu     sync.Mutex
 	last   int64
 	lat    []time.Duration
+	latAt  []int64 // when each of lat arrived
 	ackLat []time.Duration
 	sentAt []int64 // by client id number - 1
 	dups   int64
@@ -582,6 +601,7 @@ func (s *sock) read() {
 				if f.Kind == chat.KindText && f.From != s.role {
 					if ts, err := strconv.ParseInt(f.Body, 10, 64); err == nil {
 						s.lat = append(s.lat, time.Duration(now-ts))
+						s.latAt = append(s.latAt, now)
 					}
 					s.delivered.Add(1)
 				}
