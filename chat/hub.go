@@ -67,10 +67,10 @@ func (h *Hub) start(factory BrokerFactory) error {
 	h.broker.Subscribe(queueTopic)
 	h.broker.Subscribe(controlTopic)
 	h.wg.Add(4)
-	go h.pingLoop()
+	go h.every(h.lim.PingInterval, h.pingAll)
+	go h.every(h.lim.SessionCheck, h.checkSessions)
 	go h.pollLoop()
 	go h.queueLoop()
-	go h.sessionLoop()
 	return nil
 }
 
@@ -358,12 +358,10 @@ func (h *Hub) pollLoop() {
 	}
 }
 
-// pingLoop pings every socket each PingInterval, so that a dead peer is
-// noticed by its read deadline and proxies keep the connection open.
-// One ticker for the instance rather than one per socket.
-func (h *Hub) pingLoop() {
+// every runs fn each d until the hub stops.
+func (h *Hub) every(d time.Duration, fn func()) {
 	defer h.wg.Done()
-	t := time.NewTicker(h.lim.PingInterval)
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
@@ -371,8 +369,15 @@ func (h *Hub) pingLoop() {
 			return
 		case <-t.C:
 		}
-		h.forClients(func(c *client) { c.ping() })
+		fn()
 	}
+}
+
+// pingAll pings every socket, so that a dead peer is noticed by its read
+// deadline and proxies keep the connection open. It runs each
+// PingInterval: one ticker for the instance rather than one per socket.
+func (h *Hub) pingAll() {
+	h.forClients(func(c *client) { c.ping() })
 }
 
 // queueChanged tells every instance that the queue or an advisor's status
@@ -431,36 +436,27 @@ func (h *Hub) closeSessionLocal(sessionID string) {
 	})
 }
 
-// sessionLoop closes the sockets of sessions that expired or were deleted
-// without a logout (idle timeout, an administrator).
-func (h *Hub) sessionLoop() {
-	defer h.wg.Done()
-	t := time.NewTicker(h.lim.SessionCheck)
-	defer t.Stop()
-	for {
-		select {
-		case <-h.ctx.Done():
-			return
-		case <-t.C:
+// checkSessions closes the sockets of sessions that expired or were
+// deleted without a logout (idle timeout, an administrator). It runs each
+// SessionCheck.
+func (h *Hub) checkSessions() {
+	if h.sessionValid == nil {
+		return
+	}
+	ids := map[string]bool{}
+	h.forClients(func(c *client) {
+		if c.p.SessionID != "" {
+			ids[c.p.SessionID] = true
 		}
-		if h.sessionValid == nil {
+	})
+	for id := range ids {
+		ok, err := h.sessionValid(h.ctx, id)
+		if err != nil {
+			h.log.Warn("chat: check session", "err", err)
 			continue
 		}
-		ids := map[string]bool{}
-		h.forClients(func(c *client) {
-			if c.p.SessionID != "" {
-				ids[c.p.SessionID] = true
-			}
-		})
-		for id := range ids {
-			ok, err := h.sessionValid(h.ctx, id)
-			if err != nil {
-				h.log.Warn("chat: check session", "err", err)
-				continue
-			}
-			if !ok {
-				h.closeSessionLocal(id)
-			}
+		if !ok {
+			h.closeSessionLocal(id)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"context"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -93,5 +94,29 @@ func TestStaffSocketGetsTheQueueOnConnect(t *testing.T) {
 	// No join and no hello: the desk's socket gets the queue by itself.
 	if _, ok := c.next(TypeQueue, 5*time.Second); !ok {
 		t.Fatal("no queue frame on a new staff socket")
+	}
+}
+
+func TestSocketOfAnEndedSessionIsClosed(t *testing.T) {
+	bus := NewMemoryBus()
+	e := newEnv(t, dbtest.SQLite(t), func(*testing.T) BrokerFactory { return bus.Factory() })
+	e.lim.SessionCheck = 100 * time.Millisecond
+	in := e.instance(t)
+	resident := e.user(t, auth.RoleResident, "Aino")
+	other := e.user(t, auth.RoleResident, "Matti")
+	c := mustDial(t, in.url, resident.cookie)
+	stays := mustDial(t, in.url, other.cookie)
+	waitFor(t, "both sockets", func() bool { return in.sockets() == 2 })
+
+	// The session ends without a logout on this portal (idle timeout, an
+	// administrator, another instance's cleanup).
+	if err := auth.NewDBSessions(e.db.Gorm).Delete(context.Background(), resident.sessionID); err != nil {
+		t.Fatal(err)
+	}
+	if code, reason := c.closeCode(5 * time.Second); code != CloseSessionEnded || reason != ReasonSessionEnded {
+		t.Fatalf("closed with %d %q, want %d %q", code, reason, CloseSessionEnded, ReasonSessionEnded)
+	}
+	if code, reason := stays.closeCode(3 * e.lim.SessionCheck); reason != "still open" {
+		t.Fatalf("the other session's socket closed with %d %q", code, reason)
 	}
 }
