@@ -113,11 +113,13 @@ func (c *client) closing() bool {
 }
 
 // close asks the writer to send a close frame with code and reason and
-// stop; code 0 closes without a frame.
+// stop; code 0 closes without a frame. A write already blocked on a peer
+// that reads nothing is given a second more, not the whole WriteWait.
 func (c *client) close(code int, reason string) {
 	c.closeOnce.Do(func() {
 		c.code, c.reason = code, reason
 		close(c.done)
+		_ = c.conn.NetConn().SetWriteDeadline(time.Now().Add(time.Second))
 		c.out.mu.Lock()
 		c.startWriterLocked()
 		c.out.mu.Unlock()

@@ -2,8 +2,13 @@ package chat
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -119,4 +124,75 @@ func TestSocketOfAnEndedSessionIsClosed(t *testing.T) {
 	if code, reason := stays.closeCode(3 * e.lim.SessionCheck); reason != "still open" {
 		t.Fatalf("the other session's socket closed with %d %q", code, reason)
 	}
+}
+
+// dialStalled opens a resident socket that joins conv and then never
+// reads, with a tiny receive buffer: a phone on a dead train line.
+func dialStalled(t *testing.T, wsURL, cookie string, conv int64) *websocket.Conn {
+	t.Helper()
+	h := http.Header{}
+	h.Set("Cookie", cookie)
+	h.Set("Origin", testOrigin)
+	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second, NetDial: func(network, addr string) (net.Conn, error) {
+		nd := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+			var serr error
+			err := rc.Control(func(fd uintptr) {
+				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+			})
+			return errors.Join(err, serr)
+		}}
+		return nd.Dial(network, addr)
+	}}
+	conn, _, err := d.Dial(wsURL, h)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	join := fmt.Sprintf(`{"type":"join","conv":%d,"after":0}`, conv)
+	if err := conn.WriteMessage(websocket.TextMessage, []byte(join)); err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
+func TestSlowClientIsDroppedWithoutHoldingUpOthersAndResumes(t *testing.T) {
+	bus := NewMemoryBus()
+	e := newEnv(t, dbtest.SQLite(t), func(*testing.T) BrokerFactory { return bus.Factory() })
+	e.lim.SendBuffer = 64 << 10
+	e.lim.WriteWait = time.Minute // only the full buffer may drop it
+	in := e.instance(t)
+	resident := e.user(t, auth.RoleResident, "Aino")
+	advisor := e.user(t, auth.RoleAdvisor, "Anna")
+	cv := e.activeConversation(t, in, resident, advisor)
+
+	dialStalled(t, in.url, resident.cookie, cv.ID)
+	adv := mustDial(t, in.url, advisor.cookie)
+	adv.join(cv.ID, 0)
+	var acol collector
+	acol.until(t, "advisor", adv, cv.ID, 1, 5*time.Second)
+	waitFor(t, "both sockets", func() bool { return in.sockets() == 2 })
+
+	// A socket that takes nothing: the advisor writes until the server
+	// gives up on it, which must come once its 64 KiB buffer and what the
+	// kernel holds for it are full (a few MB at most). The advisor's own
+	// socket, which reads, keeps getting everything meanwhile; the advisor
+	// sends ten at a time, faster than a person could.
+	body := strings.Repeat("rent ", 800)
+	n := 0
+	for in.sockets() == 2 {
+		if n >= 4000 {
+			t.Fatalf("the stalled socket is still open after %d messages of %d bytes", n, len(body))
+		}
+		for range 10 {
+			adv.send(map[string]any{"type": "send", "conv": cv.ID, "cid": fmt.Sprintf("bulk-%d", n), "body": body})
+			n++
+		}
+		acol.until(t, "advisor", adv, cv.ID, int64(1+n), 10*time.Second)
+	}
+
+	// The resident comes back and resumes: everything, once, in order.
+	back := mustDial(t, in.url, resident.cookie)
+	back.join(cv.ID, 0)
+	var rcol collector
+	rcol.until(t, "resident", back, cv.ID, int64(1+n), 20*time.Second)
 }
