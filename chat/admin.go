@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -108,10 +109,27 @@ type AdminData struct {
 	// DefaultHours are the configured hours, which regions without their
 	// own follow.
 	DefaultHours string
-	// EditReply and EditRegion name the reply or region whose form failed:
-	// it shows what was sent, and its errors, under fields named
-	// "<field>-<id>" (the ids of its inputs).
-	EditReply, EditRegion int64
+	// Advisors are the staff whose chat capacity is set here, and
+	// DefaultCapacity is what an empty capacity means.
+	Advisors        []AdminAdvisor
+	DefaultCapacity int
+	// EditReply, EditRegion and EditAdvisor name the reply, region or
+	// advisor whose form failed: it shows what was sent, and its errors,
+	// under fields named "<field>-<id>" (the ids of its inputs).
+	EditReply, EditRegion, EditAdvisor int64
+}
+
+// AdminAdvisor is one advisor's or admin's row of the capacity settings.
+type AdminAdvisor struct {
+	UserID int64
+	Name   string
+	Region string // "" for none
+	Status string // effective status, one of the Advisor… constants
+	Active int
+	// Capacity is what applies now; Own is the advisor's own setting as
+	// the form shows it, "" for the service default.
+	Capacity int
+	Own      string
 }
 
 // AdminHours is one region's row of the opening-hours form.
@@ -121,8 +139,11 @@ type AdminHours struct {
 	Spec     string // as PORTAL_CHAT_HOURS writes it; "" uses the default
 }
 
+// adminEdit names the form of the admin page that failed, if any.
+type adminEdit struct{ reply, region, advisor int64 }
+
 func (s *Service) handleAdmin(c *fiber.Ctx) error {
-	return s.renderAdmin(c, nil, 0, 0)
+	return s.renderAdmin(c, nil, adminEdit{})
 }
 
 // suffixed renames the fields of a failed form to "<field>-<id>", the ids
@@ -140,7 +161,7 @@ func suffixed(f *frontend.Form, id int64, fields ...string) *frontend.Form {
 	return out
 }
 
-func (s *Service) renderAdmin(c *fiber.Ctx, form *frontend.Form, editReply, editRegion int64) error {
+func (s *Service) renderAdmin(c *fiber.Ctx, form *frontend.Form, edit adminEdit) error {
 	ctx := c.UserContext()
 	lang := frontend.Lang(c)
 	replies, err := s.store.Replies(ctx, "")
@@ -155,13 +176,19 @@ func (s *Service) renderAdmin(c *fiber.Ctx, form *frontend.Form, editReply, edit
 	if err != nil {
 		return err
 	}
-	d := AdminData{Replies: replies, Langs: langOptions(), DefaultHours: s.hours.String(), EditReply: editReply, EditRegion: editRegion}
+	d := AdminData{Replies: replies, Langs: langOptions(), DefaultHours: s.hours.String(), DefaultCapacity: s.cfg.Capacity,
+		EditReply: edit.reply, EditRegion: edit.region, EditAdvisor: edit.advisor}
+	names := make(map[int64]string, len(rs))
 	for _, r := range rs {
+		names[r.ID] = r.Name(lang)
 		row := AdminHours{RegionID: r.ID, Region: r.Name(lang)}
 		if w, ok := own[r.ID]; ok {
 			row.Spec = w.String()
 		}
 		d.Hours = append(d.Hours, row)
+	}
+	if d.Advisors, err = s.adminAdvisors(ctx, names); err != nil {
+		return err
 	}
 	status := fiber.StatusOK
 	if form.HasErrors() {
@@ -196,9 +223,9 @@ func (s *Service) handleReplySave(c *fiber.Ctx) error {
 	}
 	if f.HasErrors() {
 		if id != 0 {
-			return s.renderAdmin(c, suffixed(f, id, "lang", "title", "body"), id, 0)
+			return s.renderAdmin(c, suffixed(f, id, "lang", "title", "body"), adminEdit{reply: id})
 		}
-		return s.renderAdmin(c, f, 0, 0)
+		return s.renderAdmin(c, f, adminEdit{})
 	}
 	u := auth.CurrentUser(c)
 	r := &Reply{ID: id, Lang: f.Get("lang"), Title: f.Get("title"), Body: body, UpdatedBy: &u.ID}
@@ -235,13 +262,75 @@ func (s *Service) handleHoursSave(c *fiber.Ctx) error {
 		parsed, err := parseHours(spec)
 		if err != nil {
 			f.Fail("hours", "chat.admin.hours_invalid")
-			return s.renderAdmin(c, suffixed(f, id, "hours"), 0, id)
+			return s.renderAdmin(c, suffixed(f, id, "hours"), adminEdit{region: id})
 		}
 		w = &parsed
 	}
 	if err := s.store.SetHours(c.UserContext(), id, w); err != nil {
 		return err
 	}
+	return c.Redirect("/chat/admin?notice=notice.saved", fiber.StatusSeeOther)
+}
+
+// adminAdvisors lists the staff with their region's name, status, load
+// and capacity.
+func (s *Service) adminAdvisors(ctx context.Context, regionNames map[int64]string) ([]AdminAdvisor, error) {
+	staff, err := s.store.Staff(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]int64, len(staff))
+	for i, m := range staff {
+		ids[i] = m.ID
+	}
+	states, err := s.store.Advisors(ctx, ids, s.cfg.Capacity)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AdminAdvisor, len(staff))
+	for i, m := range staff {
+		a := states[m.ID]
+		out[i] = AdminAdvisor{UserID: m.ID, Name: m.Name, Status: a.Status, Active: a.Active, Capacity: a.Capacity}
+		if m.RegionID != nil {
+			out[i].Region = regionNames[*m.RegionID]
+		}
+		if a.OwnCapacity {
+			out[i].Own = strconv.Itoa(a.Capacity)
+		}
+	}
+	return out, nil
+}
+
+// handleCapacitySave sets an advisor's own chat capacity, or (empty)
+// returns them to the default, without touching their status. Desks on
+// every instance then show the new "open / capacity".
+func (s *Service) handleCapacitySave(c *fiber.Ctx) error {
+	f := frontend.ReadForm(c, "user", "capacity")
+	id, err := strconv.ParseInt(f.Get("user"), 10, 64)
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, "error.400")
+	}
+	ctx := c.UserContext()
+	staff, err := s.store.Staff(ctx)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(staff, func(m StaffMember) bool { return m.ID == id }) {
+		return fiber.NewError(fiber.StatusNotFound, msgNotFound)
+	}
+	var capacity *int
+	if v := f.Get("capacity"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxCapacity {
+			f.Fail("capacity", "chat.admin.capacity_invalid")
+			return s.renderAdmin(c, suffixed(f, id, "capacity"), adminEdit{advisor: id})
+		}
+		capacity = &n
+	}
+	if err := s.store.SetCapacity(ctx, id, capacity); err != nil {
+		return err
+	}
+	s.hub.queueChanged()
 	return c.Redirect("/chat/admin?notice=notice.saved", fiber.StatusSeeOther)
 }
 

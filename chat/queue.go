@@ -46,10 +46,17 @@ type AdvisorState struct {
 	Status string
 	// Absent is set when Status is away for that reason rather than by
 	// the advisor's choice, so that the desk can tell them why.
-	Absent   bool
-	Capacity int
-	Active   int
+	Absent bool
+	// Capacity is how many chats the advisor may have open at once: their
+	// own setting (OwnCapacity) or else the service default.
+	Capacity    int
+	OwnCapacity bool
+	Active      int
 }
+
+// MaxCapacity is the most chats an advisor's own capacity may allow, as
+// the chat_advisors table checks it.
+const MaxCapacity = 20
 
 // CanAccept reports whether the advisor may take another chat.
 func (a AdvisorState) CanAccept() bool { return a.Status == AdvisorAvailable && a.Active < a.Capacity }
@@ -73,7 +80,7 @@ func (s *Store) presentSince() time.Time { return s.now().UTC().Add(-s.presenceT
 func (s *Store) state(r advisorRow, defCapacity int) AdvisorState {
 	a := AdvisorState{UserID: r.UserID, Status: r.Status, Capacity: defCapacity}
 	if r.Capacity != nil {
-		a.Capacity = *r.Capacity
+		a.Capacity, a.OwnCapacity = *r.Capacity, true
 	}
 	if a.Status == AdvisorAvailable && (r.SeenAt == nil || r.SeenAt.Before(s.presentSince())) {
 		a.Status, a.Absent = AdvisorAway, true
@@ -145,6 +152,25 @@ func (s *Store) SetStatus(ctx context.Context, userID int64, status string) erro
 	}).Create(&row).Error
 	if err != nil {
 		return fmt.Errorf("chat: set status: %w", err)
+	}
+	return nil
+}
+
+// SetCapacity sets how many chats an advisor may have open at once; nil
+// returns them to the service default. It leaves their status and
+// presence as they are: an advisor who never chose a status gets a row
+// that says away.
+func (s *Store) SetCapacity(ctx context.Context, userID int64, capacity *int) error {
+	if capacity != nil && (*capacity < 1 || *capacity > MaxCapacity) {
+		return fmt.Errorf("chat: capacity %d: %w", *capacity, ErrConflict)
+	}
+	row := advisorRow{UserID: userID, Status: AdvisorAway, Capacity: capacity, UpdatedAt: s.now().UTC()}
+	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "user_id"}},
+		DoUpdates: clause.AssignmentColumns([]string{"capacity"}),
+	}).Create(&row).Error
+	if err != nil {
+		return fmt.Errorf("chat: set capacity of advisor %d: %w", userID, err)
 	}
 	return nil
 }
@@ -441,7 +467,8 @@ func (s *Store) Notes(ctx context.Context, convID int64) ([]Note, error) {
 	return out, nil
 }
 
-// Staff returns the advisors and admins, for the transfer form.
+// Staff returns the advisors and admins, for the transfer form and the
+// capacity settings.
 func (s *Store) Staff(ctx context.Context) ([]StaffMember, error) {
 	var out []StaffMember
 	err := s.db.WithContext(ctx).Table("users").Select("id, name, region_id").
@@ -452,7 +479,8 @@ func (s *Store) Staff(ctx context.Context) ([]StaffMember, error) {
 	return out, nil
 }
 
-// StaffMember is an advisor or admin as the transfer form lists them.
+// StaffMember is an advisor or admin as the transfer form and the
+// capacity settings list them.
 type StaffMember struct {
 	ID       int64
 	Name     string

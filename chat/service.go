@@ -336,11 +336,12 @@ func (s *Service) Register(r fiber.Router) {
 	r.Post("/chat/desk/c/:id<int>/close", staff, s.handleClose)
 	r.Get("/chat/desk/c/:id<int>/resident", staff, s.handleResident)
 
-	// Administration: canned replies and opening hours.
+	// Administration: canned replies, opening hours, advisors' capacity.
 	r.Get("/chat/admin", admin, s.handleAdmin)
 	r.Post("/chat/admin/replies", admin, s.handleReplySave)
 	r.Post("/chat/admin/replies/:rid<int>/delete", admin, s.handleReplyDelete)
 	r.Post("/chat/admin/hours", admin, s.handleHoursSave)
+	r.Post("/chat/admin/capacity", admin, s.handleCapacitySave)
 }
 
 // joinedFrame describes a conversation to a socket that (re)joins it.

@@ -836,6 +836,26 @@ func TestBrowserChatClosed(t *testing.T) {
 	if got := s.text(".notice-area"); got == "" || s.count(`input[value="Tervehdys"]`) != 1 {
 		t.Errorf("saving a canned reply: notice %q, reply listed %d times", got, s.count(`input[value="Tervehdys"]`))
 	}
+	// An advisor's chat capacity: out of range it comes back with its
+	// error, which axe checks too; in range it is kept.
+	outi := `//main//tr[th[normalize-space()="Outi Rantanen"]]`
+	s.step("type a capacity out of range", chromedp.SetValue(outi+`//input[@name="capacity"]`, "21"))
+	ctx, cancel := context.WithTimeout(s.ctx, browserStepTimeout)
+	resp, err := chromedp.RunResponse(ctx, chromedp.Click(button(outi, "Tallenna")))
+	cancel()
+	if err != nil || resp.Status != 422 {
+		t.Fatalf("saving a capacity out of range: %v, want a 422 page (%v)", resp, err)
+	}
+	if got := s.text(".chat-admin-capacity .hds-text-input__error-text"); !strings.Contains(got, "Anna kokonaisluku 1–20") {
+		t.Errorf("a capacity out of range: error %q", got)
+	}
+	s.expectCleanBut("/chat/admin, a capacity out of range", func(text string) bool { return strings.Contains(text, "status of 422") })
+	s.expectAccessible(axeSource, "/chat/admin, a capacity out of range")
+	s.step("type a capacity", chromedp.SetValue(outi+`//input[@name="capacity"]`, "5"))
+	s.follow("Tallenna", button(outi, "Tallenna"))
+	if n := s.count(`.chat-admin-capacity input[name="capacity"][value="5"]`); n != 1 {
+		t.Errorf("saving a capacity of 5: shown %d times", n)
+	}
 	s.expectClean("/chat/admin")
 	s.expectAccessible(axeSource, "/chat/admin")
 	s.screenshot("admin")
