@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -74,7 +75,7 @@ type client struct {
 	reason    string
 
 	mu    sync.Mutex
-	convs map[int64]*convState
+	convs convSet
 
 	tokens float64 // rate limit bucket, reader only
 	refill time.Time
@@ -85,6 +86,7 @@ type client struct {
 // read the gap from the database (fill), and while it does, live messages
 // only raise want.
 type convState struct {
+	conv       int64
 	last, want int64
 	fetching   bool
 	// held are messages that arrived ahead of a gap. Two instances publish
@@ -94,6 +96,37 @@ type convState struct {
 	// asked.
 	held     map[int64][]byte
 	gapTimer *time.Timer
+}
+
+// convSet is a socket's joined conversations: a handful at most
+// (maxJoinsPerSocket), so a slice, which costs less than a map.
+type convSet []*convState
+
+func (s convSet) get(conv int64) *convState {
+	for _, st := range s {
+		if st.conv == conv {
+			return st
+		}
+	}
+	return nil
+}
+
+func (s *convSet) remove(conv int64) bool {
+	for i, st := range *s {
+		if st.conv == conv {
+			*s = slices.Delete(*s, i, i+1)
+			return true
+		}
+	}
+	return false
+}
+
+func (s convSet) ids() []int64 {
+	out := make([]int64, len(s))
+	for i, st := range s {
+		out[i] = st.conv
+	}
+	return out
 }
 
 // gapWait is how long a socket waits for a missing message to arrive by
@@ -211,7 +244,7 @@ func (c *client) enqueueWait(frame []byte) bool {
 func (c *client) deliverMessage(conv, seq int64, frame []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	st := c.convs[conv]
+	st := c.convs.get(conv)
 	if st == nil || seq <= st.last {
 		return
 	}
@@ -255,7 +288,7 @@ func (c *client) deliverMessage(conv, seq int64, frame []byte) {
 func (c *client) gapTimeout(conv int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	st := c.convs[conv]
+	st := c.convs.get(conv)
 	if st == nil {
 		return
 	}
@@ -269,7 +302,7 @@ func (c *client) gapTimeout(conv int64) {
 func (c *client) hint(conv, seq int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if st := c.convs[conv]; st != nil && seq > st.last {
+	if st := c.convs.get(conv); st != nil && seq > st.last {
 		c.hintLocked(conv, st, seq)
 	}
 }
@@ -296,7 +329,7 @@ const fillPage = 200
 func (c *client) fill(conv int64) {
 	for {
 		c.mu.Lock()
-		st := c.convs[conv]
+		st := c.convs.get(conv)
 		if st == nil || c.closing() {
 			c.mu.Unlock()
 			return
@@ -323,7 +356,7 @@ func (c *client) fill(conv int64) {
 			sent = msgs[i].Seq
 		}
 		c.mu.Lock()
-		st = c.convs[conv]
+		st = c.convs.get(conv)
 		if st == nil {
 			c.mu.Unlock()
 			return
@@ -341,8 +374,7 @@ func (c *client) fill(conv int64) {
 // leave takes the socket out of a conversation and tells it so.
 func (c *client) leave(conv int64) {
 	c.mu.Lock()
-	_, ok := c.convs[conv]
-	delete(c.convs, conv)
+	ok := c.convs.remove(conv)
 	c.mu.Unlock()
 	if ok {
 		c.hub.leave(c, conv)
@@ -356,17 +388,13 @@ func (c *client) leave(conv int64) {
 func (c *client) joined(conv int64) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.convs[conv] != nil
+	return c.convs.get(conv) != nil
 }
 
 func (c *client) joinedIDs() []int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make([]int64, 0, len(c.convs))
-	for id := range c.convs {
-		out = append(out, id)
-	}
-	return out
+	return c.convs.ids()
 }
 
 // writeLoop writes what is queued until the queue is empty, then ends;
@@ -561,10 +589,8 @@ func (c *client) join(conv, after int64) {
 	after = min(max(after, 0), cv.LastSeq)
 	state := mustJSON(c.svc.joinedFrame(ctx, cv, c.p))
 	c.mu.Lock()
-	if c.convs == nil {
-		c.convs = map[int64]*convState{}
-	}
-	st, already := c.convs[conv]
+	st := c.convs.get(conv)
+	already := st != nil
 	if !already && len(c.convs) >= maxJoinsPerSocket {
 		c.mu.Unlock()
 		c.enqueue(encodeError(CodeTooMany, conv, ""))
@@ -575,8 +601,8 @@ func (c *client) join(conv, after int64) {
 		st.last, st.want = min(st.last, after), max(st.want, cv.LastSeq)
 	} else {
 		// fetching until the fill below has run: live messages only raise want.
-		st = &convState{last: after, want: cv.LastSeq, fetching: true}
-		c.convs[conv] = st
+		st = &convState{conv: conv, last: after, want: cv.LastSeq, fetching: true}
+		c.convs = append(c.convs, st)
 	}
 	c.enqueue(state)
 	c.mu.Unlock()

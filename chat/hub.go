@@ -31,7 +31,7 @@ type Hub struct {
 	sessionValid func(ctx context.Context, id string) (bool, error)
 
 	mu      sync.RWMutex
-	rooms   map[int64]map[*client]struct{}
+	rooms   map[int64][]*client // the sockets of this instance in each conversation
 	clients map[*client]struct{}
 	perKey  map[string]int
 
@@ -48,7 +48,7 @@ func newHub(store *Store, lim Limits, log *slog.Logger) (*Hub, error) {
 	}
 	return &Hub{
 		id: hex.EncodeToString(b[:]), store: store, log: log, lim: lim,
-		rooms: map[int64]map[*client]struct{}{}, clients: map[*client]struct{}{}, perKey: map[string]int{},
+		rooms: map[int64][]*client{}, clients: map[*client]struct{}{}, perKey: map[string]int{},
 		queueKick: make(chan struct{}, 1),
 	}, nil
 }
@@ -113,7 +113,7 @@ func (h *Hub) register(c *client) bool {
 
 func (h *Hub) unregister(c *client) {
 	c.mu.Lock()
-	convs := slices.Collect(maps.Keys(c.convs))
+	convs := c.convs.ids()
 	c.mu.Unlock()
 	for _, id := range convs {
 		h.leave(c, id)
@@ -136,12 +136,7 @@ func (h *Hub) unregister(c *client) {
 // database read that follows misses nothing published afterwards.
 func (h *Hub) enter(c *client, conv int64) {
 	h.mu.Lock()
-	room := h.rooms[conv]
-	if room == nil {
-		room = map[*client]struct{}{}
-		h.rooms[conv] = room
-	}
-	room[c] = struct{}{}
+	h.rooms[conv] = append(h.rooms[conv], c)
 	h.mu.Unlock()
 	ready := h.broker.Subscribe(convTopic(conv))
 	t := time.NewTimer(time.Second)
@@ -155,11 +150,15 @@ func (h *Hub) enter(c *client, conv int64) {
 func (h *Hub) leave(c *client, conv int64) {
 	h.mu.Lock()
 	room := h.rooms[conv]
-	_, ok := room[c]
+	i := slices.Index(room, c)
+	ok := i >= 0
 	if ok {
-		delete(room, c)
-		if len(room) == 0 {
+		room[i] = room[len(room)-1]
+		room[len(room)-1] = nil
+		if room = room[:len(room)-1]; len(room) == 0 {
 			delete(h.rooms, conv)
+		} else {
+			h.rooms[conv] = room
 		}
 	}
 	h.mu.Unlock()
@@ -263,7 +262,7 @@ func (h *Hub) publishEphemeral(conv int64, frame []byte, staffOnly bool, except 
 
 func (h *Hub) dispatchMessage(conv, seq int64, frame []byte, membership bool) {
 	h.mu.RLock()
-	for c := range h.rooms[conv] {
+	for _, c := range h.rooms[conv] {
 		c.deliverMessage(conv, seq, frame)
 	}
 	h.mu.RUnlock()
@@ -275,7 +274,7 @@ func (h *Hub) dispatchMessage(conv, seq int64, frame []byte, membership bool) {
 func (h *Hub) dispatchEphemeral(conv int64, frame []byte, staffOnly bool, except *client) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	for c := range h.rooms[conv] {
+	for _, c := range h.rooms[conv] {
 		if c != except && (!staffOnly || c.p.Staff()) {
 			c.enqueue(frame)
 		}
@@ -294,7 +293,7 @@ func (h *Hub) recheck(conv int64) {
 	}
 	h.mu.RLock()
 	var out []*client
-	for c := range h.rooms[conv] {
+	for _, c := range h.rooms[conv] {
 		if !c.p.mayJoin(cv) {
 			out = append(out, c)
 		}
@@ -329,7 +328,7 @@ func (h *Hub) resync(ctx context.Context) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	for id, seq := range last {
-		for c := range h.rooms[id] {
+		for _, c := range h.rooms[id] {
 			c.hint(id, seq)
 		}
 	}
