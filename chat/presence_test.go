@@ -7,36 +7,16 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/asumisneuvonta/portal/auth"
+	"github.com/asumisneuvonta/portal/portal/clocktest"
 	"github.com/asumisneuvonta/portal/portal/database"
 	"github.com/asumisneuvonta/portal/portal/database/dbtest"
 )
-
-// testClock is a clock the test moves by hand.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newTestClock() *testClock { return &testClock{t: time.Now().UTC()} }
-
-func (c *testClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 func availableAdvisors(t *testing.T, s *Store) int {
 	t.Helper()
@@ -154,8 +134,8 @@ func TestLogoutSetsAdvisorAway(t *testing.T) {
 func TestPresenceLapsesWithoutADesk(t *testing.T) {
 	variants(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
-		clk := newTestClock()
-		e.now = clk.now
+		clk := clocktest.New(time.Now().UTC())
+		e.now = clk.Now
 		e.lim.PresenceInterval = 20 * time.Millisecond // and PresenceTTL a minute on the test clock
 		e.frontend()
 		in := e.instance(t)
@@ -170,8 +150,8 @@ func TestPresenceLapsesWithoutADesk(t *testing.T) {
 		// 40 s at a time: each time the heartbeat renews the advisor with
 		// a socket; the other lapses once a minute has passed.
 		for i := range 5 {
-			clk.advance(40 * time.Second)
-			want := clk.now().Add(-time.Second)
+			clk.Add(40 * time.Second)
+			want := clk.Now().Add(-time.Second)
 			deadline := time.Now().Add(5 * time.Second)
 			for {
 				var row advisorRow
@@ -182,7 +162,7 @@ func TestPresenceLapsesWithoutADesk(t *testing.T) {
 					break
 				}
 				if time.Now().After(deadline) {
-					t.Fatalf("interval %d: presence not renewed (seen %v, now %v)", i, row.SeenAt, clk.now())
+					t.Fatalf("interval %d: presence not renewed (seen %v, now %v)", i, row.SeenAt, clk.Now())
 				}
 				time.Sleep(10 * time.Millisecond)
 			}
@@ -263,7 +243,7 @@ func TestPresenceLapsesWithoutADesk(t *testing.T) {
 		})
 		t.Run("nobody present: closed", func(t *testing.T) {
 			_ = ws.conn.Close()
-			clk.advance(2 * time.Minute)
+			clk.Add(2 * time.Minute)
 			if n := availableAdvisors(t, store); n != 0 {
 				t.Fatalf("%d available, want 0", n)
 			}
@@ -302,16 +282,16 @@ func TestPresenceStore(t *testing.T) {
 			}
 		})
 		t.Run("a lapsed presence", func(t *testing.T) {
-			clk := newTestClock()
-			s := NewStore(db, clk.now)
+			clk := clocktest.New(time.Now().UTC())
+			s := NewStore(db, clk.Now)
 			if err := s.SetStatus(ctx, advisor.ID, AdvisorAvailable); err != nil {
 				t.Fatal(err)
 			}
-			clk.advance(DefaultLimits().PresenceTTL - time.Second)
+			clk.Add(DefaultLimits().PresenceTTL - time.Second)
 			if n := availableAdvisors(t, s); n != 1 {
 				t.Fatalf("within the TTL: %d available, want 1", n)
 			}
-			clk.advance(2 * time.Second)
+			clk.Add(2 * time.Second)
 			if n := availableAdvisors(t, s); n != 0 {
 				t.Fatalf("past the TTL: %d available, want 0", n)
 			}
@@ -337,7 +317,7 @@ func TestPresenceStore(t *testing.T) {
 			}
 			// Renewed before it lapses, it lasts.
 			for range 3 {
-				clk.advance(DefaultLimits().PresenceTTL / 2)
+				clk.Add(DefaultLimits().PresenceTTL / 2)
 				if err := s.Touch(ctx, []int64{advisor.ID}); err != nil {
 					t.Fatal(err)
 				}

@@ -166,6 +166,21 @@ func TestSlowClientIsDroppedWithoutHoldingUpOthersAndResumes(t *testing.T) {
 	cv := e.activeConversation(t, in, resident, advisor)
 
 	dialStalled(t, in.url, resident.cookie, cv.ID)
+	// Joined and caught up (its backlog is one message), so that what
+	// follows reaches it live rather than through a resume.
+	waitFor(t, "the stalled socket to join", func() bool {
+		in.svc.hub.mu.RLock()
+		room := in.svc.hub.rooms[cv.ID]
+		in.svc.hub.mu.RUnlock()
+		if len(room) != 1 {
+			return false
+		}
+		c := room[0]
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		st := c.convs.get(cv.ID)
+		return st != nil && !st.fetching
+	})
 	adv := mustDial(t, in.url, advisor.cookie)
 	adv.join(cv.ID, 0)
 	var acol collector

@@ -11,7 +11,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/asumisneuvonta/portal/auth/devidp"
+	"github.com/asumisneuvonta/portal/portal/clocktest"
 )
 
 const (
@@ -55,29 +55,11 @@ var demoUsers = []devidp.User{
 	},
 }
 
-// clock is a replaceable clock the tests move forward.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // env is a running provider and a client configured the way the portal
 // configures go-oidc and x/oauth2.
 type env struct {
 	issuer   string
-	clock    *clock
+	clock    *clocktest.Clock
 	provider *oidc.Provider
 	oauth    oauth2.Config
 	verifier *oidc.IDTokenVerifier
@@ -94,7 +76,7 @@ func startEnv(t *testing.T) *env {
 // on its own listener would.
 func startEnvAt(t *testing.T, prefix string) *env {
 	t.Helper()
-	clk := &clock{t: time.Now()}
+	clk := clocktest.New(time.Now())
 	cfg := devidp.Config{
 		Users: demoUsers,
 		Clients: []devidp.Client{{
@@ -405,7 +387,7 @@ func TestCodeRejected(t *testing.T) {
 			return e.redeem(t.Context(), code, pkceVerifier)
 		}},
 		{"expired code", func(t *testing.T, code, pkceVerifier string) error {
-			e.clock.Advance(2 * time.Minute)
+			e.clock.Add(2 * time.Minute)
 			return e.redeem(t.Context(), code, pkceVerifier)
 		}},
 	}

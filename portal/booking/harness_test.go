@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,35 +18,20 @@ import (
 	"github.com/asumisneuvonta/portal/auth"
 	"github.com/asumisneuvonta/portal/frontend"
 	"github.com/asumisneuvonta/portal/portal/audit"
+	"github.com/asumisneuvonta/portal/portal/clocktest"
 	"github.com/asumisneuvonta/portal/portal/database"
 	"github.com/asumisneuvonta/portal/portal/mail"
 	"github.com/asumisneuvonta/portal/portal/regions"
 )
 
 // testClock is a settable test clock.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
 
 // harness is the booking mounted in a Fiber app with the real session,
 // CSRF and language middleware, the real frontend and a settable clock.
 type harness struct {
 	*fixture
 	t      testing.TB
-	clock  *testClock
+	clock  *clocktest.Clock
 	fe     *frontend.Frontend
 	svc    *Service
 	outbox *mail.Outbox
@@ -61,7 +45,7 @@ var start = time.Date(2026, 3, 23, 6, 0, 0, 0, time.UTC)
 func newHarness(t testing.TB, db *database.DB) *harness {
 	t.Helper()
 	f := newFixture(t, db)
-	clk := &testClock{t: start}
+	clk := clocktest.New(start)
 	pub := &url.URL{Scheme: "http", Host: "portal.test"}
 	a, err := auth.New(auth.Config{
 		PublicURL:   pub,

@@ -12,26 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asumisneuvonta/portal/portal/clocktest"
 	"github.com/asumisneuvonta/portal/portal/database"
 	"github.com/asumisneuvonta/portal/portal/database/dbtest"
 )
-
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // recorder is a Transport that records what it sends and fails as told.
 type recorder struct {
@@ -106,7 +90,7 @@ func TestEnqueueValidatesAndDedupes(t *testing.T) {
 func TestSenderRetriesWithBackoffThenGivesUp(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		clk := &testClock{t: time.Date(2026, 3, 23, 6, 0, 0, 0, time.UTC)}
+		clk := clocktest.New(time.Date(2026, 3, 23, 6, 0, 0, 0, time.UTC))
 		o := NewOutbox(db.Gorm, clk.Now)
 		if err := o.Enqueue(ctx, nil, message(1)); err != nil {
 			t.Fatal(err)
@@ -260,7 +244,7 @@ func TestLogTransportLogsNoPersonalData(t *testing.T) {
 func TestPurgeDeletesOldDeliveredMail(t *testing.T) {
 	db := dbtest.SQLite(t)
 	ctx := context.Background()
-	clk := &testClock{t: time.Date(2026, 3, 1, 6, 0, 0, 0, time.UTC)}
+	clk := clocktest.New(time.Date(2026, 3, 1, 6, 0, 0, 0, time.UTC))
 	o := NewOutbox(db.Gorm, clk.Now)
 	for i := range 2 {
 		if err := o.Enqueue(ctx, nil, message(i)); err != nil {
