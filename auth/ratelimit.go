@@ -14,9 +14,11 @@ import (
 const MsgTooManyRequests = "error.429"
 
 // RateLimit allows max requests per window from one client address. With
-// rdb the counts are shared by every instance through Redis; without it
-// they are this process's own.
-func RateLimit(max int, window time.Duration, rdb redis.UniversalClient) fiber.Handler {
+// rdb the counts are shared by every instance through Redis, under keys
+// that start with prefix; without it they are this process's own. Each
+// limiter needs a prefix of its own: limiters sharing one count each
+// other's requests against their own maximum.
+func RateLimit(prefix string, max int, window time.Duration, rdb redis.UniversalClient) fiber.Handler {
 	cfg := limiter.Config{
 		Max:        max,
 		Expiration: window,
@@ -25,7 +27,7 @@ func RateLimit(max int, window time.Duration, rdb redis.UniversalClient) fiber.H
 		},
 	}
 	if rdb != nil {
-		cfg.Storage = &redisStorage{rdb: rdb, prefix: "portal:ratelimit:"}
+		cfg.Storage = &redisStorage{rdb: rdb, prefix: prefix}
 	}
 	return limiter.New(cfg)
 }

@@ -66,7 +66,7 @@ func mountCore(app *fiber.App, d *deps) {
 		return c.Redirect(u, fiber.StatusMovedPermanently)
 	})
 	// Login, callback, logout.
-	d.auth.Register(app, auth.RateLimit(d.cfg.LoginRateLimit, time.Minute, d.redis))
+	d.auth.Register(app, auth.RateLimit("portal:ratelimit:login:", d.cfg.LoginRateLimit, time.Minute, d.redis))
 	// Pages: front page, the resident's own page, the advisor desk, the access log.
 	d.home.Register(app)
 	d.desk.Register(app)

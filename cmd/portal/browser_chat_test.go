@@ -31,6 +31,10 @@ import (
 // chatWait bounds one wait for something the other side did to show up.
 const chatWait = 10 * time.Second
 
+// headerCacheTTL is chat.openCacheTTL: how long another instance's page
+// headers may still show the chat's availability from before a change.
+const headerCacheTTL = 5 * time.Second
+
 // alwaysOpen keeps the chat within its opening hours whenever the test runs.
 const alwaysOpen = "Mon-Sun 00:00-24:00"
 
@@ -319,14 +323,32 @@ func queueRow(id int64) string {
 	return fmt.Sprintf(`document.querySelector('[data-chat-queue-rows] tr[data-conv="%d"]')`, id)
 }
 
+// TestBrowserChat runs the whole chat in the browser twice: on one portal
+// with SQLite and the in-process broker, and in the production shape, where
+// the resident (and the anonymous visitor) use one instance and the advisor
+// another, so that every message, receipt, typing indicator and queue update
+// crosses Redis, and every message is stored in the one PostgreSQL schema.
 func TestBrowserChat(t *testing.T) {
 	exe := chromiumPath(t)
 	axeSource := readAxe(t)
+	open := map[string]string{"PORTAL_CHAT_HOURS": alwaysOpen}
+	t.Run("sqlite", func(t *testing.T) {
+		p := startPortal(t, open)
+		browserChat(t, exe, axeSource, p, p)
+	})
+	t.Run("postgres+redis, two instances", func(t *testing.T) {
+		ps := startInstances(t, 2, open)
+		browserChat(t, exe, axeSource, ps[0], ps[1])
+	})
+}
+
+// browserChat is TestBrowserChat's steps, with the resident's and the
+// visitor's browser on resPortal and the advisor's on advPortal.
+func browserChat(t *testing.T, exe, axeSource string, resPortal, advPortal *testPortal) {
 	start := time.Now()
-	p := startPortal(t, map[string]string{"PORTAL_CHAT_HOURS": alwaysOpen})
 	browser := startChromium(t, exe)
-	adv := newSession(t, browser, p.url)
-	res := newSession(t, browser, p.url)
+	adv := newSession(t, browser, advPortal.url)
+	res := newSession(t, browser, resPortal.url)
 	advHostile, resHostile := adv.watchHostile(), res.watchHostile()
 	var conv, guestFirst int64
 	var g *session // the anonymous visitor
@@ -381,9 +403,23 @@ func TestBrowserChat(t *testing.T) {
 			eval[bool](adv, `(window.__sameDesk = true)`)
 		}},
 		{"the resident finds Chat in the header, logs in and starts a chat", func(t *testing.T) {
-			res.open("/")
-			if got := eval[string](res, `document.querySelector("header .header-link")?.textContent.replace(/\s+/g, " ").trim() ?? ""`); got != "Chat, neuvojat ovat paikalla" {
-				t.Fatalf("header chat link reads %q, want it shown while an advisor is available", got)
+			// The header learns of a status change on its own instance at
+			// once, and of one on another instance within the chat's cache
+			// time (chat.openCacheTTL).
+			deadline := time.Now()
+			if resPortal != advPortal {
+				deadline = deadline.Add(headerCacheTTL + time.Second)
+			}
+			for {
+				res.open("/")
+				got := eval[string](res, `document.querySelector("header .header-link")?.textContent.replace(/\s+/g, " ").trim() ?? ""`)
+				if got == "Chat, neuvojat ovat paikalla" {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("header chat link reads %q, want it shown while an advisor is available", got)
+				}
+				time.Sleep(250 * time.Millisecond)
 			}
 			res.follow("Chat in the header", "header a.header-link")
 			if !res.onPortal("/chat") || res.count(`header a.header-link[aria-current="page"]`) != 1 {
@@ -426,7 +462,7 @@ func TestBrowserChat(t *testing.T) {
 			// starts a chat too: the update leaves the row, and the focus,
 			// where they were.
 			eval[bool](adv, `(r => { window.__queueRow = r; r.querySelector("button").focus(); return true; })(`+queueRow(conv)+`)`)
-			g = newSession(top, browser, p.url)
+			g = newSession(top, browser, resPortal.url)
 			g.t = t
 			gHostile = g.watchHostile()
 			g.open("/")
@@ -720,6 +756,9 @@ func TestBrowserChat(t *testing.T) {
 			if n := res.count("[data-chat-messages] img, [data-chat-messages] a, #chat-body"); n != 0 {
 				t.Errorf("the transcript has %d injected elements or a message box", n)
 			}
+			// The transcript is what the database holds, whichever
+			// instance stored each message.
+			checkStored(t, advPortal, conv, ms)
 			res.expectClean("transcript")
 			res.screenshot("transcript")
 			res.expectAccessible(axeSource, "transcript")
@@ -875,6 +914,39 @@ func checkTranscript(t *testing.T, who string, ms []chatMsg) {
 			t.Errorf("%s: message %d shown after %d: %+v", who, m.Seq, last, m)
 		}
 		last = m.Seq
+	}
+}
+
+// checkStored fails the test unless the conversation's text messages in
+// p's database are exactly those of ms, a transcript as the resident sees
+// it: each once, under the sequence number shown.
+func checkStored(t *testing.T, p *testPortal, conv int64, ms []chatMsg) {
+	t.Helper()
+	var rows []struct {
+		Seq        int
+		SenderRole string
+		Body       string
+	}
+	err := p.s.deps.db.Gorm.Raw(`SELECT seq, sender_role, body FROM chat_messages
+		WHERE conversation_id = ? AND kind = 'text' ORDER BY seq`, conv).Scan(&rows).Error
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored, shown []string
+	for _, r := range rows {
+		stored = append(stored, fmt.Sprintf("%d %s: %s", r.Seq, r.SenderRole, r.Body))
+	}
+	for _, m := range ms {
+		switch m.Class {
+		case "own":
+			shown = append(shown, fmt.Sprintf("%d resident: %s", m.Seq, m.Body))
+		case "peer":
+			shown = append(shown, fmt.Sprintf("%d advisor: %s", m.Seq, m.Body))
+		}
+	}
+	if !slices.Equal(stored, shown) {
+		t.Errorf("the database holds the messages\n\t%s\nthe transcript shows\n\t%s",
+			strings.Join(stored, "\n\t"), strings.Join(shown, "\n\t"))
 	}
 }
 

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"html"
 	"io"
 	"log/slog"
@@ -27,10 +29,22 @@ type testPortal struct {
 
 func startPortal(t *testing.T, extra map[string]string) *testPortal {
 	t.Helper()
+	return startPortalOn(t, listenLoopback(t), extra)
+}
+
+func listenLoopback(t *testing.T) net.Listener {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ln
+}
+
+// startPortalOn is startPortal on a listener of the caller's, whose address
+// is then known before the portal starts.
+func startPortalOn(t *testing.T, ln net.Listener, extra map[string]string) *testPortal {
+	t.Helper()
 	base := "http://" + ln.Addr().String()
 	m := map[string]string{
 		"PORTAL_LISTEN":         ln.Addr().String(),
@@ -165,6 +179,58 @@ func storageVariants(t *testing.T, fn func(t *testing.T, p *testPortal)) {
 			"PORTAL_DATABASE_URL": dbURL, "PORTAL_REDIS_URL": redisURL, "PORTAL_SESSION_STORE": "redis",
 		}))
 	})
+}
+
+// startInstances starts n portals in the production shape: one PostgreSQL
+// schema, one Redis (the chat's channels under a prefix of the test's own),
+// Redis sessions, one secret key and one OpenID provider, shared as several
+// instances behind a load balancer share them. Each instance keeps its own
+// address, so a browser session stays on the one it started on. Without the
+// test services it skips, or fails when CI=true.
+func startInstances(t *testing.T, n int, extra map[string]string) []*testPortal {
+	t.Helper()
+	dbURL := dbtest.PostgresSchemaURL(t)
+	redisURL := dbtest.RedisURL(t)
+	_, prefix := dbtest.Redis(t)
+	lns := make([]net.Listener, n)
+	urls := make([]*url.URL, n)
+	for i := range lns {
+		lns[i] = listenLoopback(t)
+		urls[i] = &url.URL{Scheme: "http", Host: lns[i].Addr().String()}
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	idp, client, err := startDevIDP("127.0.0.1:0", "roles", urls...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := idp.Close(); err != nil {
+			t.Errorf("close the provider: %v", err)
+		}
+	})
+	env := map[string]string{
+		"PORTAL_DATABASE_URL":       dbURL,
+		"PORTAL_REDIS_URL":          redisURL,
+		"PORTAL_SESSION_STORE":      "redis",
+		"PORTAL_CHAT_REDIS_PREFIX":  prefix + "chat:",
+		"PORTAL_SECRET_KEY":         hex.EncodeToString(key),
+		"PORTAL_OIDC_ISSUER":        client.Issuer,
+		"PORTAL_OIDC_CLIENT_ID":     client.ClientID,
+		"PORTAL_OIDC_CLIENT_SECRET": client.ClientSecret,
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	ps := make([]*testPortal, n)
+	for i, ln := range lns {
+		// One after the other, as a rolling start: the first migrates and
+		// seeds the schema, the others find it done.
+		ps[i] = startPortalOn(t, ln, env)
+	}
+	return ps
 }
 
 func TestDevLoginRoundTripAndLogout(t *testing.T) {

@@ -100,7 +100,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (s *server, err er
 		d.cfg.SecretKey = []byte(hex.EncodeToString(b))
 	}
 	if cfg.DevIDP() {
-		if s.devIDP, err = startDevIDP(&d.cfg); err != nil {
+		if s.devIDP, d.cfg.ResidentOIDC, err = startDevIDP(cfg.DevIDPListen, cfg.RoleClaim, cfg.PublicURL); err != nil {
 			return s, err
 		}
 	}
@@ -144,7 +144,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (s *server, err er
 	d.regions = regions.NewStore(d.db.Gorm)
 	d.metrics = prometheus.NewRegistry()
 	d.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	d.formLimit = auth.RateLimit(cfg.FormRateLimit, time.Minute, d.redis)
+	d.formLimit = auth.RateLimit("portal:ratelimit:form:", cfg.FormRateLimit, time.Minute, d.redis)
 
 	s.app = newApp(d)
 	// Features add their blocks to these shared pages in their wire functions.
@@ -203,12 +203,14 @@ func providerOrigins(cfg Config) []string {
 	return out
 }
 
-// startDevIDP runs the development OpenID provider on loopback with the
-// demo people and points the resident provider configuration at it.
-func startDevIDP(cfg *Config) (*devidp.Server, error) {
+// startDevIDP runs the development OpenID provider on addr, a loopback
+// address, with the demo people, and returns the portal's client at it. The
+// client may return to each of publicURLs: the portal's own, or in tests
+// those of several instances sharing one provider as they share the city's.
+func startDevIDP(addr, roleClaim string, publicURLs ...*url.URL) (*devidp.Server, OIDCConfig, error) {
 	secret := make([]byte, 24)
 	if _, err := rand.Read(secret); err != nil {
-		return nil, fmt.Errorf("dev provider secret: %w", err)
+		return nil, OIDCConfig{}, fmt.Errorf("dev provider secret: %w", err)
 	}
 	var users []devidp.User
 	for _, p := range demo.People() {
@@ -217,20 +219,19 @@ func startDevIDP(cfg *Config) (*devidp.Server, error) {
 			Email: p.Email, Role: string(p.Role), Region: p.Region, PostalCode: p.PostalCode, Title: p.Title,
 		})
 	}
-	client := devidp.Client{
-		ID: "portal-dev", Secret: hex.EncodeToString(secret),
-		RedirectURIs:           []string{cfg.PublicURL.String() + "/auth/callback"},
-		PostLogoutRedirectURIs: []string{cfg.PublicURL.String() + "/?logged_out=1"},
+	client := devidp.Client{ID: "portal-dev", Secret: hex.EncodeToString(secret)}
+	for _, u := range publicURLs {
+		client.RedirectURIs = append(client.RedirectURIs, u.String()+"/auth/callback")
+		client.PostLogoutRedirectURIs = append(client.PostLogoutRedirectURIs, u.String()+"/?logged_out=1")
 	}
-	srv, err := devidp.Start(cfg.DevIDPListen, devidp.Config{
+	srv, err := devidp.Start(addr, devidp.Config{
 		// Issuer is left empty: Start takes it from the address it listens on.
-		Users: users, Clients: []devidp.Client{client}, RoleClaim: cfg.RoleClaim,
+		Users: users, Clients: []devidp.Client{client}, RoleClaim: roleClaim,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("development provider: %w", err)
+		return nil, OIDCConfig{}, fmt.Errorf("development provider: %w", err)
 	}
-	cfg.ResidentOIDC = OIDCConfig{Issuer: srv.URL(), ClientID: client.ID, ClientSecret: client.Secret}
-	return srv, nil
+	return srv, OIDCConfig{Issuer: srv.URL(), ClientID: client.ID, ClientSecret: client.Secret}, nil
 }
 
 // close releases everything build opened, in reverse order.
