@@ -110,8 +110,9 @@ func (s *Service) IsOpen(ctx context.Context) (bool, error) {
 }
 
 // openCacheTTL is how long the header's answer to "is the chat open" is
-// reused. A status change on this instance forgets it at once; one on
-// another instance shows here within this time.
+// reused. A status change or queue change forgets it on every instance
+// (see refreshQueue); the TTL bounds how long a change that announced
+// nothing, such as an advisor's presence lapsing, takes to show.
 const openCacheTTL = 5 * time.Second
 
 // openCache remembers IsOpen for openCacheTTL, so that the "Chat" link in

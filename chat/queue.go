@@ -490,6 +490,9 @@ type StaffMember struct {
 // refreshQueue sends the live queue to this instance's advisors and each
 // waiting resident their place in it.
 func (s *Service) refreshQueue(ctx context.Context) {
+	// The queue or an advisor's status changed here or on another
+	// instance: the header's "Chat" link is worked out again.
+	s.openNow.forget()
 	var staff []*client
 	waiting := map[*client][]int64{}
 	s.hub.forClients(func(c *client) {
