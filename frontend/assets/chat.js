@@ -399,7 +399,9 @@
         self.refreshMarks();
         break;
       case "queue":
-        if (f.conv === self.conv && f.position) {
+        // Positions are worked out from a snapshot of the queue: one that
+        // arrives after the chat was accepted is stale and is ignored.
+        if (f.conv === self.conv && f.position && self.root.getAttribute("data-status") === "queued") {
           self.statusEl.textContent = t("queue", { position: f.position, estimate: f.estimate });
         }
         break;
