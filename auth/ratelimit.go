@@ -2,7 +2,7 @@ package auth
 
 import (
 	"context"
-	"errors"
+	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -19,55 +19,51 @@ const MsgTooManyRequests = "error.429"
 // limiter needs a prefix of its own: limiters sharing one count each
 // other's requests against their own maximum.
 func RateLimit(prefix string, max int, window time.Duration, rdb redis.UniversalClient) fiber.Handler {
-	cfg := limiter.Config{
-		Max:        max,
-		Expiration: window,
-		LimitReached: func(c *fiber.Ctx) error {
-			return fiber.NewError(fiber.StatusTooManyRequests, MsgTooManyRequests)
-		},
-	}
 	if rdb != nil {
-		cfg.Storage = &redisStorage{rdb: rdb, prefix: prefix}
+		return redisLimit(prefix, max, window, rdb)
 	}
-	return limiter.New(cfg)
+	return limiter.New(limiter.Config{
+		Max:          max,
+		Expiration:   window,
+		LimitReached: limitReached,
+	})
 }
 
-// redisStorage is fiber.Storage over go-redis, for the limiter.
-type redisStorage struct {
-	rdb    redis.UniversalClient
-	prefix string
+func limitReached(*fiber.Ctx) error {
+	return fiber.NewError(fiber.StatusTooManyRequests, MsgTooManyRequests)
 }
 
-var _ fiber.Storage = (*redisStorage)(nil)
+// countScript counts a request in a fixed window: the first request of a
+// window starts its expiry. One script, so that requests arriving at
+// several instances at once are each counted.
+var countScript = redis.NewScript(`
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return {n, redis.call('PTTL', KEYS[1])}
+`)
 
-func (s *redisStorage) ctx() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), 2*time.Second)
-}
-
-func (s *redisStorage) Get(key string) ([]byte, error) {
-	ctx, cancel := s.ctx()
-	defer cancel()
-	b, err := s.rdb.Get(ctx, s.prefix+key).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return nil, nil
+// redisLimit is RateLimit over Redis: a fixed window per client address,
+// counted atomically in Redis, so that instances never lose each other's
+// counts. While Redis does not answer, requests are let through: a rate
+// limit is not worth refusing logins over.
+func redisLimit(prefix string, most int, window time.Duration, rdb redis.UniversalClient) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+		defer cancel()
+		res, err := countScript.Run(ctx, rdb, []string{prefix + c.IP()}, window.Milliseconds()).Int64Slice()
+		if err != nil || len(res) != 2 {
+			return c.Next()
+		}
+		n, ttl := res[0], time.Duration(res[1])*time.Millisecond
+		reset := int64(max(ttl, 0).Round(time.Second) / time.Second)
+		c.Set("X-RateLimit-Limit", strconv.Itoa(most))
+		c.Set("X-RateLimit-Reset", strconv.FormatInt(reset, 10))
+		if n > int64(most) {
+			c.Set("X-RateLimit-Remaining", "0")
+			c.Set(fiber.HeaderRetryAfter, strconv.FormatInt(reset, 10))
+			return limitReached(c)
+		}
+		c.Set("X-RateLimit-Remaining", strconv.FormatInt(int64(most)-n, 10))
+		return c.Next()
 	}
-	return b, err
 }
-
-func (s *redisStorage) Set(key string, val []byte, exp time.Duration) error {
-	ctx, cancel := s.ctx()
-	defer cancel()
-	return s.rdb.Set(ctx, s.prefix+key, val, exp).Err()
-}
-
-func (s *redisStorage) Delete(key string) error {
-	ctx, cancel := s.ctx()
-	defer cancel()
-	return s.rdb.Del(ctx, s.prefix+key).Err()
-}
-
-// Reset is not supported on a shared Redis: it would need a key scan.
-func (s *redisStorage) Reset() error { return nil }
-
-// Close leaves the client open: main owns it.
-func (s *redisStorage) Close() error { return nil }

@@ -2,6 +2,8 @@ package auth
 
 import (
 	"net/http/httptest"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -66,5 +68,63 @@ func TestRateLimitsCountApart(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRateLimitCountsEveryRequestAcrossInstances: requests arriving at two
+// instances at the same moment are each counted, so exactly the limit gets
+// through; each refused one says when to try again.
+func TestRateLimitCountsEveryRequestAcrossInstances(t *testing.T) {
+	rdb, prefix := dbtest.Redis(t)
+	const limit, perInstance = 10, 40
+	ok := func(c *fiber.Ctx) error { return c.SendStatus(fiber.StatusNoContent) }
+	var apps []*fiber.App
+	for range 2 {
+		app := fiber.New()
+		app.Get("/login", RateLimit(prefix+"login:", limit, time.Minute, rdb), ok)
+		apps = append(apps, app)
+	}
+	var (
+		mu       sync.Mutex
+		passed   int
+		refused  int
+		noRetry  int
+		wg       sync.WaitGroup
+		failures []error
+	)
+	for _, app := range apps {
+		for range perInstance {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				resp, err := app.Test(httptest.NewRequest("GET", "/login", nil), -1)
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					failures = append(failures, err)
+					return
+				}
+				_ = resp.Body.Close()
+				switch resp.StatusCode {
+				case fiber.StatusNoContent:
+					passed++
+				case fiber.StatusTooManyRequests:
+					refused++
+					if s, _ := strconv.Atoi(resp.Header.Get(fiber.HeaderRetryAfter)); s < 1 || s > 60 {
+						noRetry++
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	if len(failures) > 0 {
+		t.Fatal(failures[0])
+	}
+	if passed != limit || refused != 2*perInstance-limit {
+		t.Fatalf("%d passed and %d refused of %d, want exactly %d through", passed, refused, 2*perInstance, limit)
+	}
+	if noRetry > 0 {
+		t.Errorf("%d refusals without a Retry-After of 1–60 s", noRetry)
 	}
 }
