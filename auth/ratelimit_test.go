@@ -128,3 +128,22 @@ func TestRateLimitCountsEveryRequestAcrossInstances(t *testing.T) {
 		t.Errorf("%d refusals without a Retry-After of 1–60 s", noRetry)
 	}
 }
+
+// TestRateLimitLetsThroughWhileRedisIsAway: a limit is not worth refusing
+// logins over.
+func TestRateLimitLetsThroughWhileRedisIsAway(t *testing.T) {
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
+	t.Cleanup(func() { _ = rdb.Close() })
+	app := fiber.New()
+	app.Get("/login", RateLimit("t:login:", 1, time.Minute, rdb), func(c *fiber.Ctx) error { return c.SendStatus(fiber.StatusNoContent) })
+	for i := range 3 {
+		resp, err := app.Test(httptest.NewRequest("GET", "/login", nil), -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != fiber.StatusNoContent {
+			t.Fatalf("request %d with Redis away: %d, want it let through", i+1, resp.StatusCode)
+		}
+	}
+}
