@@ -1,6 +1,7 @@
 package booking
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -226,21 +227,25 @@ func (s *Service) availabilityURL(c *fiber.Ctx, a *Advisor, done string) string 
 	return u
 }
 
-func (s *Service) handleDeleteWindow(c *fiber.Ctx) error {
-	a, err := s.availabilityAdvisor(c)
-	if err != nil {
-		return err
+// handleDelete removes one of the advisor's windows or exceptions, with
+// del (Store.DeleteWindow or Store.DeleteException).
+func (s *Service) handleDelete(del func(ctx context.Context, advisorID, id int64) error) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		a, err := s.availabilityAdvisor(c)
+		if err != nil {
+			return err
+		}
+		id, err := strconv.ParseInt(c.Params("id"), 10, 64)
+		if err != nil {
+			return fiber.ErrNotFound
+		}
+		if err := del(c.UserContext(), a.ID, id); errors.Is(err, ErrNotFound) {
+			return fiber.ErrNotFound
+		} else if err != nil {
+			return err
+		}
+		return c.Redirect(s.availabilityURL(c, a, "deleted"), fiber.StatusSeeOther)
 	}
-	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
-	if err != nil {
-		return fiber.ErrNotFound
-	}
-	if err := s.store.DeleteWindow(c.UserContext(), a.ID, id); errors.Is(err, ErrNotFound) {
-		return fiber.ErrNotFound
-	} else if err != nil {
-		return err
-	}
-	return c.Redirect(s.availabilityURL(c, a, "deleted"), fiber.StatusSeeOther)
 }
 
 func (s *Service) handleAddException(c *fiber.Ctx) error {
@@ -303,23 +308,6 @@ func (s *Service) handleAddException(c *fiber.Ctx) error {
 		return err
 	}
 	return c.Redirect(s.availabilityURL(c, a, "saved"), fiber.StatusSeeOther)
-}
-
-func (s *Service) handleDeleteException(c *fiber.Ctx) error {
-	a, err := s.availabilityAdvisor(c)
-	if err != nil {
-		return err
-	}
-	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
-	if err != nil {
-		return fiber.ErrNotFound
-	}
-	if err := s.store.DeleteException(c.UserContext(), a.ID, id); errors.Is(err, ErrNotFound) {
-		return fiber.ErrNotFound
-	} else if err != nil {
-		return err
-	}
-	return c.Redirect(s.availabilityURL(c, a, "deleted"), fiber.StatusSeeOther)
 }
 
 // parseClock reads "HH:MM" (or "HH.MM") as minutes past midnight; "24:00"

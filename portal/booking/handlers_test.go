@@ -696,3 +696,56 @@ func TestMoveOffersTheSameAdvisorFirst(t *testing.T) {
 		}
 	})
 }
+
+func TestDeleteOwnWindowsAndExceptionsOnly(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		h := newHarness(t, db)
+		ctx := t.Context()
+		ownerID, otherID := h.advisors["east"][1], h.advisors["east"][0]
+		owner, other := h.login(ownerID), h.login(otherID)
+		if st, _, _ := h.post(owner, "/desk/availability/windows", url.Values{
+			"weekday": {"4"}, "start": {"09:00"}, "end": {"11:00"}, "slot_minutes": {"30"}, "types": {"phone"},
+		}); st != http.StatusSeeOther {
+			t.Fatalf("add window = %d", st)
+		}
+		if st, _, _ := h.post(owner, "/desk/availability/exceptions", url.Values{
+			"kind": {"holiday"}, "from_date": {"2026-03-26"}, "confirm": {"1"},
+		}); st != http.StatusSeeOther {
+			t.Fatalf("add exception = %d", st)
+		}
+		ws, err := h.store.Windows(ctx, ownerID)
+		if err != nil || len(ws) != 1 {
+			t.Fatalf("windows: %+v, %v", ws, err)
+		}
+		es, err := h.store.Exceptions(ctx, tuesday10.Add(-7*24*time.Hour), tuesday10.Add(7*24*time.Hour), ownerID)
+		if err != nil || len(es) != 1 {
+			t.Fatalf("exceptions: %+v, %v", es, err)
+		}
+		windowURL := fmt.Sprintf("/desk/availability/windows/%d/delete", ws[0].ID)
+		exceptionURL := fmt.Sprintf("/desk/availability/exceptions/%d/delete", es[0].ID)
+
+		// A colleague's delete finds nothing, and nothing goes.
+		for _, target := range []string{windowURL, exceptionURL} {
+			if st, _, _ := h.post(other, target, nil); st != http.StatusNotFound {
+				t.Errorf("another advisor's %s = %d, want 404", target, st)
+			}
+		}
+		if ws, _ := h.store.Windows(ctx, ownerID); len(ws) != 1 {
+			t.Fatalf("the window went by another advisor's request")
+		}
+		// The owner's delete removes it; a second time finds nothing.
+		for _, target := range []string{windowURL, exceptionURL} {
+			if st, _, loc := h.post(owner, target, nil); st != http.StatusSeeOther || !strings.Contains(loc, "done=deleted") {
+				t.Errorf("own %s = %d → %q, want 303 to done=deleted", target, st, loc)
+			}
+			if st, _, _ := h.post(owner, target, nil); st != http.StatusNotFound {
+				t.Errorf("%s again = %d, want 404", target, st)
+			}
+		}
+		ws, _ = h.store.Windows(ctx, ownerID)
+		es, _ = h.store.Exceptions(ctx, tuesday10.Add(-7*24*time.Hour), tuesday10.Add(7*24*time.Hour), ownerID)
+		if len(ws) != 0 || len(es) != 0 {
+			t.Fatalf("after delete: %d windows, %d exceptions", len(ws), len(es))
+		}
+	})
+}

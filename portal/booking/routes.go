@@ -39,7 +39,7 @@ func (s *Service) Register(r fiber.Router, formLimit fiber.Handler) {
 	// Staff: weekly windows, exceptions and blocked time.
 	r.Get("/desk/availability", staff, s.handleAvailability)
 	r.Post("/desk/availability/windows", staff, s.handleAddWindow)
-	r.Post("/desk/availability/windows/:id<int>/delete", staff, s.handleDeleteWindow)
+	r.Post("/desk/availability/windows/:id<int>/delete", staff, s.handleDelete(s.store.DeleteWindow))
 	r.Post("/desk/availability/exceptions", staff, s.handleAddException)
-	r.Post("/desk/availability/exceptions/:id<int>/delete", staff, s.handleDeleteException)
+	r.Post("/desk/availability/exceptions/:id<int>/delete", staff, s.handleDelete(s.store.DeleteException))
 }

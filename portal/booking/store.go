@@ -139,9 +139,15 @@ func (s *Store) AddWindow(ctx context.Context, w *Window) error {
 
 // DeleteWindow removes an advisor's window. Booked appointments in it stay.
 func (s *Store) DeleteWindow(ctx context.Context, advisorID, id int64) error {
-	res := s.db.WithContext(ctx).Where("id = ? AND advisor_id = ?", id, advisorID).Delete(&Window{})
+	return s.deleteOwn(ctx, &Window{}, "window", advisorID, id)
+}
+
+// deleteOwn deletes the row id of model if it is advisorID's: ErrNotFound
+// when there is none.
+func (s *Store) deleteOwn(ctx context.Context, model any, what string, advisorID, id int64) error {
+	res := s.db.WithContext(ctx).Where("id = ? AND advisor_id = ?", id, advisorID).Delete(model)
 	if res.Error != nil {
-		return fmt.Errorf("booking: delete window %d: %w", id, res.Error)
+		return fmt.Errorf("booking: delete %s %d: %w", what, id, res.Error)
 	}
 	if res.RowsAffected == 0 {
 		return ErrNotFound
@@ -163,14 +169,7 @@ func (s *Store) Exceptions(ctx context.Context, from, to time.Time, advisorIDs .
 
 // DeleteException removes an advisor's exception.
 func (s *Store) DeleteException(ctx context.Context, advisorID, id int64) error {
-	res := s.db.WithContext(ctx).Where("id = ? AND advisor_id = ?", id, advisorID).Delete(&Exception{})
-	if res.Error != nil {
-		return fmt.Errorf("booking: delete exception %d: %w", id, res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return ErrNotFound
-	}
-	return nil
+	return s.deleteOwn(ctx, &Exception{}, "exception", advisorID, id)
 }
 
 // maxSlot bounds a booking's length (the schema allows 240 minutes), so
@@ -409,14 +408,11 @@ func (s *Store) Move(ctx context.Context, b *Booking, to Slot, regionID, by int6
 			WHERE id = ? AND status = 'booked'`,
 			to.AdvisorID, regionID, to.Start.UTC(), to.End.UTC(), to.ServicePointID,
 			message, by, utcPtr(remindAt), now.UTC(), b.ID)
-		if res.Error != nil {
-			if s.isUniqueViolation(res.Error) {
-				return ErrSlotTaken
-			}
-			return res.Error
+		if res.Error != nil && s.isUniqueViolation(res.Error) {
+			return ErrSlotTaken
 		}
-		if res.RowsAffected == 0 {
-			return ErrNotChangeable
+		if err := updated(res); err != nil {
+			return err
 		}
 		clash, err := overlaps(tx, to.AdvisorID, b.ID, to.Start, to.End)
 		if err != nil {
@@ -425,13 +421,7 @@ func (s *Store) Move(ctx context.Context, b *Booking, to Slot, regionID, by int6
 		if clash {
 			return ErrSlotTaken
 		}
-		if err := tx.First(b, b.ID).Error; err != nil {
-			return err
-		}
-		if after != nil {
-			return after(tx)
-		}
-		return nil
+		return reload(tx, b, after)
 	})
 	if err != nil {
 		if errors.Is(err, ErrSlotTaken) || errors.Is(err, ErrNotChangeable) {
@@ -461,12 +451,26 @@ func (s *Store) cancelTx(tx *gorm.DB, b *Booking, by int64, message string, now 
 	res := tx.Exec(`UPDATE bookings SET status = 'cancelled', sequence = sequence + 1, staff_message = ?,
 		changed_by = ?, cancelled_at = ?, updated_at = ? WHERE id = ? AND status = 'booked'`,
 		message, by, now.UTC(), now.UTC(), b.ID)
+	if err := updated(res); err != nil {
+		return err
+	}
+	return reload(tx, b, after)
+}
+
+// updated is the outcome of an UPDATE of one booking that is allowed only
+// in some statuses: ErrNotChangeable when no row matched.
+func updated(res *gorm.DB) error {
 	if res.Error != nil {
 		return res.Error
 	}
 	if res.RowsAffected == 0 {
 		return ErrNotChangeable
 	}
+	return nil
+}
+
+// reload reads b back after it changed in tx, then runs after there.
+func reload(tx *gorm.DB, b *Booking, after func(tx *gorm.DB) error) error {
 	if err := tx.First(b, b.ID).Error; err != nil {
 		return err
 	}
@@ -486,19 +490,10 @@ func (s *Store) SetOutcome(ctx context.Context, b *Booking, status Status, by in
 		res := tx.Exec(`UPDATE bookings SET status = ?, changed_by = ?, updated_at = ?
 			WHERE id = ? AND status IN ('booked', 'done', 'no_show') AND starts_at <= ?`,
 			status, by, now.UTC(), b.ID, now.UTC())
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return ErrNotChangeable
-		}
-		if err := tx.First(b, b.ID).Error; err != nil {
+		if err := updated(res); err != nil {
 			return err
 		}
-		if after != nil {
-			return after(tx)
-		}
-		return nil
+		return reload(tx, b, after)
 	})
 	if err != nil {
 		if errors.Is(err, ErrNotChangeable) {
