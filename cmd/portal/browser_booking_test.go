@@ -960,24 +960,41 @@ func (b *bookingTab) rowWith(text string) []string {
 		[...document.querySelectorAll("main tbody tr")].find(tr => [...tr.cells].some(c => c.innerText.trim() === %s)))`, jsString(text)))
 }
 
-func TestBrowserBookingDesk(t *testing.T) {
-	exe := chromiumPath(t)
-	axe := bookingAxe(t)
-	p := startPortal(t, nil)
-	browser := startChromium(t, exe)
-	loc := helsinkiLocation(t)
-	ainoID := demoUserID(t, p, "demo-resident-aino")
-	minnaID := demoUserID(t, p, "demo-advisor-east-1")
-	east := demoRegionID(t, p, "east")
+// deskStart is where the advisor's browser tests begin: a portal, a
+// browser, and a phone call Aino has booked with Minna next week (over
+// plain HTTP: the resident's pages have their own test).
+type deskStart struct {
+	p               *testPortal
+	browser         context.Context
+	axe             string
+	ainoID, minnaID int64
+	east            int64
+	message         string
+	call            time.Time
+}
 
-	// Aino has booked a phone call with Minna (over plain HTTP: the
-	// resident's pages have their own test), and had one yesterday that
-	// nobody has marked yet (written straight to the database: nobody can
-	// book the past).
-	message := "Sain häätöuhan vuokranantajalta. Tarvitsen somalin kielen tulkin."
-	_, call := bookOverHTTP(t, p, "demo-resident-aino", url.Values{"topic": {"eviction"}, "type": {"phone"},
-		"region": {fmt.Sprint(east)}, "advisor": {fmt.Sprint(minnaID)}, "week": {"1"}},
-		url.Values{"message": {message}, "phone": {"040 765 4321"}})
+func startDesk(t *testing.T) *deskStart {
+	t.Helper()
+	exe := chromiumPath(t)
+	d := &deskStart{axe: bookingAxe(t), p: startPortal(t, nil)}
+	d.browser = startChromium(t, exe)
+	d.ainoID = demoUserID(t, d.p, "demo-resident-aino")
+	d.minnaID = demoUserID(t, d.p, "demo-advisor-east-1")
+	d.east = demoRegionID(t, d.p, "east")
+	d.message = "Sain häätöuhan vuokranantajalta. Tarvitsen somalin kielen tulkin."
+	_, d.call = bookOverHTTP(t, d.p, "demo-resident-aino", url.Values{"topic": {"eviction"}, "type": {"phone"},
+		"region": {fmt.Sprint(d.east)}, "advisor": {fmt.Sprint(d.minnaID)}, "week": {"1"}},
+		url.Values{"message": {d.message}, "phone": {"040 765 4321"}})
+	return d
+}
+
+func TestBrowserBookingDesk(t *testing.T) {
+	ds := startDesk(t)
+	p, browser, axe, ainoID, minnaID, east, message, call := ds.p, ds.browser, ds.axe, ds.ainoID, ds.minnaID, ds.east, ds.message, ds.call
+	loc := helsinkiLocation(t)
+
+	// Aino has also had an appointment yesterday that nobody has marked
+	// yet (written straight to the database: nobody can book the past).
 	callDay := call.Format("2006-01-02")
 	now := time.Now()
 	y, mo, d := now.In(loc).AddDate(0, 0, -1).Date()
@@ -1107,19 +1124,8 @@ func TestBrowserBookingDesk(t *testing.T) {
 }
 
 func TestBrowserBookingAvailability(t *testing.T) {
-	exe := chromiumPath(t)
-	axe := bookingAxe(t)
-	p := startPortal(t, nil)
-	browser := startChromium(t, exe)
-	ainoID := demoUserID(t, p, "demo-resident-aino")
-	minnaID := demoUserID(t, p, "demo-advisor-east-1")
-	east := demoRegionID(t, p, "east")
-
-	// Aino has booked a phone call with Minna next week.
-	message := "Sain häätöuhan vuokranantajalta. Tarvitsen somalin kielen tulkin."
-	_, call := bookOverHTTP(t, p, "demo-resident-aino", url.Values{"topic": {"eviction"}, "type": {"phone"},
-		"region": {fmt.Sprint(east)}, "advisor": {fmt.Sprint(minnaID)}, "week": {"1"}},
-		url.Values{"message": {message}, "phone": {"040 765 4321"}})
+	ds := startDesk(t)
+	p, browser, axe, ainoID, minnaID, east, call := ds.p, ds.browser, ds.axe, ds.ainoID, ds.minnaID, ds.east, ds.call
 	callDay := call.Format("2006-01-02")
 	when := finnishWhen(call)
 

@@ -618,24 +618,8 @@ func browserChat(t *testing.T, exe, axeSource string, resPortal, advPortal *test
 				t.Errorf("%d new messages while offline, want only the own one", n)
 			}
 			res.setOffline(false, true)
-			for _, m := range meanwhile {
-				res.waitJS("after the drop: "+m, hasMessage("peer", m))
-			}
-			res.waitJS("the offline message stored", ownMark(offline, "Luettu"))
-			adv.waitJS("the offline message at the advisor", hasMessage("peer", offline))
+			caughtUp(t, res, adv, meanwhile, offline)
 			res.waitJS("the connection note cleared", `document.querySelector("[data-chat-conn]").textContent === ""`)
-			if !eval[bool](res, `window.__samePage === true`) {
-				t.Error("the page was reloaded")
-			}
-			checkTranscript(t, "resident", res.messages())
-			checkTranscript(t, "advisor", adv.messages())
-			got := bodies(res.messages(), "peer")
-			if tail := got[len(got)-3:]; !slices.Equal(tail, meanwhile) {
-				t.Errorf("the advisor's messages after the drop arrived as %q, want %q", tail, meanwhile)
-			}
-			if n := countOf(bodies(adv.messages(), "peer"), offline); n != 1 {
-				t.Errorf("the advisor has the offline message %d times", n)
-			}
 			res.expectClean("conversation after the drop")
 			adv.expectClean("desk conversation during the drop")
 		}},
@@ -691,23 +675,7 @@ func browserChat(t *testing.T, exe, axeSource string, resPortal, advPortal *test
 				t.Errorf("the page tried to reconnect %d times in a second", n-1)
 			}
 			res.setOffline(false, false)
-			for _, m := range meanwhile {
-				res.waitJS("after the drop: "+m, hasMessage("peer", m))
-			}
-			res.waitJS("the typed message stored", ownMark(typed, "Luettu"))
-			adv.waitJS("the typed message at the advisor", hasMessage("peer", typed))
-			if !eval[bool](res, `window.__samePage === true`) {
-				t.Error("the page was reloaded")
-			}
-			checkTranscript(t, "resident", res.messages())
-			checkTranscript(t, "advisor", adv.messages())
-			got := bodies(res.messages(), "peer")
-			if tail := got[len(got)-2:]; !slices.Equal(tail, meanwhile) {
-				t.Errorf("the advisor's messages after the drop arrived as %q, want %q", tail, meanwhile)
-			}
-			if n := countOf(bodies(adv.messages(), "peer"), typed); n != 1 {
-				t.Errorf("the advisor has the typed message %d times", n)
-			}
+			caughtUp(t, res, adv, meanwhile, typed)
 			res.expectCleanBut("conversation after a silent drop", func(text string) bool {
 				return strings.Contains(text, "WebSocket connection to") && strings.Contains(text, "ERR_INTERNET_DISCONNECTED")
 			})
@@ -971,4 +939,29 @@ func countOf(xs []string, x string) int {
 		}
 	}
 	return n
+}
+
+// caughtUp checks a resident's page after a network drop: the advisor's
+// messages sent meanwhile arrived last and in order, the message the
+// resident wrote during the drop was stored and read once, both
+// transcripts are whole, and the page was never reloaded.
+func caughtUp(t *testing.T, res, adv *session, meanwhile []string, own string) {
+	t.Helper()
+	for _, m := range meanwhile {
+		res.waitJS("after the drop: "+m, hasMessage("peer", m))
+	}
+	res.waitJS("the message written during the drop stored", ownMark(own, "Luettu"))
+	adv.waitJS("the message written during the drop at the advisor", hasMessage("peer", own))
+	if !eval[bool](res, `window.__samePage === true`) {
+		t.Error("the page was reloaded")
+	}
+	checkTranscript(t, "resident", res.messages())
+	checkTranscript(t, "advisor", adv.messages())
+	got := bodies(res.messages(), "peer")
+	if tail := got[len(got)-len(meanwhile):]; !slices.Equal(tail, meanwhile) {
+		t.Errorf("the advisor's messages after the drop arrived as %q, want %q", tail, meanwhile)
+	}
+	if n := countOf(bodies(adv.messages(), "peer"), own); n != 1 {
+		t.Errorf("the advisor has the message written during the drop %d times", n)
+	}
 }
