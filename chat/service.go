@@ -119,9 +119,10 @@ type Service struct {
 	loc      *time.Location
 	openNow  openCache // IsOpen for the header link
 
-	stopPresence context.CancelFunc
-	presenceDone chan struct{}
-	closeOnce    sync.Once
+	// presenceAvail is the count of available advisors renewPresence saw
+	// last (-1: none yet); only its goroutine uses it.
+	presenceAvail int
+	closeOnce     sync.Once
 }
 
 // New builds the chat and starts its hub.
@@ -216,9 +217,9 @@ func New(cfg Config, d Deps) (*Service, error) {
 			s.loggedOut(userID)
 		})
 	}
-	ctx, stop := context.WithCancel(context.Background())
-	s.stopPresence, s.presenceDone = stop, make(chan struct{})
-	go s.presenceLoop(ctx)
+	s.presenceAvail = -1
+	s.hub.wg.Add(1)
+	go s.hub.every(l.PresenceInterval, s.renewPresence)
 	return s, nil
 }
 
@@ -229,11 +230,7 @@ func (s *Service) Store() *Store { return s.store }
 // stops the hub.
 func (s *Service) Close(ctx context.Context) error {
 	var err error
-	s.closeOnce.Do(func() {
-		s.stopPresence()
-		<-s.presenceDone
-		err = s.hub.close(ctx)
-	})
+	s.closeOnce.Do(func() { err = s.hub.close(ctx) })
 	return err
 }
 
@@ -255,46 +252,35 @@ func (s *Service) loggedOut(userID int64) {
 	}
 }
 
-// presenceLoop renews, every PresenceInterval, the presence of the staff
+// renewPresence renews, every PresenceInterval, the presence of the staff
 // who have a socket open on this instance. When the number of available
 // advisors changes without a status change (someone's presence lapsed),
 // it refreshes this instance's queues; every instance notices on its own.
-func (s *Service) presenceLoop(ctx context.Context) {
-	defer close(s.presenceDone)
-	t := time.NewTicker(s.cfg.Limits.PresenceInterval)
-	defer t.Stop()
-	last := -1
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+func (s *Service) renewPresence() {
+	ctx := s.hub.ctx
+	seen := map[int64]bool{}
+	s.hub.forClients(func(c *client) {
+		if c.p.Staff() && c.p.UserID != 0 {
+			seen[c.p.UserID] = true
 		}
-		seen := map[int64]bool{}
-		s.hub.forClients(func(c *client) {
-			if c.p.Staff() && c.p.UserID != 0 {
-				seen[c.p.UserID] = true
-			}
-		})
-		if len(seen) > 0 {
-			ids := slices.Collect(maps.Keys(seen))
-			if err := s.store.Touch(ctx, ids); err != nil && ctx.Err() == nil {
-				s.log.Warn("chat: presence", "err", err)
-			}
+	})
+	if len(seen) > 0 {
+		if err := s.store.Touch(ctx, slices.Collect(maps.Keys(seen))); err != nil && ctx.Err() == nil {
+			s.log.Warn("chat: presence", "err", err)
 		}
-		n, err := s.store.AvailableAdvisors(ctx)
-		if err != nil {
-			if ctx.Err() == nil {
-				s.log.Warn("chat: presence", "err", err)
-			}
-			continue
-		}
-		if last >= 0 && n != last {
-			s.openNow.forget()
-			s.hub.queueChangedLocal()
-		}
-		last = n
 	}
+	n, err := s.store.AvailableAdvisors(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("chat: presence", "err", err)
+		}
+		return
+	}
+	if s.presenceAvail >= 0 && n != s.presenceAvail {
+		s.openNow.forget()
+		s.hub.queueChangedLocal()
+	}
+	s.presenceAvail = n
 }
 
 // Register mounts every chat route on r.
