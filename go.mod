@@ -1,4 +1,4 @@
-module github.com/asumisneuvonta/portal
+module github.com/asumisneuvonta/asumisneuvonta-portal
 
 go 1.26.8
 

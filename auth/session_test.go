@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/asumisneuvonta/portal/portal/database"
-	"github.com/asumisneuvonta/portal/portal/database/dbtest"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database/dbtest"
 )
 
 // testStores runs fn against the database store on SQLite and PostgreSQL

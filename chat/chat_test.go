@@ -12,7 +12,7 @@ import (
 	"github.com/fasthttp/websocket"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/asumisneuvonta/portal/auth"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
 )
 
 // sendAll sends n messages with client ids prefix-1 … prefix-n.

@@ -12,10 +12,10 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/asumisneuvonta/portal/auth"
-	"github.com/asumisneuvonta/portal/portal/clocktest"
-	"github.com/asumisneuvonta/portal/portal/database"
-	"github.com/asumisneuvonta/portal/portal/database/dbtest"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/clocktest"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database/dbtest"
 )
 
 func availableAdvisors(t *testing.T, s *Store) int {

@@ -14,7 +14,7 @@ import (
 	"github.com/gofiber/contrib/websocket"
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/asumisneuvonta/portal/auth"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
 )
 
 const principalLocal = "chat.principal"

@@ -14,8 +14,8 @@ import (
 
 	"github.com/fasthttp/websocket"
 
-	"github.com/asumisneuvonta/portal/auth"
-	"github.com/asumisneuvonta/portal/portal/database/dbtest"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database/dbtest"
 )
 
 // socketEnv is a single instance with short ping timings.

@@ -10,7 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/asumisneuvonta/portal/migrations"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/migrations"
 )
 
 // appendPG is Append for PostgreSQL in one statement, so one round trip and

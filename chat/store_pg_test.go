@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/asumisneuvonta/portal/auth"
-	"github.com/asumisneuvonta/portal/portal/database/dbtest"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database/dbtest"
 )
 
 // A group-commit lane on PostgreSQL keeps a connection of its own with

@@ -17,8 +17,8 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
-	"github.com/asumisneuvonta/portal/auth/devidp"
-	"github.com/asumisneuvonta/portal/portal/clocktest"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/auth/devidp"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/clocktest"
 )
 
 const (

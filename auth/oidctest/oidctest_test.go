@@ -12,7 +12,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
-	"github.com/asumisneuvonta/portal/auth/oidctest"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/auth/oidctest"
 )
 
 const (

@@ -42,8 +42,8 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
-	"github.com/asumisneuvonta/portal/portal/booking"
-	portalmail "github.com/asumisneuvonta/portal/portal/mail"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/booking"
+	portalmail "github.com/asumisneuvonta/asumisneuvonta-portal/portal/mail"
 )
 
 // bookingTab is a browser tab with the steps of the booking pages.

@@ -25,7 +25,7 @@ import (
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 
-	"github.com/asumisneuvonta/portal/frontend"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/frontend"
 )
 
 // chatWait bounds one wait for something the other side did to show up.

@@ -32,7 +32,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
-	"github.com/asumisneuvonta/portal/frontend"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/frontend"
 )
 
 const (

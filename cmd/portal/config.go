@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/asumisneuvonta/portal/migrations"
-	"github.com/asumisneuvonta/portal/portal/database"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/migrations"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
 )
 
 // Config is the whole configuration, read once from PORTAL_* environment

@@ -26,9 +26,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/asumisneuvonta/portal/migrations"
-	"github.com/asumisneuvonta/portal/portal/database"
-	"github.com/asumisneuvonta/portal/portal/demo"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/migrations"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/demo"
 )
 
 func main() {

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/asumisneuvonta/portal/portal/database/dbtest"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database/dbtest"
 )
 
 // testPortal is the whole portal, built as `portal serve` builds it, with

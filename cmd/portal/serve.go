@@ -19,16 +19,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/asumisneuvonta/portal/auth"
-	"github.com/asumisneuvonta/portal/auth/devidp"
-	"github.com/asumisneuvonta/portal/frontend"
-	"github.com/asumisneuvonta/portal/migrations"
-	"github.com/asumisneuvonta/portal/portal/audit"
-	"github.com/asumisneuvonta/portal/portal/database"
-	"github.com/asumisneuvonta/portal/portal/demo"
-	"github.com/asumisneuvonta/portal/portal/desk"
-	"github.com/asumisneuvonta/portal/portal/home"
-	"github.com/asumisneuvonta/portal/portal/regions"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/auth/devidp"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/frontend"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/migrations"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/audit"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/demo"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/desk"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/home"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/regions"
 )
 
 // deps is what features are built from. main owns it; features receive it

@@ -10,8 +10,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/asumisneuvonta/portal/portal/booking"
-	portalmail "github.com/asumisneuvonta/portal/portal/mail"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/booking"
+	portalmail "github.com/asumisneuvonta/asumisneuvonta-portal/portal/mail"
 )
 
 // bookingConfig is the booking's and the outgoing mail's part of Config.

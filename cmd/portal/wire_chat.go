@@ -8,7 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/asumisneuvonta/portal/chat"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/chat"
 )
 
 // chatConfig is the chat's part of Config (PORTAL_CHAT_* variables).

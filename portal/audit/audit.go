@@ -11,7 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"gorm.io/gorm"
 
-	"github.com/asumisneuvonta/portal/auth"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
 )
 
 // Entry is one line of the access log.

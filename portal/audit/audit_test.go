@@ -5,10 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/asumisneuvonta/portal/auth"
-	"github.com/asumisneuvonta/portal/portal/audit"
-	"github.com/asumisneuvonta/portal/portal/database"
-	"github.com/asumisneuvonta/portal/portal/database/dbtest"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/audit"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database/dbtest"
 )
 
 func addUser(t *testing.T, db *database.DB, subject string, role auth.Role, name string) *auth.User {

@@ -7,7 +7,7 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/asumisneuvonta/portal/portal/database"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
 )
 
 // SeedDemo gives every advisor without weekly windows a demonstration

@@ -11,9 +11,9 @@ import (
 	ics "github.com/arran4/golang-ical"
 	"gorm.io/gorm"
 
-	"github.com/asumisneuvonta/portal/frontend"
-	"github.com/asumisneuvonta/portal/portal/mail"
-	"github.com/asumisneuvonta/portal/portal/regions"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/frontend"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/mail"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/regions"
 )
 
 // The mails about a booking.

@@ -18,11 +18,11 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"github.com/asumisneuvonta/portal/portal/audit"
-	"github.com/asumisneuvonta/portal/portal/database"
-	"github.com/asumisneuvonta/portal/portal/database/dbtest"
-	portalmail "github.com/asumisneuvonta/portal/portal/mail"
-	"github.com/asumisneuvonta/portal/portal/regions"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/audit"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database/dbtest"
+	portalmail "github.com/asumisneuvonta/asumisneuvonta-portal/portal/mail"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/regions"
 )
 
 // twoInstances opens the same fresh database twice, as two portal

@@ -3,7 +3,7 @@ package booking
 import (
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/asumisneuvonta/portal/auth"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
 )
 
 // Register mounts every booking route.

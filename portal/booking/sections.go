@@ -3,8 +3,8 @@ package booking
 import (
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/asumisneuvonta/portal/auth"
-	"github.com/asumisneuvonta/portal/frontend"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/frontend"
 )
 
 // MySectionData is the Data of booking/my-section.

@@ -12,12 +12,12 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"gorm.io/gorm"
 
-	"github.com/asumisneuvonta/portal/auth"
-	"github.com/asumisneuvonta/portal/frontend"
-	"github.com/asumisneuvonta/portal/portal/audit"
-	"github.com/asumisneuvonta/portal/portal/database"
-	"github.com/asumisneuvonta/portal/portal/mail"
-	"github.com/asumisneuvonta/portal/portal/regions"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/frontend"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/audit"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/mail"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/regions"
 )
 
 // Config is the booking's configuration. Zero fields take the defaults noted.

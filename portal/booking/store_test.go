@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/asumisneuvonta/portal/auth"
-	"github.com/asumisneuvonta/portal/portal/database"
-	"github.com/asumisneuvonta/portal/portal/database/dbtest"
-	"github.com/asumisneuvonta/portal/portal/demo"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database/dbtest"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/demo"
 )
 
 // fixture is a migrated database with the demo data: four regions, their

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/asumisneuvonta/portal/frontend"
-	"github.com/asumisneuvonta/portal/portal/regions"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/frontend"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/regions"
 )
 
 // Translator translates into one language; page data carries one so that

@@ -19,7 +19,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
-	"github.com/asumisneuvonta/portal/migrations"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/migrations"
 )
 
 // DB is an open database with the dialect it speaks.

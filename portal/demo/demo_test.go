@@ -4,10 +4,10 @@ import (
 	"context"
 	"testing"
 
-	"github.com/asumisneuvonta/portal/portal/database"
-	"github.com/asumisneuvonta/portal/portal/database/dbtest"
-	"github.com/asumisneuvonta/portal/portal/demo"
-	"github.com/asumisneuvonta/portal/portal/regions"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database/dbtest"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/demo"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/regions"
 )
 
 func TestSeedIsIdempotentAndComplete(t *testing.T) {

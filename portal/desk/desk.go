@@ -9,9 +9,9 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/asumisneuvonta/portal/auth"
-	"github.com/asumisneuvonta/portal/frontend"
-	"github.com/asumisneuvonta/portal/portal/audit"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/frontend"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/audit"
 )
 
 // Desk serves the staff pages.

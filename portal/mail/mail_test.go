@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/asumisneuvonta/portal/portal/clocktest"
-	"github.com/asumisneuvonta/portal/portal/database"
-	"github.com/asumisneuvonta/portal/portal/database/dbtest"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/clocktest"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database/dbtest"
 )
 
 // recorder is a Transport that records what it sends and fails as told.

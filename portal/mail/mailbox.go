@@ -6,7 +6,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/asumisneuvonta/portal/frontend"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/frontend"
 )
 
 // mailboxSize is how many of the newest mails the development mailbox lists.

@@ -12,8 +12,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/asumisneuvonta/portal/migrations"
-	"github.com/asumisneuvonta/portal/portal/database"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/migrations"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
 )
 
 // PostgresURL returns PORTAL_TEST_DATABASE_URL. Without it the test is
