@@ -11,7 +11,6 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
-	"github.com/asumisneuvonta/asumisneuvonta-portal/migrations"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
 )
 
@@ -132,7 +131,7 @@ type Stored struct {
 type Store struct {
 	db      *gorm.DB
 	sql     *sql.DB
-	dialect migrations.Dialect
+	dialect database.Dialect
 	now     func() time.Time
 	// presenceTTL is how long an advisor seen at the desk stays present
 	// (Limits.PresenceTTL; the default for a store of its own).
@@ -150,7 +149,7 @@ func NewStore(db *database.DB, now func() time.Time) *Store {
 // lock adds FOR UPDATE where the database has it; SQLite transactions are
 // opened IMMEDIATE and so already hold the only write lock.
 func (s *Store) lock(q *gorm.DB) *gorm.DB {
-	if s.dialect == migrations.Postgres {
+	if s.dialect == database.Postgres {
 		return q.Clauses(clause.Locking{Strength: "UPDATE"})
 	}
 	return q
@@ -220,7 +219,7 @@ func (s *Store) Append(ctx context.Context, drafts []Draft) []Stored {
 		out []Stored
 		err error
 	)
-	if s.dialect == migrations.Postgres {
+	if s.dialect == database.Postgres {
 		out, err = s.appendPG(ctx, s.sql, drafts)
 	} else {
 		out = make([]Stored, len(drafts))

@@ -8,9 +8,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
 	"github.com/jackc/pgx/v5/pgconn"
-
-	"github.com/asumisneuvonta/asumisneuvonta-portal/migrations"
 )
 
 // appendPG is Append for PostgreSQL in one statement, so one round trip and
@@ -106,7 +105,7 @@ type appender interface {
 // lane returns what one group-commit goroutine stores through: on
 // PostgreSQL a connection of its own, on SQLite the store.
 func (s *Store) lane() appender {
-	if s.dialect == migrations.Postgres {
+	if s.dialect == database.Postgres {
 		return &pgLane{store: s}
 	}
 	return s

@@ -18,19 +18,12 @@ import (
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
+
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
 )
 
 //go:embed sqlite/*.sql postgres/*.sql
 var files embed.FS
-
-// Dialect names the SQL dialect of a database: "sqlite" or "postgres".
-type Dialect string
-
-// The supported dialects.
-const (
-	SQLite   Dialect = "sqlite"
-	Postgres Dialect = "postgres"
-)
 
 // ErrBehind is returned by Check when the schema lacks migrations this
 // binary knows about.
@@ -43,7 +36,7 @@ type Status struct {
 	Applied bool
 }
 
-func provider(db *sql.DB, d Dialect) (*goose.Provider, error) {
+func provider(db *sql.DB, d database.Dialect) (*goose.Provider, error) {
 	sub, err := fs.Sub(files, string(d))
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %s files: %w", d, err)
@@ -53,9 +46,9 @@ func provider(db *sql.DB, d Dialect) (*goose.Provider, error) {
 		opts []goose.ProviderOption
 	)
 	switch d {
-	case SQLite:
+	case database.SQLite:
 		gd = goose.DialectSQLite3
-	case Postgres:
+	case database.Postgres:
 		gd = goose.DialectPostgres
 		locker, err := lock.NewPostgresSessionLocker(
 			// Wait up to 5 minutes (300 × 1 s) for another instance's migration.
@@ -76,7 +69,7 @@ func provider(db *sql.DB, d Dialect) (*goose.Provider, error) {
 }
 
 // Up applies every pending migration and returns how many it applied.
-func Up(ctx context.Context, db *sql.DB, d Dialect) (int, error) {
+func Up(ctx context.Context, db *sql.DB, d database.Dialect) (int, error) {
 	p, err := provider(db, d)
 	if err != nil {
 		return 0, err
@@ -90,7 +83,7 @@ func Up(ctx context.Context, db *sql.DB, d Dialect) (int, error) {
 
 // Check returns ErrBehind when a migration this binary carries has not been
 // applied. The server calls it before it serves.
-func Check(ctx context.Context, db *sql.DB, d Dialect) error {
+func Check(ctx context.Context, db *sql.DB, d database.Dialect) error {
 	p, err := provider(db, d)
 	if err != nil {
 		return err
@@ -106,7 +99,7 @@ func Check(ctx context.Context, db *sql.DB, d Dialect) error {
 }
 
 // List reports every migration and whether it has been applied.
-func List(ctx context.Context, db *sql.DB, d Dialect) ([]Status, error) {
+func List(ctx context.Context, db *sql.DB, d database.Dialect) ([]Status, error) {
 	p, err := provider(db, d)
 	if err != nil {
 		return nil, err

@@ -282,7 +282,7 @@ func populate(ctx context.Context, db *database.DB, nResidents int) (int, error)
 	// busy-time query scan its index only), as autovacuum keeps them on a
 	// database that grew over a year.
 	maintain := "ANALYZE"
-	if db.Dialect == migrations.Postgres {
+	if db.Dialect == database.Postgres {
 		maintain = "VACUUM ANALYZE"
 	}
 	if err := db.Gorm.Exec(maintain).Error; err != nil {

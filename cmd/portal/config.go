@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/asumisneuvonta/asumisneuvonta-portal/migrations"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
 )
 
@@ -265,7 +264,7 @@ func loadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 			r.fail("PORTAL_PUBLIC_URL", "must be https in production (cookies are Secure)")
 		}
 		if !c.SingleInstance {
-			if database.DialectOf(c.DatabaseURL) == migrations.SQLite {
+			if database.DialectOf(c.DatabaseURL) == database.SQLite {
 				r.fail("PORTAL_DATABASE_URL", "SQLite cannot be shared by several instances: use PostgreSQL, or set PORTAL_SINGLE_INSTANCE=true if exactly one instance runs")
 			}
 			if c.RedisURL == "" {

@@ -22,7 +22,6 @@ import (
 	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/auth/devidp"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/frontend"
-	"github.com/asumisneuvonta/asumisneuvonta-portal/migrations"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/audit"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/demo"
@@ -336,5 +335,5 @@ func printBanner(w io.Writer, s *server, took time.Duration) {
 	if cfg.Production() {
 		return
 	}
-	fmt.Fprintf(w, "Database: %s   Redis: %v   Stop with Ctrl-C.\n", migrations.Dialect(s.deps.db.Dialect), s.deps.redis != nil)
+	fmt.Fprintf(w, "Database: %s   Redis: %v   Stop with Ctrl-C.\n", database.Dialect(s.deps.db.Dialect), s.deps.redis != nil)
 }

@@ -9,7 +9,6 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/asumisneuvonta/asumisneuvonta-portal/migrations"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/regions"
 )
@@ -17,7 +16,7 @@ import (
 // Store keeps bookings, windows and exceptions.
 type Store struct {
 	db      *gorm.DB
-	dialect migrations.Dialect
+	dialect database.Dialect
 
 	// claimHold, in tests, keeps each reminder claim transaction open this
 	// long after its SELECT, so that racing instances surely overlap.
@@ -202,7 +201,7 @@ const (
 func (s *Store) busyTime(ctx context.Context, from, to time.Time, advisorIDs ...int64) (map[int64][]interval, error) {
 	out := make(map[int64][]interval, len(advisorIDs))
 	q := busySQLite
-	pg := s.dialect == migrations.Postgres
+	pg := s.dialect == database.Postgres
 	if pg {
 		q = busyPostgres
 	}
@@ -314,7 +313,7 @@ func (s *Store) isUniqueViolation(err error) bool {
 // without sharing a start. SQLite's immediate transactions already run
 // one writer at a time.
 func (s *Store) lockAdvisor(tx *gorm.DB, advisorID int64) error {
-	if s.dialect != migrations.Postgres {
+	if s.dialect != database.Postgres {
 		return nil
 	}
 	// Two-key form: 0x424b ("BK") keeps these apart from other advisory locks.
@@ -620,7 +619,7 @@ const (
 // instances run this at the same moment.
 func (s *Store) ClaimReminders(ctx context.Context, now time.Time, limit int, send func(tx *gorm.DB, r *ReminderDue) error) (int, error) {
 	q := reminderSQLite
-	if s.dialect == migrations.Postgres {
+	if s.dialect == database.Postgres {
 		q = reminderPostgres
 	}
 	n := 0

@@ -18,15 +18,22 @@ import (
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
+)
 
-	"github.com/asumisneuvonta/asumisneuvonta-portal/migrations"
+// Dialect names the SQL dialect of a database: "sqlite" or "postgres".
+type Dialect string
+
+// The supported dialects.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
 )
 
 // DB is an open database with the dialect it speaks.
 type DB struct {
 	Gorm    *gorm.DB
 	SQL     *sql.DB
-	Dialect migrations.Dialect
+	Dialect Dialect
 }
 
 // Close closes the connection pool.
@@ -38,11 +45,11 @@ func (d *DB) Ping(ctx context.Context) error { return d.SQL.PingContext(ctx) }
 // DialectOf tells which dialect a URL selects: postgres:// and
 // postgresql:// URLs are PostgreSQL, anything else is a SQLite path
 // (optionally prefixed with sqlite:).
-func DialectOf(rawURL string) migrations.Dialect {
+func DialectOf(rawURL string) Dialect {
 	if strings.HasPrefix(rawURL, "postgres://") || strings.HasPrefix(rawURL, "postgresql://") {
-		return migrations.Postgres
+		return Postgres
 	}
-	return migrations.SQLite
+	return SQLite
 }
 
 // Open connects to rawURL. For SQLite it creates the parent folder and turns
@@ -60,7 +67,7 @@ func Open(ctx context.Context, rawURL string, log *slog.Logger) (*DB, error) {
 	d := DialectOf(rawURL)
 	var dialector gorm.Dialector
 	switch d {
-	case migrations.Postgres:
+	case Postgres:
 		dialector = postgres.Open(rawURL)
 	default:
 		dsn, err := sqliteDSN(rawURL)
@@ -77,7 +84,7 @@ func Open(ctx context.Context, rawURL string, log *slog.Logger) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("database: pool: %w", err)
 	}
-	if d == migrations.SQLite {
+	if d == SQLite {
 		// One writer at a time is SQLite's nature; a small pool keeps
 		// readers concurrent under WAL without piling up busy waits.
 		sqlDB.SetMaxOpenConns(8)

@@ -12,7 +12,6 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/asumisneuvonta/asumisneuvonta-portal/migrations"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
 )
 
@@ -172,7 +171,7 @@ const (
 func (s *Sender) claim(ctx context.Context) ([]Stored, error) {
 	now := s.now().UTC()
 	q := claimSQLite
-	if s.db.Dialect == migrations.Postgres {
+	if s.db.Dialect == database.Postgres {
 		q = claimPostgres
 	}
 	var ids []int64
