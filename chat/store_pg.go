@@ -8,8 +8,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
 )
 
 // appendPG is Append for PostgreSQL in one statement, so one round trip and
