@@ -144,46 +144,61 @@ func (a *Auth) handleLogout(c *fiber.Ctx) error {
 }
 
 // Session loads the session named by the cookie, if it is alive, and its
-// user into the request. It runs on every request.
+// user into the request, and puts the Actor into the request's context. It
+// runs on every request.
 func (a *Auth) Session() fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		raw := c.Cookies(a.sessionCookie())
-		if raw == "" {
-			return c.Next()
-		}
-		ctx := c.UserContext()
-		sess, err := a.sessions.Get(ctx, hashToken(raw))
-		if errors.Is(err, ErrNotFound) {
-			return c.Next()
-		}
+		u, err := a.loadSession(c)
 		if err != nil {
 			return err
 		}
-		if !a.alive(sess) {
-			if err := a.sessions.Delete(ctx, sess.ID); err != nil {
-				return err
-			}
-			return c.Next()
+		rid, _ := c.Locals("requestid").(string) // set by the requestid middleware
+		act := Actor{RequestID: strings.Clone(rid)}
+		if u != nil {
+			act.UserID, act.Role = u.ID, u.Role
 		}
-		u, err := a.users.ByID(ctx, sess.UserID)
-		if errors.Is(err, ErrNotFound) {
-			return c.Next()
-		}
-		if err != nil {
-			return err
-		}
-		// Writing on every request would be wasteful: a minute's precision
-		// is plenty for an idle timeout counted in tens of minutes.
-		if now := a.now().UTC(); now.Sub(sess.LastSeenAt) > time.Minute {
-			if err := a.sessions.Touch(ctx, sess.ID, now); err != nil {
-				return err
-			}
-			sess.LastSeenAt = now
-		}
-		c.Locals(sessionKey, sess)
-		c.Locals(userKey, u)
+		c.SetUserContext(WithActor(c.UserContext(), act))
 		return c.Next()
 	}
+}
+
+// loadSession puts the session named by the cookie and its user into the
+// request's locals when the session is alive, and returns the user (nil
+// when there is none).
+func (a *Auth) loadSession(c *fiber.Ctx) (*User, error) {
+	raw := c.Cookies(a.sessionCookie())
+	if raw == "" {
+		return nil, nil
+	}
+	ctx := c.UserContext()
+	sess, err := a.sessions.Get(ctx, hashToken(raw))
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !a.alive(sess) {
+		return nil, a.sessions.Delete(ctx, sess.ID)
+	}
+	u, err := a.users.ByID(ctx, sess.UserID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	// Writing on every request would be wasteful: a minute's precision
+	// is plenty for an idle timeout counted in tens of minutes.
+	if now := a.now().UTC(); now.Sub(sess.LastSeenAt) > time.Minute {
+		if err := a.sessions.Touch(ctx, sess.ID, now); err != nil {
+			return nil, err
+		}
+		sess.LastSeenAt = now
+	}
+	c.Locals(sessionKey, sess)
+	c.Locals(userKey, u)
+	return u, nil
 }
 
 // CurrentUser returns the logged-in user, or nil.

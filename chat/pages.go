@@ -778,7 +778,7 @@ func (s *Service) handleResident(c *fiber.Ctx) error {
 		return fiber.NewError(fiber.StatusNotFound, msgNotFound)
 	}
 	rid := *cv.ResidentID
-	if err := s.audit.Record(c, rid, "chat.resident_page", "user:"+strconv.FormatInt(rid, 10),
+	if err := s.audit.Record(c.UserContext(), rid, "chat.resident_page", "user:"+strconv.FormatInt(rid, 10),
 		"chat "+strconv.FormatInt(cv.ID, 10)); err != nil {
 		return fmt.Errorf("chat: access log: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 var errorStatuses = [...]int{
 	http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound,
 	http.StatusMethodNotAllowed, http.StatusConflict, http.StatusRequestEntityTooLarge,
+	http.StatusUnprocessableEntity,
 	http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusServiceUnavailable,
 }
 
@@ -21,7 +22,8 @@ func errorBodyKey(status int) string  { return "error." + strconv.Itoa(status) +
 // ErrorData is the Data of pages/error.
 type ErrorData struct {
 	Status     int
-	MessageKey string // translation key of the text under the title
+	MessageKey string   // translation key of the text under the title
+	FieldKeys  []string // translation keys of what is wrong with each field (422)
 }
 
 // ErrorPage renders the HDS error page with status: a translated title and
@@ -29,8 +31,9 @@ type ErrorData struct {
 // pair "<prefix>.title" and "<prefix>.body" (such as "error.csrf"); "" or an
 // unknown key gives the generic title and text of the status. Nothing of an
 // underlying error reaches the page. Should the page itself fail to render, a
-// plain-text status line is sent.
-func (f *Frontend) ErrorPage(c *fiber.Ctx, status int, messageKey string) error {
+// plain-text status line is sent. fieldKeys, if any, are listed under the
+// text (what was wrong with each field of a form that cannot be shown again).
+func (f *Frontend) ErrorPage(c *fiber.Ctx, status int, messageKey string, fieldKeys ...string) error {
 	known := errorStatusFor(status)
 	titleKey, bodyKey := errorTitleKey(known), errorBodyKey(known)
 	has := func(id string) bool { return f.catalog.ids[DefaultLang][id] }
@@ -46,7 +49,7 @@ func (f *Frontend) ErrorPage(c *fiber.Ctx, status int, messageKey string) error 
 	}
 	err := f.Render(c, status, "pages/error", Page{
 		TitleKey: titleKey,
-		Data:     ErrorData{Status: status, MessageKey: bodyKey},
+		Data:     ErrorData{Status: status, MessageKey: bodyKey, FieldKeys: fieldKeys},
 	})
 	if err != nil {
 		f.log.Error("frontend: render error page", "status", status, "err", err)

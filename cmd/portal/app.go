@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/frontend"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/problem"
 )
 
 // newApp returns the Fiber app with the error handler and the middleware
@@ -90,40 +93,98 @@ func readyz(d *deps) fiber.Handler {
 	}
 }
 
-// errorHandler turns every error into a status and a translated page (or a
-// JSON body for API and script requests). A *fiber.Error's message is used
-// only when it is a translation key; nothing else of an error reaches the
-// browser. Server errors are logged in full with the request id.
+// errorHandler turns every error into a status and a translated page, or
+// an RFC 9457 problem document for JSON callers. It is the one place where
+// an error becomes a status: a problem.Error by its kind, a *fiber.Error by
+// its code (Fiber's own, and the auth middleware's), anything else is 500.
+// Only translation keys reach the person, never an error's text; server
+// errors are logged in full with the request id.
 func errorHandler(fe *frontend.Frontend, log *slog.Logger) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
-		status, key := fiber.StatusInternalServerError, ""
-		var fe2 *fiber.Error
-		if errors.As(err, &fe2) {
-			status = fe2.Code
-			if strings.HasPrefix(fe2.Message, "error.") {
-				key = fe2.Message
-			}
-		}
+		status, key, fields := classify(err)
 		rid, _ := c.Locals("requestid").(string) // set by the requestid middleware
 		if status >= 500 {
 			log.Error("request failed", "request_id", rid, "method", c.Method(), "route", c.Route().Path, "status", status, "err", err)
 		}
 		if wantsJSON(c) {
-			if key == "" {
-				key = "error." + strconv.Itoa(status)
-			}
-			lang := frontend.Lang(c)
-			msg := fe.T(lang, key+".body")
-			if msg == key+".body" { // a status without texts of its own
-				msg = fe.T(lang, "error.400.body")
-				if status >= 500 {
-					msg = fe.T(lang, "error.500.body")
-				}
-			}
-			return c.Status(status).JSON(fiber.Map{"error": key, "message": msg, "request_id": rid})
+			return c.Status(status).JSON(problemDoc(fe, frontend.Lang(c), status, key, fields, rid),
+				"application/problem+json")
 		}
-		return fe.ErrorPage(c, status, key)
+		return fe.ErrorPage(c, status, key, slices.Sorted(maps.Values(fields))...)
 	}
+}
+
+// kindStatus is the status of each problem kind.
+var kindStatus = map[problem.Kind]int{
+	problem.Internal:    fiber.StatusInternalServerError,
+	problem.NotFound:    fiber.StatusNotFound,
+	problem.Forbidden:   fiber.StatusForbidden,
+	problem.Conflict:    fiber.StatusConflict,
+	problem.Invalid:     fiber.StatusUnprocessableEntity,
+	problem.Unavailable: fiber.StatusServiceUnavailable,
+}
+
+// classify returns the status of err, the translation key of its message
+// ("" for the status's generic text) and, for invalid input, the message
+// key of each field.
+func classify(err error) (status int, key string, fields map[string]string) {
+	if p, ok := problem.As(err); ok {
+		status, known := kindStatus[p.Kind]
+		if !known || p.Kind == problem.Internal {
+			return fiber.StatusInternalServerError, "", nil
+		}
+		return status, p.Key, p.Fields
+	}
+	var fe *fiber.Error
+	if errors.As(err, &fe) {
+		if strings.HasPrefix(fe.Message, "error.") { // the auth middleware's keys
+			key = fe.Message
+		}
+		return fe.Code, key, nil
+	}
+	return fiber.StatusInternalServerError, "", nil
+}
+
+// problemJSON is an RFC 9457 problem document. Code (the message's
+// translation key), Errors (per field) and RequestID are extension members.
+type problemJSON struct {
+	Type      string            `json:"type"`
+	Title     string            `json:"title"`
+	Status    int               `json:"status"`
+	Detail    string            `json:"detail"`
+	Code      string            `json:"code"`
+	Errors    map[string]string `json:"errors,omitempty"`
+	RequestID string            `json:"request_id,omitempty"`
+}
+
+func problemDoc(fe *frontend.Frontend, lang string, status int, key string, fields map[string]string, rid string) problemJSON {
+	generic := "error." + strconv.Itoa(status)
+	if fe.T(lang, generic+".title") == generic+".title" { // a status without texts of its own
+		generic = "error.400"
+		if status >= 500 {
+			generic = "error.500"
+		}
+	}
+	if key == "" {
+		key = generic
+	}
+	detail := fe.T(lang, key)
+	if detail == key { // a prefix of a title and body pair, such as error.csrf
+		if detail = fe.T(lang, key+".body"); detail == key+".body" {
+			detail = fe.T(lang, generic+".body")
+		}
+	}
+	doc := problemJSON{
+		Type: "about:blank", Title: fe.T(lang, generic+".title"), Status: status,
+		Detail: detail, Code: key, RequestID: rid,
+	}
+	if len(fields) > 0 {
+		doc.Errors = make(map[string]string, len(fields))
+		for f, k := range fields {
+			doc.Errors[f] = fe.T(lang, k)
+		}
+	}
+	return doc
 }
 
 func wantsJSON(c *fiber.Ctx) bool {
@@ -157,11 +218,33 @@ func observe(d *deps) fiber.Handler {
 		route := c.Route().Path
 		status := c.Response().StatusCode()
 		took := time.Since(start)
-		requests.WithLabelValues(route, c.Method(), strconv.Itoa(status)).Inc()
+		// The labels outlive the request: Prometheus keeps them. Fiber reuses
+		// the memory of c.Method() for the next request, so the label is the
+		// constant of the method, never that memory.
+		method := methodLabel(c.Method())
+		requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
 		latency.WithLabelValues(route).Observe(took.Seconds())
 		rid, _ := c.Locals("requestid").(string)
-		d.log.Info("request", "request_id", rid, "method", c.Method(), "route", route,
+		d.log.Info("request", "request_id", rid, "method", method, "route", route,
 			"status", status, "duration_ms", float64(took.Microseconds())/1000)
 		return nil
 	}
+}
+
+// methods are the labels a request's method may get; others count as OTHER,
+// which also bounds the label's values.
+var methods = []string{
+	fiber.MethodGet, fiber.MethodHead, fiber.MethodPost, fiber.MethodPut, fiber.MethodPatch,
+	fiber.MethodDelete, fiber.MethodOptions, fiber.MethodConnect, fiber.MethodTrace,
+}
+
+// methodLabel returns the constant string equal to m, so that the label
+// never aliases the request's reused memory.
+func methodLabel(m string) string {
+	for _, known := range methods {
+		if m == known {
+			return known
+		}
+	}
+	return "OTHER"
 }

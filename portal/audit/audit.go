@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/gofiber/fiber/v2"
 	"gorm.io/gorm"
 
 	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
@@ -44,29 +43,30 @@ func New(db *gorm.DB, now func() time.Time) *Log {
 	return &Log{db: db, now: now}
 }
 
-// Record writes one entry for the request's user when that user is staff;
-// a resident looking at their own data is not logged. Call it in every
-// handler where staff read or change a resident's data, before responding:
-// if it fails, the handler fails too, so no access goes unrecorded.
-func (l *Log) Record(c *fiber.Ctx, residentID int64, action, resource, reason string) error {
-	return l.RecordTx(c, l.db, residentID, action, resource, reason)
+// Record writes one entry for the actor in ctx (see auth.ActorFrom) when
+// that actor is staff; a resident looking at their own data is not logged.
+// Call it wherever staff read or change a resident's data, before
+// responding: if it fails, the caller fails too, so no access goes
+// unrecorded.
+func (l *Log) Record(ctx context.Context, residentID int64, action, resource, reason string) error {
+	return l.RecordTx(ctx, l.db, residentID, action, resource, reason)
 }
 
 // RecordTx is Record inside the caller's transaction tx, so the change and
 // its log line commit together.
-func (l *Log) RecordTx(c *fiber.Ctx, tx *gorm.DB, residentID int64, action, resource, reason string) error {
-	u := auth.CurrentUser(c)
-	if u == nil || !u.Role.Staff() {
+func (l *Log) RecordTx(ctx context.Context, tx *gorm.DB, residentID int64, action, resource, reason string) error {
+	a := auth.ActorFrom(ctx)
+	if !a.Staff() {
 		return nil
 	}
 	e := Entry{
-		ActorID: u.ID, ActorRole: string(u.Role), Action: action,
-		Resource: resource, Reason: reason, RequestID: requestID(c),
+		ActorID: a.UserID, ActorRole: string(a.Role), Action: action,
+		Resource: resource, Reason: reason, RequestID: a.RequestID,
 	}
 	if residentID != 0 {
 		e.ResidentID = &residentID
 	}
-	return l.write(c.UserContext(), tx, &e)
+	return l.write(ctx, tx, &e)
 }
 
 // Write records an entry made outside a request (a background job acting
@@ -83,9 +83,4 @@ func (l *Log) write(ctx context.Context, tx *gorm.DB, e *Entry) error {
 		return fmt.Errorf("audit: write %s: %w", e.Action, err)
 	}
 	return nil
-}
-
-func requestID(c *fiber.Ctx) string {
-	id, _ := c.Locals("requestid").(string) // set by the requestid middleware; absent in some tests
-	return id
 }

@@ -291,7 +291,7 @@ func (s *Service) handleAddException(c *fiber.Ctx) error {
 		var views []View
 		for i := range conflicts {
 			e := &conflicts[i]
-			if err := s.audit.Record(c, e.ResidentID, "booking.view", resource(e.ID), "exception conflicts"); err != nil {
+			if err := s.audit.Record(c.UserContext(), e.ResidentID, "booking.view", resource(e.ID), "exception conflicts"); err != nil {
 				return err
 			}
 			v, err := vw.view(&e.Booking, e.ResidentName, "/desk/booking/")

@@ -265,7 +265,7 @@ func (s *Service) renderShow(c *fiber.Ctx, status int, b *Booking, errKey string
 		page.Data = d
 	}
 	if d.Staff {
-		if err := s.audit.Record(c, b.ResidentID, "booking.view", resource(b.ID), "booking page"); err != nil {
+		if err := s.audit.Record(c.UserContext(), b.ResidentID, "booking.view", resource(b.ID), "booking page"); err != nil {
 			return err
 		}
 		return s.fe.Render(c, status, "booking/staff-show", page)

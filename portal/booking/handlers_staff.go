@@ -153,7 +153,7 @@ func (s *Service) handleCalendar(c *fiber.Ctx) error {
 			}
 			// Each appointment shown names a resident: that is a view of
 			// their data and goes to the access log.
-			if err := s.audit.Record(c, e.ResidentID, "booking.view", resource(e.ID), "calendar "+form.Get("date")); err != nil {
+			if err := s.audit.Record(c.UserContext(), e.ResidentID, "booking.view", resource(e.ID), "calendar "+form.Get("date")); err != nil {
 				return err
 			}
 			v, err := vw.view(&e.Booking, e.ResidentName, "/desk/booking/")
@@ -214,7 +214,7 @@ func (s *Service) staffExtra(c *fiber.Ctx, mode string, residentID int64) func(*
 				return err
 			}
 			d.Resident = r
-			return s.audit.Record(c, r.ID, "booking.resident_view", "user:"+strconv.FormatInt(r.ID, 10), "book on behalf")
+			return s.audit.Record(c.UserContext(), r.ID, "booking.resident_view", "user:"+strconv.FormatInt(r.ID, 10), "book on behalf")
 		}
 		q := strings.TrimSpace(c.FormValue("q"))
 		if q == "" {
@@ -228,7 +228,7 @@ func (s *Service) staffExtra(c *fiber.Ctx, mode string, residentID int64) func(*
 			return err
 		}
 		d.Residents = found
-		return s.audit.Record(c, 0, "booking.resident_search", "", "book on behalf")
+		return s.audit.Record(c.UserContext(), 0, "booking.resident_search", "", "book on behalf")
 	}
 }
 
@@ -299,7 +299,7 @@ func (s *Service) handleStaffMoveForm(c *fiber.Ctx) error {
 	if b.Status != StatusBooked {
 		return s.renderShow(c, fiber.StatusConflict, b, "booking.error.not_changeable")
 	}
-	if err := s.audit.Record(c, b.ResidentID, "booking.view", resource(b.ID), "move"); err != nil {
+	if err := s.audit.Record(c.UserContext(), b.ResidentID, "booking.view", resource(b.ID), "move"); err != nil {
 		return err
 	}
 	form := frontend.ReadForm(c, pickerFields...)

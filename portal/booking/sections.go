@@ -76,7 +76,7 @@ func (s *Service) DeskSection(c *fiber.Ctx) (frontend.Section, error) {
 	vw := s.viewer(ctx, lang)
 	for i := range entries {
 		e := &entries[i]
-		if err := s.audit.Record(c, e.ResidentID, "booking.view", resource(e.ID), "desk: today"); err != nil {
+		if err := s.audit.Record(c.UserContext(), e.ResidentID, "booking.view", resource(e.ID), "desk: today"); err != nil {
 			return sec, err
 		}
 		v, err := vw.view(&e.Booking, e.ResidentName, "/desk/booking/")

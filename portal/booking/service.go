@@ -315,7 +315,7 @@ func (s *Service) Book(c *fiber.Ctx, actor *auth.User, r BookRequest) (*Booking,
 		if err := s.queueMail(ctx, tx, mailConfirmed, b, mc); err != nil {
 			return err
 		}
-		return s.audit.RecordTx(c, tx, b.ResidentID, "booking.create", resource(b.ID), "booked on the resident's behalf")
+		return s.audit.RecordTx(c.UserContext(), tx, b.ResidentID, "booking.create", resource(b.ID), "booked on the resident's behalf")
 	})
 	if err != nil {
 		return nil, err
@@ -386,7 +386,7 @@ func (s *Service) Cancel(c *fiber.Ctx, u *auth.User, b *Booking, message string)
 		if err := s.queueMail(ctx, tx, mailCancelled, b, mc); err != nil {
 			return err
 		}
-		return s.audit.RecordTx(c, tx, b.ResidentID, "booking.cancel", resource(b.ID), "cancelled by staff")
+		return s.audit.RecordTx(c.UserContext(), tx, b.ResidentID, "booking.cancel", resource(b.ID), "cancelled by staff")
 	})
 	if err != nil {
 		return err
@@ -437,7 +437,7 @@ func (s *Service) Move(c *fiber.Ctx, u *auth.User, b *Booking, advisorID int64, 
 		if err := s.queueMail(ctx, tx, mailMoved, b, mc); err != nil {
 			return err
 		}
-		return s.audit.RecordTx(c, tx, b.ResidentID, "booking.move", resource(b.ID), "moved by staff")
+		return s.audit.RecordTx(c.UserContext(), tx, b.ResidentID, "booking.move", resource(b.ID), "moved by staff")
 	})
 	if err != nil {
 		return err
@@ -449,7 +449,7 @@ func (s *Service) Move(c *fiber.Ctx, u *auth.User, b *Booking, advisorID int64, 
 // SetOutcome marks an appointment that has begun done or no-show (staff only).
 func (s *Service) SetOutcome(c *fiber.Ctx, u *auth.User, b *Booking, status Status) error {
 	return s.store.SetOutcome(c.UserContext(), b, status, u.ID, s.now(), func(tx *gorm.DB) error {
-		return s.audit.RecordTx(c, tx, b.ResidentID, "booking.outcome", resource(b.ID), string(status))
+		return s.audit.RecordTx(c.UserContext(), tx, b.ResidentID, "booking.outcome", resource(b.ID), string(status))
 	})
 }
 
@@ -495,7 +495,7 @@ func (s *Service) AddException(c *fiber.Ctx, u *auth.User, e *Exception) ([]Book
 		if err := s.queueMail(ctx, tx, mailCancelled, b, mc); err != nil {
 			return err
 		}
-		return s.audit.RecordTx(c, tx, b.ResidentID, "booking.cancel", resource(b.ID), "advisor unavailable: "+string(e.Kind))
+		return s.audit.RecordTx(c.UserContext(), tx, b.ResidentID, "booking.cancel", resource(b.ID), "advisor unavailable: "+string(e.Kind))
 	})
 	if err != nil {
 		return nil, err

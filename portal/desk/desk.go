@@ -104,7 +104,7 @@ func (d *Desk) accessLog(c *fiber.Ctx) error {
 		data.Pagination = frontend.Paginate(c, page, false)
 	} else {
 		// Reading the log shows who looked at whom: that is itself logged.
-		if err := d.log.Record(c, 0, "access_log.view", "", "admin page"); err != nil {
+		if err := d.log.Record(c.UserContext(), 0, "access_log.view", "", "admin page"); err != nil {
 			return err
 		}
 		rows, more, err := d.log.List(c.UserContext(), f, page)
