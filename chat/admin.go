@@ -198,7 +198,7 @@ func (s *Service) renderAdmin(c *fiber.Ctx, form *frontend.Form, edit adminEdit)
 }
 
 func (s *Service) handleReplySave(c *fiber.Ctx) error {
-	f := frontend.ReadForm(c, "id", "lang", "title", "body")
+	f := frontend.ReadForm(c, "id", "lang", "title").ReadText(c, "body")
 	var id int64
 	if v := f.Get("id"); v != "" {
 		var err error

@@ -111,6 +111,7 @@ func newEnv(t *testing.T, db *database.DB, broker func(*testing.T) BrokerFactory
 func (e *env) frontend() *frontend.Frontend {
 	if e.fe == nil {
 		fe, err := frontend.New(frontend.Options{
+			Location: helsinki(e.t),
 			Viewer: func(c *fiber.Ctx) *frontend.Viewer {
 				if u := auth.CurrentUser(c); u != nil {
 					return &frontend.Viewer{Name: u.Name, Role: string(u.Role)}
@@ -137,7 +138,7 @@ type instance struct {
 func (e *env) instance(t *testing.T) *instance {
 	t.Helper()
 	pub, _ := url.Parse(testOrigin)
-	svc, err := New(Config{PublicURL: pub, SecretKey: []byte(strings.Repeat("s", 32)), Limits: e.lim, Hours: "Mon-Sun 00:00-23:59"}, Deps{
+	svc, err := New(Config{PublicURL: pub, SecretKey: []byte(strings.Repeat("s", 32)), Limits: e.lim, Hours: "Mon-Sun 00:00-23:59", Location: helsinki(e.t)}, Deps{
 		DB: e.db, Broker: e.broker(t), Auth: e.auth, Frontend: e.fe,
 		Audit: audit.New(e.db.Gorm, nil), Regions: regions.NewStore(e.db.Gorm), Now: e.now,
 	})
@@ -460,4 +461,14 @@ func (p *tcpProxy) restore() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.down = false
+}
+
+// helsinki is the time zone the tests use, as PORTAL_TIME_ZONE's default.
+func helsinki(t testing.TB) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation("Europe/Helsinki")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
 }

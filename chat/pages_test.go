@@ -76,7 +76,7 @@ func TestPages(t *testing.T) {
 		in.svc.openNow.forget() // as another instance's change shows here after the TTL
 
 		t.Run("Chat in the header while open, cached, not for staff", func(t *testing.T) {
-			fe, err := frontend.New(frontend.Options{})
+			fe, err := frontend.New(frontend.Options{Location: helsinki(t)})
 			if err != nil {
 				t.Fatal(err)
 			}

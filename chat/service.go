@@ -84,7 +84,7 @@ type Config struct {
 	Hours string
 	// MinutesPerPlace estimates the wait: places ahead × this ÷ advisors available.
 	MinutesPerPlace int
-	// Location is the time zone of the opening hours; nil means Europe/Helsinki.
+	// Location is the time zone of the opening hours (PORTAL_TIME_ZONE); required.
 	Location *time.Location
 }
 
@@ -175,9 +175,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	}
 	loc := cfg.Location
 	if loc == nil {
-		if loc, err = time.LoadLocation("Europe/Helsinki"); err != nil {
-			return nil, fmt.Errorf("chat: time zone: %w", err)
-		}
+		return nil, fmt.Errorf("chat: Config.Location is required (the time zone of the opening hours)")
 	}
 	log := d.Log
 	if log == nil {

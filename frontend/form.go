@@ -3,6 +3,7 @@ package frontend
 import (
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/gofiber/fiber/v2"
 )
@@ -31,13 +32,41 @@ func NewForm() *Form {
 	return &Form{Values: map[string]string{}, Errors: map[string]string{}}
 }
 
-// ReadForm returns a form holding the named fields of the request (form body
-// or query string), trimmed of surrounding white space.
+// ReadForm returns a form holding the named single-line fields of the
+// request (form body or query string); see Read.
 func ReadForm(c *fiber.Ctx, fields ...string) *Form {
-	f := NewForm()
+	return NewForm().Read(c, fields...)
+}
+
+// Read adds the named single-line fields of the request, trimmed of
+// surrounding white space. A value with a control character (a line break,
+// a tab, a bare CR…) fails its field with error.field.control: such a value
+// would break a calendar file, a mail header or a log line later. It
+// returns f.
+func (f *Form) Read(c *fiber.Ctx, fields ...string) *Form {
 	for _, name := range fields {
 		// strings.Clone: fasthttp reuses the request buffer after the handler.
-		f.Set(name, strings.Clone(strings.TrimSpace(c.FormValue(name))))
+		v := strings.Clone(strings.TrimSpace(c.FormValue(name)))
+		if strings.ContainsFunc(v, unicode.IsControl) {
+			f.Fail(name, "error.field.control")
+		}
+		f.Set(name, v)
+	}
+	return f
+}
+
+// ReadText adds the named multi-line text fields of the request, trimmed of
+// surrounding white space, with line breaks made LF. Line breaks and tabs
+// are kept; any other control character fails the field with
+// error.field.control. It returns f.
+func (f *Form) ReadText(c *fiber.Ctx, fields ...string) *Form {
+	for _, name := range fields {
+		v := strings.TrimSpace(c.FormValue(name))
+		v = strings.ReplaceAll(strings.ReplaceAll(v, "\r\n", "\n"), "\r", "\n") // copies too
+		if strings.ContainsFunc(v, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' }) {
+			f.Fail(name, "error.field.control")
+		}
+		f.Set(name, strings.Clone(v))
 	}
 	return f
 }

@@ -26,7 +26,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-	_ "time/tzdata" // Europe/Helsinki must resolve even on hosts without tzdata.
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/template/html/v2"
@@ -61,7 +60,7 @@ type Options struct {
 	FormActionOrigins []string
 	// Logger receives template and translation problems; nil means slog.Default().
 	Logger *slog.Logger
-	// Location is the time zone dates are shown in; nil means Europe/Helsinki.
+	// Location is the time zone dates are shown in (PORTAL_TIME_ZONE); required.
 	Location *time.Location
 }
 
@@ -121,6 +120,9 @@ type NavItem struct {
 	Current bool
 }
 
+// Location is the time zone dates are shown in.
+func (f *Frontend) Location() *time.Location { return f.loc }
+
 // New loads the translations, checks that every message exists in Finnish,
 // Swedish and English and that every key the templates name exists, hashes
 // the assets and parses every template.
@@ -130,11 +132,7 @@ func New(opts Options) (*Frontend, error) {
 		f.log = slog.Default()
 	}
 	if f.loc == nil {
-		loc, err := time.LoadLocation("Europe/Helsinki")
-		if err != nil {
-			return nil, fmt.Errorf("frontend: load time zone: %w", err)
-		}
-		f.loc = loc
+		return nil, fmt.Errorf("frontend: Options.Location is required (the time zone dates are shown in)")
 	}
 	if err := checkOrigins(opts.FormActionOrigins); err != nil {
 		return nil, err

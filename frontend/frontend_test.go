@@ -51,6 +51,13 @@ type accessLogData struct {
 
 func newFrontend(t *testing.T, opts Options) *Frontend {
 	t.Helper()
+	if opts.Location == nil {
+		loc, err := time.LoadLocation("Europe/Helsinki")
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.Location = loc
+	}
 	f, err := New(opts)
 	if err != nil {
 		t.Fatalf("New: %v", err)

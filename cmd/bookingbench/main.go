@@ -72,6 +72,10 @@ func run(dbURL string, fill bool, workers int, duration time.Duration, nResident
 	}
 	defer db.Close()
 	clock := func() time.Time { return now }
+	loc, err := time.LoadLocation("Europe/Helsinki")
+	if err != nil {
+		return err
+	}
 	if fill {
 		start := time.Now()
 		if _, err := migrations.Up(ctx, db.SQL, db.Dialect); err != nil {
@@ -87,13 +91,13 @@ func run(dbURL string, fill bool, workers int, duration time.Duration, nResident
 	if err := db.Gorm.Model(&booking.Booking{}).Count(&total).Error; err != nil {
 		return err
 	}
-	fe, err := frontend.New(frontend.Options{Logger: slog.New(slog.DiscardHandler)})
+	fe, err := frontend.New(frontend.Options{Logger: slog.New(slog.DiscardHandler), Location: loc})
 	if err != nil {
 		return err
 	}
 	svc := booking.New(booking.Options{
 		DB: db, Regions: regions.NewStore(db.Gorm), Frontend: fe, Audit: audit.New(db.Gorm, clock),
-		Outbox: mail.NewOutbox(db.Gorm, clock), Now: clock,
+		Outbox: mail.NewOutbox(db.Gorm, clock), Now: clock, Location: loc,
 		Config: booking.Config{PublicURL: &url.URL{Scheme: "https", Host: "asumisneuvonta.example.fi"}, MaxUpcoming: 1000, Weeks: futureWeeks},
 	})
 	var regionIDs, points []int64

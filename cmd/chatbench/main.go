@@ -119,7 +119,7 @@ func serve(args []string) error {
 	}
 	lim := chat.DefaultLimits()
 	lim.Writers, lim.MaxBatch = *writers, *batch
-	svc, err := chat.New(chat.Config{PublicURL: pub, Limits: lim}, chat.Deps{DB: db, Broker: broker, Auth: a, Log: log})
+	svc, err := chat.New(chat.Config{PublicURL: pub, Limits: lim, Location: time.UTC}, chat.Deps{DB: db, Broker: broker, Auth: a, Log: log})
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	_ "time/tzdata" // PORTAL_TIME_ZONE must resolve on hosts without tzdata
 
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
 )
@@ -22,6 +23,9 @@ type Config struct {
 	MetricsListen string
 	LogLevel      string
 	DataDir       string
+	// Location is PORTAL_TIME_ZONE: opening hours, slots and every date
+	// shown are in it. Loaded once here and passed to what needs it.
+	Location *time.Location
 
 	DatabaseURL    string
 	RedisURL       string
@@ -165,6 +169,7 @@ func (r *envReader) oneOf(name, def string, allowed ...string) string {
 // variable.
 func loadConfig(getenv func(string) string, readFile func(string) ([]byte, error)) (Config, error) {
 	r := &envReader{get: getenv, read: readFile}
+	var err error
 	c := Config{
 		Env:           r.oneOf("PORTAL_ENV", "development", "development", "production"),
 		Listen:        r.hostPort("PORTAL_LISTEN", "localhost:8080"),
@@ -192,6 +197,11 @@ func loadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 		ShutdownTimeout: r.duration("PORTAL_SHUTDOWN_TIMEOUT", 20*time.Second),
 	}
 	prod := c.Env == "production"
+	tz := r.str("PORTAL_TIME_ZONE", "Europe/Helsinki")
+	if c.Location, err = time.LoadLocation(tz); err != nil {
+		r.fail("PORTAL_TIME_ZONE", "want an IANA time zone such as Europe/Helsinki, got %q", tz)
+		c.Location = time.UTC
+	}
 	c.DemoData = r.boolean("PORTAL_DEMO_DATA", !prod)
 	c.SessionStore = r.oneOf("PORTAL_SESSION_STORE", "database", "database", "redis")
 	if v := r.str("PORTAL_TRUSTED_PROXIES", ""); v != "" {

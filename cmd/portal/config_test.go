@@ -29,6 +29,13 @@ func TestConfigDefaultsServeSingleProcess(t *testing.T) {
 	if c.DatabaseURL != "sqlite:./data/portal.db" || c.PublicURL.String() != "http://localhost:8080" {
 		t.Errorf("defaults: db=%q public=%q", c.DatabaseURL, c.PublicURL)
 	}
+	if c.Location == nil || c.Location.String() != "Europe/Helsinki" {
+		t.Errorf("default time zone %v", c.Location)
+	}
+	c, err = loadConfig(env(map[string]string{"PORTAL_TIME_ZONE": "Europe/Stockholm"}), noFiles)
+	if err != nil || c.Location.String() != "Europe/Stockholm" {
+		t.Errorf("PORTAL_TIME_ZONE: %v, %v", c.Location, err)
+	}
 }
 
 func TestConfigSecretFile(t *testing.T) {
@@ -80,6 +87,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{"listen without port", map[string]string{"PORTAL_LISTEN": "localhost"}, "PORTAL_LISTEN"},
 		{"metrics listen", map[string]string{"PORTAL_METRICS_LISTEN": "nonsense"}, "PORTAL_METRICS_LISTEN"},
 		{"log level", map[string]string{"PORTAL_LOG_LEVEL": "loud"}, "PORTAL_LOG_LEVEL"},
+		{"time zone", map[string]string{"PORTAL_TIME_ZONE": "Europe/Hellsinki"}, "PORTAL_TIME_ZONE"},
 		{"public url with path", map[string]string{"PORTAL_PUBLIC_URL": "http://x.fi/portal"}, "PORTAL_PUBLIC_URL"},
 		{"public url scheme", map[string]string{"PORTAL_PUBLIC_URL": "ftp://x.fi"}, "PORTAL_PUBLIC_URL"},
 		{"redis url", map[string]string{"PORTAL_REDIS_URL": "http://redis"}, "PORTAL_REDIS_URL"},

@@ -126,6 +126,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (s *server, err er
 		return s, err
 	}
 	if d.fe, err = frontend.New(frontend.Options{
+		Location:   cfg.Location,
 		Production: cfg.Production(),
 		Viewer: func(c *fiber.Ctx) *frontend.Viewer {
 			if u := auth.CurrentUser(c); u != nil {

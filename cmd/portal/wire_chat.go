@@ -79,6 +79,7 @@ func wireChat(app *fiber.App, d *deps) (func(context.Context) error, error) {
 		GuestTTL:        cc.GuestTTL,
 		Hours:           cc.Hours,
 		MinutesPerPlace: cc.MinutesPerPlace,
+		Location:        d.cfg.Location,
 	}, chat.Deps{
 		DB: d.db, Broker: broker, Auth: d.auth, Frontend: d.fe, Audit: d.audit,
 		Regions: d.regions, Log: d.log, Now: d.now, FormLimit: d.formLimit,

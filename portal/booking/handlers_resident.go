@@ -25,7 +25,7 @@ var notices = map[string]string{
 
 func (s *Service) handleNew(c *fiber.Ctx) error {
 	u := auth.CurrentUser(c)
-	form := frontend.ReadForm(c, pickerFields...)
+	form := frontend.ReadForm(c, pickerFields...).ReadText(c, pickerTexts...)
 	if form.Get("region") == "" {
 		// Propose the region of the resident's postal code; they may change it.
 		if r, err := s.regions.ForPostalCode(c.UserContext(), u.PostalCode); err == nil {
@@ -140,7 +140,7 @@ func (s *Service) create(c *fiber.Ctx, u *auth.User, residentID int64, mode stri
 			return err
 		}
 	} else {
-		form = frontend.ReadForm(c, pickerFields...)
+		form = frontend.ReadForm(c, pickerFields...).ReadText(c, pickerTexts...)
 	}
 	lang := frontend.Lang(c)
 	rerender := func(status int) error {
@@ -317,7 +317,7 @@ func (s *Service) handleMoveForm(c *fiber.Ctx) error {
 	if !s.ResidentMayChange(b) {
 		return s.renderShow(c, fiber.StatusConflict, b, "booking.error.too_late")
 	}
-	form := frontend.ReadForm(c, pickerFields...)
+	form := frontend.ReadForm(c, pickerFields...).ReadText(c, pickerTexts...)
 	return s.renderPicker(c, fiber.StatusOK, form, modeMove, b, s.moveExtra(c, b))
 }
 
@@ -347,7 +347,7 @@ func (s *Service) handleMove(c *fiber.Ctx) error {
 
 // move validates the picker's move form and moves b.
 func (s *Service) move(c *fiber.Ctx, b *Booking, mode string) error {
-	form := frontend.ReadForm(c, pickerFields...)
+	form := frontend.ReadForm(c, pickerFields...).ReadText(c, pickerTexts...)
 	advisorID, start := s.validateBooking(form, b.MeetingType, true)
 	if form.HasErrors() {
 		return s.renderPicker(c, fiber.StatusBadRequest, form, mode, b, s.moveExtra(c, b))

@@ -174,7 +174,7 @@ func (s *Service) handleCalendar(c *fiber.Ctx) error {
 
 func (s *Service) handleStaffNew(c *fiber.Ctx) error {
 	u := auth.CurrentUser(c)
-	form := frontend.ReadForm(c, pickerFields...)
+	form := frontend.ReadForm(c, pickerFields...).ReadText(c, pickerTexts...)
 	residentID, _ := strconv.ParseInt(form.Get("resident"), 10, 64)
 	if residentID > 0 && form.Get("region") == "" {
 		r, err := s.store.ResidentByID(c.UserContext(), residentID)
@@ -302,7 +302,7 @@ func (s *Service) handleStaffMoveForm(c *fiber.Ctx) error {
 	if err := s.audit.Record(c.UserContext(), b.ResidentID, "booking.view", resource(b.ID), "move"); err != nil {
 		return err
 	}
-	form := frontend.ReadForm(c, pickerFields...)
+	form := frontend.ReadForm(c, pickerFields...).ReadText(c, pickerTexts...)
 	return s.renderPicker(c, fiber.StatusOK, form, modeStaffMove, b, s.moveExtra(c, b))
 }
 

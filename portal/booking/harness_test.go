@@ -57,6 +57,7 @@ func newHarness(t testing.TB, db *database.DB) *harness {
 		t.Fatal(err)
 	}
 	fe, err := frontend.New(frontend.Options{
+		Location: helsinki(),
 		Viewer: func(c *fiber.Ctx) *frontend.Viewer {
 			if u := auth.CurrentUser(c); u != nil {
 				return &frontend.Viewer{Name: u.Name, Role: string(u.Role)}
@@ -71,7 +72,7 @@ func newHarness(t testing.TB, db *database.DB) *harness {
 	outbox := mail.NewOutbox(db.Gorm, clk.Now)
 	svc := New(Options{
 		DB: db, Regions: regions.NewStore(db.Gorm), Frontend: fe, Audit: audit.New(db.Gorm, clk.Now),
-		Outbox: outbox, Config: Config{PublicURL: pub, Organizer: "noreply@portal.test"}, Now: clk.Now,
+		Outbox: outbox, Config: Config{PublicURL: pub, Organizer: "noreply@portal.test"}, Location: helsinki(), Now: clk.Now,
 	})
 	app := fiber.New(fiber.Config{ErrorHandler: func(c *fiber.Ctx, err error) error {
 		status, key := fiber.StatusInternalServerError, ""

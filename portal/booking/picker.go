@@ -51,7 +51,10 @@ type PickerData struct {
 }
 
 // pickerFields are every field the picker page reads or posts.
-var pickerFields = []string{"topic", "type", "region", "point", "advisor", "week", "slot", "message", "phone", "address", "resident", "q", "staff_message"}
+var pickerFields = []string{"topic", "type", "region", "point", "advisor", "week", "slot", "phone", "address", "resident", "q"}
+
+// pickerTexts are the picker's multi-line fields.
+var pickerTexts = []string{"message", "staff_message"}
 
 // search is a validated search of the picker.
 type search struct {

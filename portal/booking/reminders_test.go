@@ -56,7 +56,7 @@ func TestRemindersOnceAcrossInstances(t *testing.T) {
 			// Instance B: its own pool, service and clock at the same time.
 			svcB := New(Options{
 				DB: dbB, Regions: regions.NewStore(dbB.Gorm), Frontend: h.fe, Audit: audit.New(dbB.Gorm, h.clock.Now),
-				Outbox: portalmail.NewOutbox(dbB.Gorm, h.clock.Now), Config: h.svc.cfg, Now: h.clock.Now,
+				Outbox: portalmail.NewOutbox(dbB.Gorm, h.clock.Now), Config: h.svc.cfg, Location: h.svc.loc, Now: h.clock.Now,
 			})
 			h.svc.store.claimHold, svcB.store.claimHold = 20*time.Millisecond, 20*time.Millisecond
 			h.clock.Set(tuesday10.Add(-23*time.Hour - 30*time.Minute))

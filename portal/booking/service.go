@@ -73,6 +73,8 @@ type Options struct {
 	// delivers it now rather than at its next poll.
 	WakeMail func()
 	Config   Config
+	// Location is the time zone of slots and opening hours (PORTAL_TIME_ZONE).
+	Location *time.Location
 	Now      func() time.Time
 	Log      *slog.Logger
 }
@@ -100,12 +102,15 @@ func New(o Options) *Service {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
+	if o.Location == nil {
+		panic("booking: Options.Location is required (the time zone of slots)")
+	}
 	if o.WakeMail == nil {
 		o.WakeMail = func() {}
 	}
 	return &Service{
 		store: NewStore(o.DB), regions: o.Regions, fe: o.Frontend, audit: o.Audit, outbox: o.Outbox,
-		wake: o.WakeMail, cfg: o.Config, now: o.Now, loc: helsinki(), log: o.Log,
+		wake: o.WakeMail, cfg: o.Config, now: o.Now, loc: o.Location, log: o.Log,
 	}
 }
 

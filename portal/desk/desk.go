@@ -24,11 +24,7 @@ type Desk struct {
 
 // New returns the desk.
 func New(fe *frontend.Frontend, log *audit.Log) *Desk {
-	loc, err := time.LoadLocation("Europe/Helsinki")
-	if err != nil {
-		loc = time.UTC // tzdata is embedded by frontend; this is unreachable in practice
-	}
-	return &Desk{fe: fe, log: log, loc: loc}
+	return &Desk{fe: fe, log: log, loc: fe.Location()}
 }
 
 // AddSection adds a feature's block to the desk, in call order.

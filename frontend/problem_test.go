@@ -1,4 +1,4 @@
-package main
+package frontend_test
 
 import (
 	"encoding/json"
@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -22,7 +23,7 @@ import (
 // one status, a translated page for browsers and a problem document for
 // JSON callers, in one place; no error text reaches either.
 func TestErrorKindsAtTheEdge(t *testing.T) {
-	fe, err := frontend.New(frontend.Options{Logger: slog.New(slog.DiscardHandler)})
+	fe, err := frontend.New(frontend.Options{Logger: slog.New(slog.DiscardHandler), Location: time.UTC})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +47,7 @@ func TestErrorKindsAtTheEdge(t *testing.T) {
 		{"fiber error", fiber.ErrMethodNotAllowed, 405, fe.T("fi", "error.405.body"), "error.405", nil},
 		{"fiber error with a key", fiber.NewError(401, "error.401"), 401, fe.T("fi", "error.401.body"), "error.401", nil},
 	}
-	app := fiber.New(fiber.Config{Views: fe.Views(), ErrorHandler: errorHandler(fe, slog.New(slog.DiscardHandler))})
+	app := fiber.New(fiber.Config{Views: fe.Views(), ErrorHandler: fe.ErrorHandler(slog.New(slog.DiscardHandler))})
 	for i, tc := range cases {
 		app.Get(fmt.Sprintf("/e/%d", i), func(*fiber.Ctx) error { return tc.err })
 	}
@@ -77,7 +78,7 @@ func TestErrorKindsAtTheEdge(t *testing.T) {
 				if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
 					t.Errorf("content type %q", ct)
 				}
-				var doc problemJSON
+				var doc frontend.ProblemJSON
 				if err := json.Unmarshal(body, &doc); err != nil {
 					t.Fatal(err)
 				}
