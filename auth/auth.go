@@ -28,6 +28,13 @@ type ProviderConfig struct {
 	Roles []Role
 }
 
+// RegionResolver finds regions for the region claim; portal/regions
+// implements it (auth does not read the regions table itself).
+type RegionResolver interface {
+	// IDByCode returns the id of the region with code, 0 when there is none.
+	IDByCode(ctx context.Context, code string) (int64, error)
+}
+
 // Config configures Auth.
 type Config struct {
 	PublicURL   *url.URL
@@ -37,8 +44,11 @@ type Config struct {
 	IdleTimeout time.Duration
 	MaxAge      time.Duration
 	SecretKey   []byte // signs anonymous CSRF tokens
-	Now         func() time.Time
-	Logger      *slog.Logger
+	// Regions turns a staff member's region claim into a region id; nil
+	// ignores the claim.
+	Regions RegionResolver
+	Now     func() time.Time
+	Logger  *slog.Logger
 }
 
 // Auth is the login, session and CSRF machinery.
@@ -307,9 +317,8 @@ func (a *Auth) userFromToken(ctx context.Context, p *provider, idt *oidc.IDToken
 	if u.Name == "" {
 		u.Name = strings.TrimSpace(u.GivenName + " " + u.FamilyName)
 	}
-	if code := str("region"); code != "" && role.Staff() {
-		var id int64
-		err := a.db.WithContext(ctx).Raw("SELECT id FROM regions WHERE code = ?", code).Scan(&id).Error
+	if code := str("region"); code != "" && role.Staff() && a.cfg.Regions != nil {
+		id, err := a.cfg.Regions.IDByCode(ctx, code)
 		if err != nil {
 			return nil, fmt.Errorf("auth: region %q: %w", code, err)
 		}

@@ -36,6 +36,11 @@ func newHarness(t *testing.T, db *database.DB, secure bool) *harness {
 
 func newHarnessRoles(t *testing.T, db *database.DB, secure bool, roles []auth.Role) *harness {
 	t.Helper()
+	return newHarnessWith(t, db, secure, roles, nil)
+}
+
+func newHarnessWith(t *testing.T, db *database.DB, secure bool, roles []auth.Role, regions auth.RegionResolver) *harness {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -55,6 +60,7 @@ func newHarnessRoles(t *testing.T, db *database.DB, secure bool, roles []auth.Ro
 		RoleClaim: h.idp.RoleClaim(), Secure: secure,
 		IdleTimeout: 30 * time.Minute, MaxAge: 12 * time.Hour,
 		SecretKey: []byte(strings.Repeat("k", 32)),
+		Regions:   regions,
 	}, db.Gorm, auth.NewDBSessions(db.Gorm))
 	if err != nil {
 		t.Fatal(err)

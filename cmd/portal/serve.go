@@ -109,6 +109,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (s *server, err er
 		}
 	}
 
+	d.regions = regions.NewStore(d.db.Gorm)
 	var sessions auth.SessionStore = auth.NewDBSessions(d.db.Gorm)
 	if cfg.SessionStore == "redis" {
 		sessions = auth.NewRedisSessions(d.redis, "portal:", cfg.SessionIdle)
@@ -121,6 +122,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (s *server, err er
 		IdleTimeout: cfg.SessionIdle,
 		MaxAge:      cfg.SessionMaxAge,
 		SecretKey:   d.cfg.SecretKey,
+		Regions:     d.regions,
 		Logger:      log,
 	}, d.db.Gorm, sessions); err != nil {
 		return s, err
@@ -141,7 +143,6 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (s *server, err er
 		return s, err
 	}
 	d.audit = audit.New(d.db.Gorm, d.now)
-	d.regions = regions.NewStore(d.db.Gorm)
 	d.metrics = prometheus.NewRegistry()
 	d.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	d.formLimit = auth.RateLimit("portal:ratelimit:form:", cfg.FormRateLimit, time.Minute, d.redis)

@@ -84,6 +84,18 @@ func (s *Store) ByID(ctx context.Context, id int64) (*Region, error) {
 	return &r, nil
 }
 
+// IDByCode returns the id of the region with code, 0 when there is none.
+func (s *Store) IDByCode(ctx context.Context, code string) (int64, error) {
+	var ids []int64
+	if err := s.db.WithContext(ctx).Model(&Region{}).Where("code = ?", code).Limit(1).Pluck("id", &ids).Error; err != nil {
+		return 0, fmt.Errorf("regions: code %q: %w", code, err)
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	return ids[0], nil
+}
+
 // ForPostalCode returns the region a postal code belongs to.
 func (s *Store) ForPostalCode(ctx context.Context, code string) (*Region, error) {
 	var r Region
