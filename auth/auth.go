@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
@@ -404,11 +405,27 @@ func (a *Auth) logout(ctx context.Context, sess *Session) (string, error) {
 	return p.endSess + sep + q.Encode(), nil
 }
 
-// safeReturn accepts only a local absolute path, so the login cannot be
-// used as an open redirect.
+// safeReturn accepts only a path on this origin, so the login cannot be
+// used as an open redirect. Browsers drop tabs and line breaks anywhere in
+// a URL, read a backslash as a slash and two leading slashes as another
+// host, so "/\t/evil.example/" ends up at //evil.example/: a value with any
+// control character, space or backslash is refused outright rather than
+// cleaned, and what remains must parse as a bare path starting with exactly
+// one slash. Anything else returns to /my.
 func safeReturn(p string) string {
-	if p == "" || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || strings.ContainsAny(p, "\r\n") {
-		return "/my"
+	const fallback = "/my"
+	if p == "" || len(p) > 2048 || strings.ContainsFunc(p, func(r rune) bool {
+		return r <= ' ' || r == 0x7f || r == '\\' || unicode.IsControl(r) || unicode.IsSpace(r)
+	}) {
+		return fallback
+	}
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") {
+		return fallback
+	}
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" ||
+		!strings.HasPrefix(u.EscapedPath(), "/") || strings.HasPrefix(u.EscapedPath(), "//") {
+		return fallback
 	}
 	return p
 }

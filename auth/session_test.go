@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -97,16 +98,34 @@ func TestPickRole(t *testing.T) {
 }
 
 func TestSafeReturn(t *testing.T) {
-	for in, want := range map[string]string{
-		"":                     "/my",
-		"/booking?x=1":         "/booking?x=1",
-		"//evil.example/":      "/my",
-		"/\\evil.example":      "/my",
-		"https://evil.example": "/my",
-		"/ok\r\nSet-Cookie: x": "/my",
-	} {
-		if got := safeReturn(in); got != want {
-			t.Errorf("safeReturn(%q) = %q, want %q", in, got, want)
+	cases := []struct{ in, want string }{
+		{"", "/my"},
+		{"/booking?x=1", "/booking?x=1"},
+		{"/booking/42/move#top", "/booking/42/move#top"},
+		{"/%2F%2Fevil.example", "/%2F%2Fevil.example"}, // an escaped slash stays in the path
+		{"//evil.example/", "/my"},
+		{"///evil.example/", "/my"},
+		{"/\\evil.example", "/my"},
+		{"\\\\evil.example", "/my"},
+		{"/\t/evil.example/", "/my"}, // what ?return=/%09/evil.example/ decodes to
+		{"/\n/evil.example/", "/my"},
+		{"/\r/evil.example/", "/my"},
+		{"\t//evil.example/", "/my"},
+		{" //evil.example/", "/my"},
+		{"/ /evil.example/", "/my"},
+		{"/\x00/evil", "/my"},
+		{"/\u0085/evil", "/my"},
+		{"/\u00a0/evil", "/my"},
+		{"https://evil.example", "/my"},
+		{"https:/evil.example", "/my"},
+		{"javascript:alert(1)", "/my"},
+		{"evil.example", "/my"},
+		{"/ok\r\nSet-Cookie: x", "/my"},
+		{"/" + strings.Repeat("a", 3000), "/my"},
+	}
+	for _, tc := range cases {
+		if got := safeReturn(tc.in); got != tc.want {
+			t.Errorf("safeReturn(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }
