@@ -16,7 +16,7 @@ const flashCookie = "portal_flash"
 func (f *Frontend) Flash(c *fiber.Ctx, key string) {
 	c.Cookie(&fiber.Cookie{
 		Name: flashCookie, Value: key, Path: "/", MaxAge: 60,
-		Secure: f.opts.Production, HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode,
+		Secure: f.opts.Secure, HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode,
 	})
 }
 
@@ -30,7 +30,7 @@ func (f *Frontend) TakeFlash(c *fiber.Ctx) string {
 	}
 	c.Cookie(&fiber.Cookie{
 		Name: flashCookie, Value: "", Path: "/", Expires: time.Unix(1, 0), // in the past: delete
-		Secure: f.opts.Production, HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode,
+		Secure: f.opts.Secure, HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode,
 	})
 	if !f.catalog.ids[DefaultLang][key] {
 		return ""

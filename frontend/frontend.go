@@ -49,8 +49,9 @@ const (
 
 // Options configures New.
 type Options struct {
-	// Production turns on the Secure flag of the language cookie.
-	Production bool
+	// Secure is true when the public URL is https: cookies get the Secure
+	// flag and responses an HSTS header. It is the portal's one cookie rule.
+	Secure bool
 	// Viewer returns the signed-in person of the request; nil means anonymous.
 	Viewer func(c *fiber.Ctx) *Viewer
 	// CSRFToken returns the token forms post back in the _csrf field.

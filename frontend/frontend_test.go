@@ -331,7 +331,7 @@ func TestLanguageSelection(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFrontend(t, Options{Production: tc.production})
+			f := newFrontend(t, Options{Secure: tc.production})
 			app := newApp(f, func(c *fiber.Ctx) error { return c.SendString(Lang(c)) })
 			resp, body := get(t, app, tc.target, tc.header...)
 			if body != tc.want {

@@ -52,7 +52,7 @@ func (f *Frontend) Languages() fiber.Handler {
 				Value:    lang,
 				Path:     "/",
 				MaxAge:   int((365 * 24 * time.Hour).Seconds()),
-				Secure:   f.opts.Production,
+				Secure:   f.opts.Secure,
 				HTTPOnly: true,
 				SameSite: fiber.CookieSameSiteLaxMode,
 			})

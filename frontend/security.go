@@ -15,11 +15,11 @@ const FontOrigin = "https://makasiini.hel.fi"
 // SecurityHeaders returns middleware that sets the browser security headers
 // on every response: a Content-Security-Policy that allows no inline script
 // or style and no framing, nosniff, a same-origin referrer, a Permissions-Policy
-// that turns off the powerful features, and in production HSTS.
+// that turns off the powerful features, and HSTS when served over https.
 // formActionOrigins (such as the OpenID provider logout redirects to) are
 // added to form-action; entries that are not bare http(s) origins are left
 // out (New rejects them).
-func SecurityHeaders(production bool, formActionOrigins []string) fiber.Handler {
+func SecurityHeaders(secure bool, formActionOrigins []string) fiber.Handler {
 	formAction := []string{"'self'"}
 	for _, o := range formActionOrigins {
 		if src, err := originSource(o); err == nil {
@@ -47,7 +47,7 @@ func SecurityHeaders(production bool, formActionOrigins []string) fiber.Handler 
 		h.Set(fiber.HeaderPermissionsPolicy, "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), display-capture=()")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		h.Set(fiber.HeaderCrossOriginResourcePolicy, "same-origin")
-		if production {
+		if secure {
 			h.Set(fiber.HeaderStrictTransportSecurity, "max-age=63072000; includeSubDomains")
 		}
 		return c.Next()
@@ -56,7 +56,7 @@ func SecurityHeaders(production bool, formActionOrigins []string) fiber.Handler 
 
 // Security returns SecurityHeaders for the Options New was given.
 func (f *Frontend) Security() fiber.Handler {
-	return SecurityHeaders(f.opts.Production, f.opts.FormActionOrigins)
+	return SecurityHeaders(f.opts.Secure, f.opts.FormActionOrigins)
 }
 
 // checkOrigins rejects form-action origins that are not bare http(s) origins.

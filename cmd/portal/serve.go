@@ -118,7 +118,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (s *server, err er
 		PublicURL:   cfg.PublicURL,
 		Providers:   providers(d.cfg),
 		RoleClaim:   cfg.RoleClaim,
-		Secure:      cfg.Production(),
+		Secure:      secureCookies(cfg),
 		IdleTimeout: cfg.SessionIdle,
 		MaxAge:      cfg.SessionMaxAge,
 		SecretKey:   d.cfg.SecretKey,
@@ -128,8 +128,8 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (s *server, err er
 		return s, err
 	}
 	if d.fe, err = frontend.New(frontend.Options{
-		Location:   cfg.Location,
-		Production: cfg.Production(),
+		Location: cfg.Location,
+		Secure:   secureCookies(cfg),
 		Viewer: func(c *fiber.Ctx) *frontend.Viewer {
 			if u := auth.CurrentUser(c); u != nil {
 				return &frontend.Viewer{Name: u.Name, Role: string(u.Role)}
@@ -170,6 +170,11 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (s *server, err er
 	}
 	return s, nil
 }
+
+// secureCookies is the portal's one cookie rule: every cookie is Secure,
+// and the session and CSRF cookies __Host- prefixed, exactly when the
+// public URL is https (production requires it to be).
+func secureCookies(cfg Config) bool { return cfg.PublicURL.Scheme == "https" }
 
 func providers(cfg Config) []auth.ProviderConfig {
 	if cfg.StaffOIDC.Issuer == "" {

@@ -73,7 +73,7 @@ func wireChat(app *fiber.App, d *deps) (func(context.Context) error, error) {
 	svc, err := chat.New(chat.Config{
 		PublicURL:       d.cfg.PublicURL,
 		SecretKey:       d.cfg.SecretKey,
-		Secure:          d.cfg.PublicURL.Scheme == "https",
+		Secure:          secureCookies(d.cfg),
 		Limits:          cc.Limits,
 		Capacity:        cc.Capacity,
 		GuestTTL:        cc.GuestTTL,
