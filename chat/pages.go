@@ -14,6 +14,7 @@ import (
 
 	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/frontend"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/audit"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/regions"
 )
 
@@ -778,8 +779,8 @@ func (s *Service) handleResident(c *fiber.Ctx) error {
 		return fiber.NewError(fiber.StatusNotFound, msgNotFound)
 	}
 	rid := *cv.ResidentID
-	if err := s.audit.Record(c.UserContext(), rid, "chat.resident_page", "user:"+strconv.FormatInt(rid, 10),
-		"chat "+strconv.FormatInt(cv.ID, 10)); err != nil {
+	if err := s.audit.Record(c.UserContext(), rid, audit.ChatResidentPage, "chat:"+strconv.FormatInt(cv.ID, 10),
+		audit.ReasonChatResidentInfo); err != nil {
 		return fmt.Errorf("chat: access log: %w", err)
 	}
 	u, err := s.store.Person(ctx, rid)

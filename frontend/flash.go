@@ -32,7 +32,7 @@ func (f *Frontend) TakeFlash(c *fiber.Ctx) string {
 		Name: flashCookie, Value: "", Path: "/", Expires: time.Unix(1, 0), // in the past: delete
 		Secure: f.opts.Secure, HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode,
 	})
-	if !f.catalog.ids[DefaultLang][key] {
+	if !f.Has(key) {
 		return ""
 	}
 	return strings.Clone(key)

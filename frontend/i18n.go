@@ -104,9 +104,14 @@ func (c *catalog) require(keys ...string) error {
 	return nil
 }
 
+// Has reports whether a message id exists (in Finnish, and so in every
+// language: New checks that).
+func (f *Frontend) Has(id string) bool { return f.catalog.ids[DefaultLang][id] }
+
 // T translates id into lang, filling the message's placeholders from data. A
 // message's "Count" value selects its plural form. An unsupported language
 // falls back to Finnish, a missing message to the id itself. It never panics.
+
 func (f *Frontend) T(lang, id string, data ...map[string]any) (out string) {
 	defer func() {
 		if r := recover(); r != nil {

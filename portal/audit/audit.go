@@ -43,30 +43,66 @@ func New(db *gorm.DB, now func() time.Time) *Log {
 	return &Log{db: db, now: now}
 }
 
-// Record writes one entry for the actor in ctx (see auth.ActorFrom) when
-// that actor is staff; a resident looking at their own data is not logged.
-// Call it wherever staff read or change a resident's data, before
-// responding: if it fails, the caller fails too, so no access goes
-// unrecorded.
-func (l *Log) Record(ctx context.Context, residentID int64, action, resource, reason string) error {
-	return l.RecordTx(ctx, l.db, residentID, action, resource, reason)
-}
+// SameOpening is how long a repeated read of the same record by the same
+// person counts as one opening: the steps of one booking form, a page
+// reloaded, a calendar paged back and forth write one entry, not one per
+// query or render.
+const SameOpening = 10 * time.Minute
 
-// RecordTx is Record inside the caller's transaction tx, so the change and
-// its log line commit together.
-func (l *Log) RecordTx(ctx context.Context, tx *gorm.DB, residentID int64, action, resource, reason string) error {
-	a := auth.ActorFrom(ctx)
-	if !a.Staff() {
+// Record writes a read of a resident's data by the actor in ctx (see
+// auth.ActorFrom) when that actor is staff; a resident looking at their
+// own data is not logged. The same read of the same record by the same
+// actor within SameOpening is already in the log and is not written again.
+// Call it wherever staff read a resident's data, before responding: if it
+// fails, the caller fails too, so no access goes unrecorded.
+func (l *Log) Record(ctx context.Context, residentID int64, action Action, resource string, reason Reason) error {
+	e, ok := entryFor(ctx, residentID, action, resource, reason)
+	if !ok {
 		return nil
 	}
-	e := Entry{
-		ActorID: a.UserID, ActorRole: string(a.Role), Action: action,
-		Resource: resource, Reason: reason, RequestID: a.RequestID,
+	q := l.db.WithContext(ctx).Model(&Entry{}).
+		Where("actor_id = ? AND at >= ? AND action = ? AND resource = ?", e.ActorID, l.now().UTC().Add(-SameOpening), e.Action, e.Resource)
+	if e.ResidentID != nil {
+		q = q.Where("resident_id = ?", *e.ResidentID)
+	} else {
+		q = q.Where("resident_id IS NULL")
+	}
+	var seen []int64
+	if err := q.Limit(1).Pluck("id", &seen).Error; err != nil {
+		return fmt.Errorf("audit: look up %s: %w", e.Action, err)
+	}
+	if len(seen) > 0 {
+		return nil
+	}
+	return l.write(ctx, l.db, e)
+}
+
+// RecordTx writes a change of a resident's data inside the caller's
+// transaction tx, so the change and its log line commit together. Every
+// change is written.
+func (l *Log) RecordTx(ctx context.Context, tx *gorm.DB, residentID int64, action Action, resource string, reason Reason) error {
+	e, ok := entryFor(ctx, residentID, action, resource, reason)
+	if !ok {
+		return nil
+	}
+	return l.write(ctx, tx, e)
+}
+
+// entryFor is the entry for the actor in ctx; false when the actor is not
+// staff.
+func entryFor(ctx context.Context, residentID int64, action Action, resource string, reason Reason) (*Entry, bool) {
+	a := auth.ActorFrom(ctx)
+	if !a.Staff() {
+		return nil, false
+	}
+	e := &Entry{
+		ActorID: a.UserID, ActorRole: string(a.Role), Action: string(action),
+		Resource: resource, Reason: string(reason), RequestID: a.RequestID,
 	}
 	if residentID != 0 {
 		e.ResidentID = &residentID
 	}
-	return l.write(ctx, tx, &e)
+	return e, true
 }
 
 // Write records an entry made outside a request (a background job acting

@@ -13,6 +13,7 @@ import (
 
 	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/frontend"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/audit"
 )
 
 // WindowView is a weekly window as the availability page lists it.
@@ -291,7 +292,7 @@ func (s *Service) handleAddException(c *fiber.Ctx) error {
 		var views []View
 		for i := range conflicts {
 			e := &conflicts[i]
-			if err := s.audit.Record(c.UserContext(), e.ResidentID, "booking.view", resource(e.ID), "exception conflicts"); err != nil {
+			if err := s.audit.Record(c.UserContext(), e.ResidentID, audit.BookingView, resource(e.ID), audit.ReasonAbsenceConflict); err != nil {
 				return err
 			}
 			v, err := vw.view(&e.Booking, e.ResidentName, "/desk/booking/")

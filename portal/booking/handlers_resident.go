@@ -10,6 +10,7 @@ import (
 
 	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/frontend"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/audit"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/regions"
 )
 
@@ -265,7 +266,7 @@ func (s *Service) renderShow(c *fiber.Ctx, status int, b *Booking, errKey string
 		page.Data = d
 	}
 	if d.Staff {
-		if err := s.audit.Record(c.UserContext(), b.ResidentID, "booking.view", resource(b.ID), "booking page"); err != nil {
+		if err := s.audit.Record(c.UserContext(), b.ResidentID, audit.BookingView, resource(b.ID), audit.ReasonBookingPage); err != nil {
 			return err
 		}
 		return s.fe.Render(c, status, "booking/staff-show", page)

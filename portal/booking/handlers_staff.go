@@ -12,6 +12,7 @@ import (
 
 	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/frontend"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/audit"
 )
 
 // CalendarDay is one day of the staff calendar.
@@ -153,7 +154,7 @@ func (s *Service) handleCalendar(c *fiber.Ctx) error {
 			}
 			// Each appointment shown names a resident: that is a view of
 			// their data and goes to the access log.
-			if err := s.audit.Record(c.UserContext(), e.ResidentID, "booking.view", resource(e.ID), "calendar "+form.Get("date")); err != nil {
+			if err := s.audit.Record(c.UserContext(), e.ResidentID, audit.BookingView, resource(e.ID), audit.ReasonCalendar); err != nil {
 				return err
 			}
 			v, err := vw.view(&e.Booking, e.ResidentName, "/desk/booking/")
@@ -214,7 +215,7 @@ func (s *Service) staffExtra(c *fiber.Ctx, mode string, residentID int64) func(*
 				return err
 			}
 			d.Resident = r
-			return s.audit.Record(c.UserContext(), r.ID, "booking.resident_view", "user:"+strconv.FormatInt(r.ID, 10), "book on behalf")
+			return s.audit.Record(c.UserContext(), r.ID, audit.BookingResidentView, "user:"+strconv.FormatInt(r.ID, 10), audit.ReasonOnBehalf)
 		}
 		q := strings.TrimSpace(c.FormValue("q"))
 		if q == "" {
@@ -228,7 +229,7 @@ func (s *Service) staffExtra(c *fiber.Ctx, mode string, residentID int64) func(*
 			return err
 		}
 		d.Residents = found
-		return s.audit.Record(c.UserContext(), 0, "booking.resident_search", "", "book on behalf")
+		return s.audit.Record(c.UserContext(), 0, audit.BookingResidentSearch, "", audit.ReasonOnBehalf)
 	}
 }
 
@@ -299,7 +300,7 @@ func (s *Service) handleStaffMoveForm(c *fiber.Ctx) error {
 	if b.Status != StatusBooked {
 		return s.renderShow(c, fiber.StatusConflict, b, "booking.error.not_changeable")
 	}
-	if err := s.audit.Record(c.UserContext(), b.ResidentID, "booking.view", resource(b.ID), "move"); err != nil {
+	if err := s.audit.Record(c.UserContext(), b.ResidentID, audit.BookingView, resource(b.ID), audit.ReasonMoveOnBehalf); err != nil {
 		return err
 	}
 	form := frontend.ReadForm(c, pickerFields...).ReadText(c, pickerTexts...)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/frontend"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/audit"
 )
 
 // MySectionData is the Data of booking/my-section.
@@ -76,7 +77,7 @@ func (s *Service) DeskSection(c *fiber.Ctx) (frontend.Section, error) {
 	vw := s.viewer(ctx, lang)
 	for i := range entries {
 		e := &entries[i]
-		if err := s.audit.Record(c.UserContext(), e.ResidentID, "booking.view", resource(e.ID), "desk: today"); err != nil {
+		if err := s.audit.Record(c.UserContext(), e.ResidentID, audit.BookingView, resource(e.ID), audit.ReasonDeskToday); err != nil {
 			return sec, err
 		}
 		v, err := vw.view(&e.Booking, e.ResidentName, "/desk/booking/")

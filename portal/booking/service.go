@@ -320,7 +320,7 @@ func (s *Service) Book(c *fiber.Ctx, actor *auth.User, r BookRequest) (*Booking,
 		if err := s.queueMail(ctx, tx, mailConfirmed, b, mc); err != nil {
 			return err
 		}
-		return s.audit.RecordTx(c.UserContext(), tx, b.ResidentID, "booking.create", resource(b.ID), "booked on the resident's behalf")
+		return s.audit.RecordTx(c.UserContext(), tx, b.ResidentID, audit.BookingCreate, resource(b.ID), audit.ReasonOnBehalf)
 	})
 	if err != nil {
 		return nil, err
@@ -391,7 +391,7 @@ func (s *Service) Cancel(c *fiber.Ctx, u *auth.User, b *Booking, message string)
 		if err := s.queueMail(ctx, tx, mailCancelled, b, mc); err != nil {
 			return err
 		}
-		return s.audit.RecordTx(c.UserContext(), tx, b.ResidentID, "booking.cancel", resource(b.ID), "cancelled by staff")
+		return s.audit.RecordTx(c.UserContext(), tx, b.ResidentID, audit.BookingCancel, resource(b.ID), audit.ReasonStaffChange)
 	})
 	if err != nil {
 		return err
@@ -442,7 +442,7 @@ func (s *Service) Move(c *fiber.Ctx, u *auth.User, b *Booking, advisorID int64, 
 		if err := s.queueMail(ctx, tx, mailMoved, b, mc); err != nil {
 			return err
 		}
-		return s.audit.RecordTx(c.UserContext(), tx, b.ResidentID, "booking.move", resource(b.ID), "moved by staff")
+		return s.audit.RecordTx(c.UserContext(), tx, b.ResidentID, audit.BookingMove, resource(b.ID), audit.ReasonStaffChange)
 	})
 	if err != nil {
 		return err
@@ -454,7 +454,7 @@ func (s *Service) Move(c *fiber.Ctx, u *auth.User, b *Booking, advisorID int64, 
 // SetOutcome marks an appointment that has begun done or no-show (staff only).
 func (s *Service) SetOutcome(c *fiber.Ctx, u *auth.User, b *Booking, status Status) error {
 	return s.store.SetOutcome(c.UserContext(), b, status, u.ID, s.now(), func(tx *gorm.DB) error {
-		return s.audit.RecordTx(c.UserContext(), tx, b.ResidentID, "booking.outcome", resource(b.ID), string(status))
+		return s.audit.RecordTx(c.UserContext(), tx, b.ResidentID, audit.BookingOutcome, resource(b.ID), audit.ReasonOutcome)
 	})
 }
 
@@ -500,7 +500,7 @@ func (s *Service) AddException(c *fiber.Ctx, u *auth.User, e *Exception) ([]Book
 		if err := s.queueMail(ctx, tx, mailCancelled, b, mc); err != nil {
 			return err
 		}
-		return s.audit.RecordTx(c.UserContext(), tx, b.ResidentID, "booking.cancel", resource(b.ID), "advisor unavailable: "+string(e.Kind))
+		return s.audit.RecordTx(c.UserContext(), tx, b.ResidentID, audit.BookingCancel, resource(b.ID), audit.ReasonAdvisorAbsent)
 	})
 	if err != nil {
 		return nil, err

@@ -4,7 +4,7 @@
 package desk
 
 import (
-	"strings"
+	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -33,7 +33,10 @@ func (d *Desk) AddSection(fn frontend.SectionFunc) { d.sections = append(d.secti
 // Register mounts the staff pages.
 func (d *Desk) Register(r fiber.Router) {
 	r.Get("/desk", auth.RequireRole(auth.RoleAdvisor, auth.RoleAdmin), d.desk)
+	// The filter is posted, never put in the URL: it may name a person,
+	// and URLs end up in browser history and proxy logs.
 	r.Get("/admin/access-log", auth.RequireRole(auth.RoleAdmin), d.accessLog)
+	r.Post("/admin/access-log", auth.RequireRole(auth.RoleAdmin), d.accessLog)
 }
 
 // Data is the Data of pages/desk.
@@ -55,23 +58,32 @@ type AccessLogEntry struct {
 	ActorName    string
 	ActorRole    string
 	ResidentName string
-	Action       string
+	Action       string // translated; the code itself for an action without texts
 	Resource     string
-	Reason       string
+	Reason       string // likewise
 }
 
 // AccessLogData is the Data of pages/access-log.
 type AccessLogData struct {
-	Entries    []AccessLogEntry
-	Pagination frontend.Pagination
+	Entries []AccessLogEntry
+	// Page is the page shown; PrevPage and NextPage are 0 when there is
+	// none. Paging posts the filter again, so it never enters the URL.
+	Page, PrevPage, NextPage int
 }
 
 func (d *Desk) accessLog(c *fiber.Ctx) error {
-	form := frontend.ReadForm(c, "actor", "resident", "action", "from", "to")
+	form := frontend.NewForm()
+	page := 1
+	if c.Method() == fiber.MethodPost {
+		form.Read(c, "actor", "resident", "action", "from", "to")
+		if n, err := strconv.Atoi(c.FormValue("page")); err == nil && n > 1 && n <= 100000 {
+			page = n
+		}
+	}
 	f := audit.Filter{
-		Actor:    strings.TrimSpace(form.Get("actor")),
-		Resident: strings.TrimSpace(form.Get("resident")),
-		Action:   strings.TrimSpace(form.Get("action")),
+		Actor:    form.Get("actor"),
+		Resident: form.Get("resident"),
+		Action:   form.Get("action"),
 	}
 	if v := form.Get("from"); v != "" {
 		t, err := time.ParseInLocation("2006-01-02", v, d.loc)
@@ -87,33 +99,52 @@ func (d *Desk) accessLog(c *fiber.Ctx) error {
 		}
 		f.To = t.AddDate(0, 0, 1) // through the end of that day
 	}
+	if !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From) {
+		form.Fail("to", "accesslog.error.range")
+	}
 	for _, field := range []string{"actor", "resident", "action"} {
 		if len(form.Get(field)) > 200 {
 			form.Fail(field, "form.too_long")
 		}
 	}
-	page := frontend.CurrentPage(c)
-	data := AccessLogData{}
+	data := AccessLogData{Page: page}
 	status := fiber.StatusOK
 	if form.HasErrors() {
-		status = fiber.StatusBadRequest
-		data.Pagination = frontend.Paginate(c, page, false)
+		status = fiber.StatusUnprocessableEntity
 	} else {
+		ctx := c.UserContext()
 		// Reading the log shows who looked at whom: that is itself logged.
-		if err := d.log.Record(c.UserContext(), 0, "access_log.view", "", "admin page"); err != nil {
+		if err := d.log.Record(ctx, 0, audit.AccessLogView, "", audit.ReasonAdminPage); err != nil {
 			return err
 		}
-		rows, more, err := d.log.List(c.UserContext(), f, page)
+		rows, more, err := d.log.List(ctx, f, page)
 		if err != nil {
 			return err
 		}
+		lang := frontend.Lang(c)
 		for _, r := range rows {
 			data.Entries = append(data.Entries, AccessLogEntry{
 				At: r.At, ActorName: r.ActorName, ActorRole: r.ActorRole, ResidentName: r.ResidentName,
-				Action: r.Action, Resource: r.Resource, Reason: r.Reason,
+				Action:   d.label(lang, "accesslog.action.", r.Action),
+				Resource: r.Resource,
+				Reason:   d.label(lang, "accesslog.reason.", r.Reason),
 			})
 		}
-		data.Pagination = frontend.Paginate(c, page, more)
+		if page > 1 {
+			data.PrevPage = page - 1
+		}
+		if more {
+			data.NextPage = page + 1
+		}
 	}
 	return d.fe.Render(c, status, "pages/access-log", frontend.Page{TitleKey: "accesslog.title", Data: data, Form: form})
+}
+
+// label translates an action or reason code; a code without texts (an
+// entry written before the codes had them) is shown as it is.
+func (d *Desk) label(lang, prefix, code string) string {
+	if code == "" || !d.fe.Has(prefix+code) {
+		return code
+	}
+	return d.fe.T(lang, prefix+code)
 }

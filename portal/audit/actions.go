@@ -1,0 +1,59 @@
+package audit
+
+// Action is what staff did with a resident's data. Each is shown
+// translated on the access log page (accesslog.action.<code> in fi, sv and
+// en); a test checks that every action listed in Actions has its texts.
+type Action string
+
+// The actions. Reads say what was shown, changes what was changed.
+const (
+	AccessLogView         Action = "access_log.view"         // an admin read the access log
+	BookingView           Action = "booking.view"            // an appointment naming a resident was shown
+	BookingResidentView   Action = "booking.resident_view"   // a resident's details were opened to book for them
+	BookingResidentSearch Action = "booking.resident_search" // residents were searched by name to book for one
+	BookingCreate         Action = "booking.create"          // an appointment was booked for a resident
+	BookingCancel         Action = "booking.cancel"          // a resident's appointment was cancelled
+	BookingMove           Action = "booking.move"            // a resident's appointment was moved
+	BookingOutcome        Action = "booking.outcome"         // an appointment's outcome was recorded
+	ChatAccept            Action = "chat.accept"             // a logged-in resident's chat was accepted from the queue
+	ChatOpen              Action = "chat.open"               // a logged-in resident's conversation was opened
+	ChatTranscript        Action = "chat.transcript"         // a resident's earlier chat transcript was read
+	ChatResidentPage      Action = "chat.resident_page"      // a chatting resident's details were opened
+)
+
+// Actions lists every action, for the translation check.
+func Actions() []Action {
+	return []Action{
+		AccessLogView, BookingView, BookingResidentView, BookingResidentSearch, BookingCreate,
+		BookingCancel, BookingMove, BookingOutcome, ChatAccept, ChatOpen, ChatTranscript, ChatResidentPage,
+	}
+}
+
+// Reason is why staff did it, shown translated (accesslog.reason.<code>).
+type Reason string
+
+// The reasons.
+const (
+	ReasonAdminPage        Reason = "admin_page"         // reading the access log page
+	ReasonCalendar         Reason = "calendar"           // the advisor's calendar
+	ReasonDeskToday        Reason = "desk_today"         // today's appointments on the desk
+	ReasonBookingPage      Reason = "booking_page"       // the appointment's own page
+	ReasonOnBehalf         Reason = "on_behalf"          // booking for a resident
+	ReasonMoveOnBehalf     Reason = "move_on_behalf"     // moving a resident's appointment
+	ReasonAbsenceConflict  Reason = "absence_conflict"   // appointments in the way of an absence
+	ReasonStaffChange      Reason = "staff_change"       // a change made by staff
+	ReasonOutcome          Reason = "outcome"            // recording how the appointment went
+	ReasonAdvisorAbsent    Reason = "advisor_absent"     // the advisor became unavailable
+	ReasonChatService      Reason = "chat_service"       // serving the resident in the chat
+	ReasonChatHistory      Reason = "chat_history"       // the resident's earlier chats
+	ReasonChatResidentInfo Reason = "chat_resident_info" // who the chatting resident is
+)
+
+// Reasons lists every reason, for the translation check.
+func Reasons() []Reason {
+	return []Reason{
+		ReasonAdminPage, ReasonCalendar, ReasonDeskToday, ReasonBookingPage, ReasonOnBehalf, ReasonMoveOnBehalf,
+		ReasonAbsenceConflict, ReasonStaffChange, ReasonOutcome, ReasonAdvisorAbsent,
+		ReasonChatService, ReasonChatHistory, ReasonChatResidentInfo,
+	}
+}
