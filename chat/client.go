@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/fasthttp/websocket"
+
+	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/audit"
 )
 
 // Principal is who is at the other end of a socket: a logged-in user, or
@@ -585,6 +588,16 @@ func (c *client) join(conv, after int64) {
 		c.hub.log.Warn("chat: join", "conversation", conv, "err", err)
 		c.enqueue(encodeError(CodeInternal, conv, ""))
 		return
+	}
+	if c.p.Staff() {
+		// Staff opening a resident's conversation over the socket is a read
+		// of their data: logged once per opening, not per message.
+		actx := auth.WithActor(ctx, auth.Actor{UserID: c.p.UserID, Role: auth.Role(c.p.Role)})
+		if err := c.svc.logRead(actx, cv, audit.ChatOpen, audit.ReasonChatService); err != nil {
+			c.hub.log.Warn("chat: join", "conversation", conv, "err", err)
+			c.enqueue(encodeError(CodeInternal, conv, ""))
+			return
+		}
 	}
 	after = min(max(after, 0), cv.LastSeq)
 	state := mustJSON(c.svc.joinedFrame(ctx, cv, c.p))

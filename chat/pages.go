@@ -317,6 +317,20 @@ func (s *Service) loadFor(c *fiber.Ctx, p *Principal) (*Conversation, error) {
 	return cv, err
 }
 
+// logRead writes the access log when staff read a logged-in resident's
+// conversation: once per opening (audit.Record folds repeats), never per
+// message. A guest's conversation names nobody and is not logged; neither
+// is a resident reading their own (audit.Record skips non-staff actors).
+func (s *Service) logRead(ctx context.Context, cv *Conversation, action audit.Action, reason audit.Reason) error {
+	if cv.ResidentID == nil {
+		return nil
+	}
+	if err := s.audit.Record(ctx, *cv.ResidentID, action, "chat:"+strconv.FormatInt(cv.ID, 10), reason); err != nil {
+		return fmt.Errorf("chat: access log: %w", err)
+	}
+	return nil
+}
+
 func (s *Service) transcript(ctx context.Context, cv *Conversation) ([]Message, error) {
 	var all []Message
 	for after := int64(0); ; {
@@ -613,11 +627,24 @@ func (s *Service) handleNext(c *fiber.Ctx) error {
 		if err != nil {
 			return s.acceptError(err)
 		}
+		if err := s.logAccept(ctx, it.Conv); err != nil {
+			return err
+		}
 		s.hub.publishMessage(msg, false)
 		s.hub.queueChanged()
 		return c.Redirect("/chat/desk/c/"+strconv.FormatInt(it.Conv, 10), fiber.StatusSeeOther)
 	}
 	return c.Redirect("/chat/desk?notice=chat.desk.queue_empty", fiber.StatusSeeOther)
+}
+
+// logAccept writes the access log for an accepted chat of a logged-in
+// resident: accepting shows the advisor who is asking.
+func (s *Service) logAccept(ctx context.Context, id int64) error {
+	cv, err := s.store.Conversation(ctx, id)
+	if err != nil {
+		return err
+	}
+	return s.logRead(ctx, cv, audit.ChatAccept, audit.ReasonChatService)
 }
 
 func (s *Service) acceptError(err error) error {
@@ -649,6 +676,9 @@ func (s *Service) handleAccept(c *fiber.Ctx) error {
 	if err != nil {
 		return s.acceptError(err)
 	}
+	if err := s.logAccept(c.UserContext(), id); err != nil {
+		return err
+	}
 	s.hub.publishMessage(msg, false)
 	s.hub.queueChanged()
 	return c.Redirect("/chat/desk/c/"+strconv.FormatInt(id, 10), fiber.StatusSeeOther)
@@ -659,6 +689,15 @@ func (s *Service) handleDeskConversation(c *fiber.Ctx) error {
 	p := s.principal(c)
 	cv, err := s.loadFor(c, p)
 	if err != nil {
+		return err
+	}
+	// Opening a live chat serves the resident; opening an ended one reads
+	// its transcript. Either is logged once per opening.
+	action, reason := audit.ChatOpen, audit.ReasonChatService
+	if cv.Status == StatusClosed {
+		action, reason = audit.ChatTranscript, audit.ReasonChatHistory
+	}
+	if err := s.logRead(ctx, cv, action, reason); err != nil {
 		return err
 	}
 	d, err := s.conversationData(ctx, cv, p)

@@ -166,6 +166,9 @@ func New(cfg Config, d Deps) (*Service, error) {
 		// One late renewal must not make everybody absent.
 		return nil, fmt.Errorf("chat: presence TTL %s is shorter than twice the presence interval %s", l.PresenceTTL, l.PresenceInterval)
 	}
+	if d.Audit == nil {
+		return nil, fmt.Errorf("chat: Deps.Audit is required (staff reads of residents' chats are logged)")
+	}
 	if cfg.Hours == "" {
 		cfg.Hours = "Mon-Fri 09:00-15:00"
 	}

@@ -49,6 +49,7 @@ import (
 	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/chat"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/migrations"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/audit"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
 )
 
@@ -119,7 +120,7 @@ func serve(args []string) error {
 	}
 	lim := chat.DefaultLimits()
 	lim.Writers, lim.MaxBatch = *writers, *batch
-	svc, err := chat.New(chat.Config{PublicURL: pub, Limits: lim, Location: time.UTC}, chat.Deps{DB: db, Broker: broker, Auth: a, Log: log})
+	svc, err := chat.New(chat.Config{PublicURL: pub, Limits: lim, Location: time.UTC}, chat.Deps{DB: db, Broker: broker, Auth: a, Audit: audit.New(db.Gorm, nil), Log: log})
 	if err != nil {
 		return err
 	}
