@@ -249,25 +249,54 @@ func (s *Service) handleStart(c *fiber.Ctx) error {
 				cv.RegionID = &r.ID
 			}
 		}
+		// One open chat at a time: a second start goes back to the first.
+		if open, err := s.store.OpenFor(ctx, p); err == nil {
+			return c.Redirect("/chat/c/"+strconv.FormatInt(open.ID, 10), fiber.StatusSeeOther)
+		} else if !errors.Is(err, ErrNotFound) {
+			return err
+		}
 	} else {
-		gid, err := s.ensureGuest(c)
+		// A guest's token may have been planted by someone else, so a
+		// guest never goes back to a chat by their cookie alone: an open
+		// chat under the old token is ended, and the new chat gets a new
+		// token.
+		if old, ok := s.guestID(c); ok {
+			if err := s.endGuestChat(ctx, &Principal{GuestID: old, Role: "guest"}); err != nil {
+				return err
+			}
+		}
+		gid, err := s.newGuest(c)
 		if err != nil {
 			return err
 		}
 		p = &Principal{GuestID: gid, Role: "guest"}
 		cv.GuestID = gid
 	}
-	// One open chat at a time: a second start goes back to the first.
-	if open, err := s.store.OpenFor(ctx, p); err == nil {
-		return c.Redirect("/chat/c/"+strconv.FormatInt(open.ID, 10), fiber.StatusSeeOther)
-	} else if !errors.Is(err, ErrNotFound) {
-		return err
-	}
 	if err := s.store.NewConversation(ctx, cv); err != nil {
 		return err
 	}
 	s.hub.queueChanged()
 	return c.Redirect("/chat/c/"+strconv.FormatInt(cv.ID, 10), fiber.StatusSeeOther)
+}
+
+// endGuestChat ends the open chat of a guest token, if it has one.
+func (s *Service) endGuestChat(ctx context.Context, p *Principal) error {
+	open, err := s.store.OpenFor(ctx, p)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	msg, err := s.store.End(ctx, open.ID, p)
+	if err != nil {
+		return err
+	}
+	if msg != nil {
+		s.hub.publishMessage(msg, true)
+		s.hub.queueChanged()
+	}
+	return nil
 }
 
 // ConversationData is the Data of chat/conversation and chat/desk-conversation.

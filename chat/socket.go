@@ -107,7 +107,15 @@ func (s *Service) serveSocket(conn *websocket.Conn) {
 	cl.out.writer.Wait()
 }
 
-const guestCookie = "asn_chat_guest"
+// guestCookieName is the guest token's cookie: Secure and __Host- prefixed
+// (so Path=/, no Domain: a sibling subdomain cannot plant one) exactly when
+// the public URL is https, the portal's one cookie rule.
+func (s *Service) guestCookieName() string {
+	if s.cfg.Secure {
+		return "__Host-asn_chat_guest"
+	}
+	return "asn_chat_guest"
+}
 
 // guestKey derives the guest-token key from the portal's secret, so that
 // the secret itself signs nothing but what it was made for.
@@ -161,7 +169,7 @@ func (s *Service) verifyGuest(tok string) (string, error) {
 
 // guestID reads and checks the guest cookie.
 func (s *Service) guestID(c *fiber.Ctx) (string, bool) {
-	tok := c.Cookies(guestCookie)
+	tok := c.Cookies(s.guestCookieName())
 	if tok == "" {
 		return "", false
 	}
@@ -172,18 +180,17 @@ func (s *Service) guestID(c *fiber.Ctx) (string, bool) {
 	return strings.Clone(id), true
 }
 
-// ensureGuest returns the visitor's guest id, issuing a token cookie first
-// if they have none.
-func (s *Service) ensureGuest(c *fiber.Ctx) (string, error) {
-	if id, ok := s.guestID(c); ok {
-		return id, nil
-	}
+// newGuest issues a fresh guest token cookie and returns its id. A chat is
+// bound to the token it was started with: every new chat gets a new token,
+// so a token planted in someone's browser beforehand (a cookie set from a
+// sibling subdomain) never opens the chat they start next.
+func (s *Service) newGuest(c *fiber.Ctx) (string, error) {
 	tok, id, err := s.GuestToken()
 	if err != nil {
 		return "", err
 	}
 	c.Cookie(&fiber.Cookie{
-		Name: guestCookie, Value: tok, Path: "/chat", Expires: s.now().Add(s.cfg.GuestTTL),
+		Name: s.guestCookieName(), Value: tok, Path: "/", Expires: s.now().Add(s.cfg.GuestTTL),
 		HTTPOnly: true, Secure: s.cfg.Secure, SameSite: fiber.CookieSameSiteLaxMode,
 	})
 	return id, nil
