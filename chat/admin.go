@@ -194,7 +194,7 @@ func (s *Service) renderAdmin(c *fiber.Ctx, form *frontend.Form, edit adminEdit)
 	if form.HasErrors() {
 		status = fiber.StatusUnprocessableEntity
 	}
-	return s.fe.Render(c, status, "chat/admin", frontend.Page{TitleKey: "chat.admin.title", Data: d, Form: form, Notice: c.Query("notice")})
+	return s.fe.Render(c, status, "chat/admin", frontend.Page{TitleKey: "chat.admin.title", Data: d, Form: form})
 }
 
 func (s *Service) handleReplySave(c *fiber.Ctx) error {
@@ -234,7 +234,8 @@ func (s *Service) handleReplySave(c *fiber.Ctx) error {
 	} else if err != nil {
 		return err
 	}
-	return c.Redirect("/chat/admin?notice=notice.saved", fiber.StatusSeeOther)
+	s.fe.Flash(c, "notice.saved")
+	return c.Redirect("/chat/admin", fiber.StatusSeeOther)
 }
 
 func (s *Service) handleReplyDelete(c *fiber.Ctx) error {
@@ -245,7 +246,8 @@ func (s *Service) handleReplyDelete(c *fiber.Ctx) error {
 	if err := s.store.DeleteReply(c.UserContext(), id); err != nil {
 		return err
 	}
-	return c.Redirect("/chat/admin?notice=notice.saved", fiber.StatusSeeOther)
+	s.fe.Flash(c, "notice.saved")
+	return c.Redirect("/chat/admin", fiber.StatusSeeOther)
 }
 
 func (s *Service) handleHoursSave(c *fiber.Ctx) error {
@@ -269,7 +271,8 @@ func (s *Service) handleHoursSave(c *fiber.Ctx) error {
 	if err := s.store.SetHours(c.UserContext(), id, w); err != nil {
 		return err
 	}
-	return c.Redirect("/chat/admin?notice=notice.saved", fiber.StatusSeeOther)
+	s.fe.Flash(c, "notice.saved")
+	return c.Redirect("/chat/admin", fiber.StatusSeeOther)
 }
 
 // adminAdvisors lists the staff with their region's name, status, load
@@ -331,7 +334,8 @@ func (s *Service) handleCapacitySave(c *fiber.Ctx) error {
 		return err
 	}
 	s.hub.queueChanged()
-	return c.Redirect("/chat/admin?notice=notice.saved", fiber.StatusSeeOther)
+	s.fe.Flash(c, "notice.saved")
+	return c.Redirect("/chat/admin", fiber.StatusSeeOther)
 }
 
 var shortDays = [8]string{"", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}

@@ -595,7 +595,7 @@ func (s *Service) handleDesk(c *fiber.Ctx) error {
 		Active: active, Statuses: []string{AdvisorAvailable, AdvisorBusy, AdvisorAway}, Socket: s.socketURL(),
 		RegionNames: names,
 	}
-	return s.fe.Render(c, fiber.StatusOK, "chat/desk", frontend.Page{TitleKey: "chat.desk.title", Data: d, Notice: c.Query("notice")})
+	return s.fe.Render(c, fiber.StatusOK, "chat/desk", frontend.Page{TitleKey: "chat.desk.title", Data: d})
 }
 
 // handleDeskQueue answers the advisor's queue as the socket's queue frame
@@ -663,7 +663,8 @@ func (s *Service) handleNext(c *fiber.Ctx) error {
 		s.hub.queueChanged()
 		return c.Redirect("/chat/desk/c/"+strconv.FormatInt(it.Conv, 10), fiber.StatusSeeOther)
 	}
-	return c.Redirect("/chat/desk?notice=chat.desk.queue_empty", fiber.StatusSeeOther)
+	s.fe.Flash(c, "chat.desk.queue_empty")
+	return c.Redirect("/chat/desk", fiber.StatusSeeOther)
 }
 
 // logAccept writes the access log for an accepted chat of a logged-in
@@ -758,7 +759,7 @@ func (s *Service) handleDeskConversation(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	return s.fe.Render(c, fiber.StatusOK, "chat/desk-conversation", frontend.Page{TitleKey: "chat.conversation.title", Data: d, Notice: c.Query("notice")})
+	return s.fe.Render(c, fiber.StatusOK, "chat/desk-conversation", frontend.Page{TitleKey: "chat.conversation.title", Data: d})
 }
 
 func (s *Service) handleNote(c *fiber.Ctx) error {
@@ -804,7 +805,8 @@ func (s *Service) handleTransfer(c *fiber.Ctx) error {
 	}
 	s.hub.publishMessage(msg, true)
 	s.hub.queueChanged()
-	return c.Redirect("/chat/desk?notice=chat.desk.transferred", fiber.StatusSeeOther)
+	s.fe.Flash(c, "chat.desk.transferred")
+	return c.Redirect("/chat/desk", fiber.StatusSeeOther)
 }
 
 func (s *Service) handleClose(c *fiber.Ctx) error {
@@ -821,7 +823,8 @@ func (s *Service) handleClose(c *fiber.Ctx) error {
 		s.hub.publishMessage(msg, true)
 	}
 	s.hub.queueChanged()
-	return c.Redirect("/chat/desk?notice=chat.desk.closed", fiber.StatusSeeOther)
+	s.fe.Flash(c, "chat.desk.closed")
+	return c.Redirect("/chat/desk", fiber.StatusSeeOther)
 }
 
 // ResidentData is the Data of chat/resident.

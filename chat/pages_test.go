@@ -358,6 +358,32 @@ func TestPages(t *testing.T) {
 				t.Fatalf("admin page for an advisor: status %d", resp.StatusCode)
 			}
 		})
+
+		t.Run("notices come from the handler, never from the URL", func(t *testing.T) {
+			saved := e.fe.T("fi", "notice.saved")
+			resp, _ := in.do(t, "POST", "/chat/admin/replies", admin.cookie, url.Values{"lang": {"fi"}, "title": {"Kiitos"}, "body": {"Kiitos yhteydenotosta."}})
+			if resp.StatusCode != fiber.StatusSeeOther || strings.Contains(resp.Header.Get("Location"), "notice") {
+				t.Fatalf("save: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+			}
+			var flash string
+			for _, c := range resp.Cookies() {
+				if c.Name == "portal_flash" {
+					flash = c.Name + "=" + c.Value
+				}
+			}
+			if _, body := in.do(t, "GET", "/chat/admin", admin.cookie+"; "+flash, nil); !strings.Contains(body, saved) {
+				t.Error("the saved notice is not shown after the redirect")
+			}
+			for _, path := range []string{"/chat/admin", "/chat/desk"} {
+				_, body := in.do(t, "GET", path+"?notice=Istunto+vanhentui,+soita+0700+123456", admin.cookie, nil)
+				if strings.Contains(body, "Istunto vanhentui, soita") || strings.Contains(body, "notice.saved") {
+					t.Errorf("%s shows text from the URL", path)
+				}
+				if _, body := in.do(t, "GET", path+"?notice=notice.saved", admin.cookie, nil); strings.Contains(body, saved) {
+					t.Errorf("%s shows a notice named in the URL", path)
+				}
+			}
+		})
 	})
 }
 

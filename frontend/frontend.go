@@ -87,7 +87,9 @@ type Page struct {
 	Data any
 	// Form holds submitted values and validation errors; nil means an empty form.
 	Form *Form
-	// Notice is the translation key of a success notification shown above the content.
+	// Notice is the translation key of a success notification shown above
+	// the content. When empty, the notice a handler set with Flash before
+	// redirecting here is shown (never text from the URL).
 	Notice string
 }
 
@@ -260,6 +262,9 @@ func dict(pairs ...any) (map[string]any, error) {
 // Render executes the template name inside layouts/base and writes it with
 // status. The response is marked no-store: pages carry personal data.
 func (f *Frontend) Render(c *fiber.Ctx, status int, name string, p Page) error {
+	if p.Notice == "" {
+		p.Notice = f.TakeFlash(c)
+	}
 	v := f.view(c, p)
 	body, err := f.execute(name, v)
 	if err != nil {
