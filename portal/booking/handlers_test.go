@@ -223,6 +223,14 @@ func TestBadInputChangesNothing(t *testing.T) {
 			{"a home visit without an address", func(v url.Values) {
 				v.Set("type", "home")
 			}, http.StatusBadRequest, "booking.error.address"},
+			{"a home-visit address with a bare CR", func(v url.Values) {
+				v.Set("type", "home")
+				v.Set("address", "Kotikatu 1\rDESCRIPTION:x")
+			}, http.StatusBadRequest, "error.field.control"},
+			{"a phone number with a line break", func(v url.Values) {
+				v.Set("type", "phone")
+				v.Set("phone", "040 123\n4567")
+			}, http.StatusBadRequest, "error.field.control"},
 			{"an unknown topic", func(v url.Values) { v.Set("topic", "lottery") }, http.StatusBadRequest, "booking.error.topic"},
 			{"a garbled slot", func(v url.Values) { v.Set("slot", "x-y") }, http.StatusBadRequest, "booking.error.slot"},
 			{"another region's advisor", func(v url.Values) {
@@ -650,6 +658,10 @@ func TestPagesRender(t *testing.T) {
 	st, body, _ := h.do(admin.request(http.MethodGet, "/dev/mailbox/1/attachments/1", nil))
 	if st != http.StatusOK || !strings.HasPrefix(body, "BEGIN:VCALENDAR") {
 		t.Errorf("attachment download = %d", st)
+	}
+	// RFC 5545: every line, folded ones too, ends with CRLF; no bare CR or LF.
+	if lf, crlf, cr := strings.Count(body, "\n"), strings.Count(body, "\r\n"), strings.Count(body, "\r"); lf == 0 || lf != crlf || cr != crlf {
+		t.Errorf("calendar file line ends: %d LF, %d CRLF, %d CR", lf, crlf, cr)
 	}
 }
 

@@ -179,7 +179,8 @@ func (s *Service) calendar(b *Booking, v *MailView, mc mailContext) ([]byte, err
 		ev.SetStatus(ics.ObjectStatusConfirmed)
 	}
 	var buf bytes.Buffer
-	if err := cal.SerializeTo(&buf); err != nil {
+	// RFC 5545 wants CRLF line ends (the library writes LF by default).
+	if err := cal.SerializeTo(&buf, ics.WithNewLineWindows); err != nil {
 		return nil, fmt.Errorf("booking: calendar file: %w", err)
 	}
 	return buf.Bytes(), nil
