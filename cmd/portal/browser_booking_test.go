@@ -1082,10 +1082,19 @@ func TestBrowserBookingDesk(t *testing.T) {
 	expectHelsinkiTimes(t, video, 13, 15)
 	minna.check("book for a resident: times")
 	minna.pick(video[0])
-	minna.typeText("message", "Soitti neuvontaan, haluaa vaihtaa pienempään.")
+	staffNote := "Soitti neuvontaan, haluaa vaihtaa pienempään."
+	minna.typeText("staff_note", staffNote)
 	minna.submit("book for Aino", chromedp.Click(button("//main", "Vahvista varaus")), http.StatusOK)
 	if got := minna.detail("Asukas") + " / " + minna.detail("Tapaamistapa"); got != "Aino Asukas / Videopuhelu" {
 		t.Errorf("the booking made for Aino shows %q", got)
+	}
+	// The advisor's note is the staff's, under its own label; it is not
+	// shown as the resident's message to the advisor.
+	if got := minna.detail("Muistiinpano (vain henkilöstö)"); got != staffNote {
+		t.Errorf("the staff note shows %q", got)
+	}
+	if got := minna.detail("Viesti neuvojalle"); got != "" {
+		t.Errorf("the advisor's note is shown as the resident's message: %q", got)
 	}
 	minna.checkLight("book for a resident: booked")
 	minna.follow("Siirrä aikaa (staff)", link("//main", "Siirrä aikaa"))

@@ -92,7 +92,8 @@ type Booking struct {
 	Lang           string // the resident's language for mail about it
 	Status         Status
 	Sequence       int    // iCalendar SEQUENCE: raised at every move or cancellation
-	StaffMessage   string // the advisor's message with the last move or cancellation
+	StaffMessage   string // the advisor's message to the resident (at booking, with the last move or cancellation)
+	StaffNote      string // the advisor's note for staff only; never shown to the resident
 	BookedBy       int64
 	ChangedBy      *int64
 	RemindAt       *time.Time

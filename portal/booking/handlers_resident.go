@@ -166,12 +166,19 @@ func (s *Service) create(c *fiber.Ctx, u *auth.User, residentID int64, mode stri
 	if sr == nil || form.HasErrors() {
 		return rerender(fiber.StatusBadRequest)
 	}
-	b, err := s.Book(c, u, BookRequest{
+	req := BookRequest{
 		ResidentID: residentID, RegionID: sr.query.RegionID, AdvisorID: advisorID, Start: start,
 		Type: sr.query.Type, Topic: sr.topic, ServicePointID: sr.query.ServicePointID,
-		Message: form.Get("message"), ContactPhone: form.Get("phone"), VisitAddress: form.Get("address"),
-		Lang: lang,
-	})
+		ContactPhone: form.Get("phone"), VisitAddress: form.Get("address"), Lang: lang,
+	}
+	if mode == modeStaff {
+		// Staff write a note for colleagues and, if they like, a message to
+		// the resident; never words in the resident's name.
+		req.StaffNote, req.StaffMessage = form.Get("staff_note"), form.Get("staff_message")
+	} else {
+		req.Message = form.Get("message")
+	}
+	b, err := s.Book(c, u, req)
 	if key := errorKey(err); key != "" {
 		form.Fail("slot", key)
 		status := fiber.StatusBadRequest

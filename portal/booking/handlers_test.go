@@ -558,6 +558,11 @@ func TestStaffBooksOnBehalf(t *testing.T) {
 		form.Set("resident", strconv.FormatInt(h.residents[0], 10))
 		// Staff may book sooner than residents: today 11:00 is fine.
 		form.Set("slot", slotValue(h.advisors["east"][0], start.Add(3*time.Hour)))
+		// The advisor's note is for colleagues; the message is for the resident.
+		const note, toResident = "Naapuri soitti, huolissaan", "Tervetuloa, ota vuokrasopimus mukaan."
+		form.Set("staff_note", note)
+		form.Set("staff_message", toResident)
+		form.Set("message", "words in the resident's name")
 		st, body, loc = h.post(advisor, "/desk/booking/new", form)
 		if st != http.StatusSeeOther || !strings.HasPrefix(loc, "/desk/booking/") {
 			t.Fatalf("book on behalf = %d → %q\n%s", st, loc, body)
@@ -568,6 +573,32 @@ func TestStaffBooksOnBehalf(t *testing.T) {
 		}
 		if b.BookedBy != h.advisors["east"][1] {
 			t.Errorf("booked_by = %d, want the advisor", b.BookedBy)
+		}
+		if b.StaffNote != note || b.StaffMessage != toResident || b.Message != "" {
+			t.Errorf("note %q, message to the resident %q, resident's message %q", b.StaffNote, b.StaffMessage, b.Message)
+		}
+		aino := h.login(h.residents[0])
+		for _, page := range []string{fmt.Sprintf("/booking/%d", b.ID), "/test/my-section"} {
+			st, body := h.get(aino, page)
+			if st != http.StatusOK && page == fmt.Sprintf("/booking/%d", b.ID) {
+				t.Fatalf("resident's page %s = %d", page, st)
+			}
+			if strings.Contains(body, "Naapuri soitti") || strings.Contains(body, templateEscape(h.translated("booking.field.staff_note_shown"))) {
+				t.Errorf("the resident sees the staff note on %s", page)
+			}
+		}
+		if _, body := h.get(aino, fmt.Sprintf("/booking/%d", b.ID)); !strings.Contains(body, "Tervetuloa, ota vuokrasopimus mukaan.") ||
+			!strings.Contains(body, templateEscape(h.translated("booking.field.staff_message_shown"))) {
+			t.Error("the resident does not see the advisor's message to them under its own label")
+		}
+		for _, m := range h.mails() {
+			if strings.Contains(m.BodyText+m.BodyHTML, "Naapuri soitti") {
+				t.Errorf("mail %q carries the staff note", m.Subject)
+			}
+		}
+		if _, body := h.get(advisor, fmt.Sprintf("/desk/booking/%d", b.ID)); !strings.Contains(body, "Naapuri soitti") ||
+			!strings.Contains(body, templateEscape(h.translated("booking.field.staff_note_shown"))) {
+			t.Error("staff do not see the note under its own label")
 		}
 		var logged int64
 		if err := db.Gorm.Table("access_log").Where("action = ? AND resident_id = ?", "booking.create", h.residents[0]).Count(&logged).Error; err != nil || logged != 1 {

@@ -54,7 +54,7 @@ type PickerData struct {
 var pickerFields = []string{"topic", "type", "region", "point", "advisor", "week", "slot", "phone", "address", "resident", "q"}
 
 // pickerTexts are the picker's multi-line fields.
-var pickerTexts = []string{"message", "staff_message"}
+var pickerTexts = []string{"message", "staff_message", "staff_note"}
 
 // search is a validated search of the picker.
 type search struct {
@@ -237,6 +237,9 @@ func (s *Service) validateBooking(form *frontend.Form, t MeetingType, move bool)
 				form.Fail("address", "booking.error.address_too_long")
 			}
 		}
+	}
+	if utf8.RuneCountInString(form.Get("staff_note")) > s.cfg.MessageMax {
+		form.Fail("staff_note", "booking.error.message_too_long")
 	}
 	if utf8.RuneCountInString(form.Get("staff_message")) > s.cfg.MessageMax {
 		form.Fail("staff_message", "booking.error.message_too_long")

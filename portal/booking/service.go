@@ -269,7 +269,9 @@ type BookRequest struct {
 	Type           MeetingType
 	Topic          Topic
 	ServicePointID int64
-	Message        string
+	Message        string // the resident's own message to the advisor
+	StaffNote      string // staff only
+	StaffMessage   string // the advisor's message to the resident
 	ContactPhone   string
 	VisitAddress   string
 	Lang           string
@@ -296,7 +298,8 @@ func (s *Service) Book(c *fiber.Ctx, actor *auth.User, r BookRequest) (*Booking,
 	b := &Booking{
 		AdvisorID: slot.AdvisorID, ResidentID: r.ResidentID, RegionID: r.RegionID,
 		StartsAt: slot.Start, EndsAt: slot.End, MeetingType: r.Type, Topic: r.Topic,
-		Message: r.Message, ContactPhone: r.ContactPhone, VisitAddress: r.VisitAddress,
+		Message: r.Message, StaffNote: r.StaffNote, StaffMessage: r.StaffMessage,
+		ContactPhone: r.ContactPhone, VisitAddress: r.VisitAddress,
 		Lang: r.Lang, Status: StatusBooked, BookedBy: actor.ID, RemindAt: s.remindAt(slot.Start),
 	}
 	if r.Type == Office {
@@ -308,10 +311,14 @@ func (s *Service) Book(c *fiber.Ctx, actor *auth.User, r BookRequest) (*Booking,
 	if r.Type != HomeVisit {
 		b.VisitAddress = ""
 	}
+	if !staff {
+		b.StaffNote, b.StaffMessage = "", ""
+	}
 	mc, err := s.mailContext(ctx, s.store.db, b, resident.Name, resident.Email)
 	if err != nil {
 		return nil, err
 	}
+	mc.staffMessage = b.StaffMessage
 	limit := s.cfg.MaxUpcoming
 	if staff {
 		limit = 0 // an advisor on the phone decides

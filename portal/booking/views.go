@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/frontend"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/regions"
 )
@@ -42,8 +43,9 @@ type View struct {
 	Place        string
 	AdvisorName  string
 	ResidentName string
-	Message      string
-	StaffMessage string
+	Message      string // the resident's own message
+	StaffMessage string // the advisor's message to the resident
+	StaffNote    string // staff only: empty in every view built for a resident
 	Upcoming     bool
 	CanChange    bool // the resident may still cancel or move it
 	Started      bool // staff may record the outcome
@@ -77,6 +79,10 @@ func (v *viewer) view(b *Booking, residentName, urlPrefix string) (View, error) 
 		v.advisors[b.AdvisorID] = name
 	}
 	mc := mailContext{advisorName: name}
+	var staffNote string
+	if auth.ActorFrom(v.ctx).Staff() { // the note is for staff eyes only
+		staffNote = b.StaffNote
+	}
 	if b.ServicePointID != nil {
 		p, ok := v.points[*b.ServicePointID]
 		if !ok {
@@ -107,7 +113,7 @@ func (v *viewer) view(b *Booking, residentName, urlPrefix string) (View, error) 
 		When: s.formatWhen(v.lang, b.StartsAt, b.EndsAt), StartsAt: b.StartsAt,
 		TypeKey: "booking.type." + string(b.MeetingType), TopicKey: b.Topic.LabelKey(),
 		Place: s.place(v.lang, b, mc), AdvisorName: name, ResidentName: residentName,
-		Message: b.Message, StaffMessage: b.StaffMessage,
+		Message: b.Message, StaffMessage: b.StaffMessage, StaffNote: staffNote,
 		Upcoming: b.Upcoming(now), CanChange: s.ResidentMayChange(b),
 		Started: !b.StartsAt.After(now) && b.Status != StatusCancelled,
 		Phone:   phone, URL: urlPrefix + strconv.FormatInt(b.ID, 10),
