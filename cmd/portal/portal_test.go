@@ -297,19 +297,37 @@ func TestRolesOnPages(t *testing.T) {
 func TestAccessLogPage(t *testing.T) {
 	p := startPortal(t, nil)
 	b := newBrowser(t)
-	b.login(p.url, "/admin/access-log", "demo-admin")
-	// The first view was itself logged; the second lists it.
-	resp, page := b.get(p.url + "/admin/access-log?action=access_log")
-	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "access_log.view") || !strings.Contains(page, "Pirjo Pääkäyttäjä") {
-		t.Fatalf("access log page does not list the admin's own view (%d): %s", resp.StatusCode, page)
+	_, page := b.login(p.url, "/admin/access-log", "demo-admin")
+	csrf := csrfOf(t, page)
+	const viewed = "Luki lokitietoja" // access_log.view, translated
+	// The first view was itself logged; the page lists it in words.
+	resp, page := b.get(p.url + "/admin/access-log")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, viewed) || !strings.Contains(page, "Lokitietojen sivu") ||
+		!strings.Contains(page, "Pirjo Pääkäyttäjä") || strings.Contains(page, "access_log.view") {
+		t.Fatalf("access log page does not list the admin's own view in words (%d): %s", resp.StatusCode, page)
 	}
-	resp, page = b.get(p.url + "/admin/access-log?from=yesterday")
-	if resp.StatusCode != http.StatusBadRequest || strings.Contains(page, "access_log.view") {
-		t.Errorf("a bad date: %d; want 400 with the form error and no rows", resp.StatusCode)
+	// The filter is posted: a name never enters the URL.
+	if !strings.Contains(page, `<form class="filter-form" method="post" action="/admin/access-log"`) {
+		t.Error("the filter form is not posted")
 	}
-	resp, page = b.get(p.url + "/admin/access-log?actor=nobody-of-that-name")
-	if resp.StatusCode != http.StatusOK || strings.Contains(page, "access_log.view") {
+	resp, page = b.post(p.url+"/admin/access-log", url.Values{"_csrf": {csrf}, "action": {"access_log"}})
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, viewed) || resp.Request.URL.RawQuery != "" {
+		t.Fatalf("filter by action (%d, %q)", resp.StatusCode, resp.Request.URL)
+	}
+	resp, page = b.post(p.url+"/admin/access-log", url.Values{"_csrf": {csrf}, "from": {"yesterday"}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || strings.Contains(page, viewed) {
+		t.Errorf("a bad date: %d; want 422 with the form error and no rows", resp.StatusCode)
+	}
+	resp, page = b.post(p.url+"/admin/access-log", url.Values{"_csrf": {csrf}, "actor": {"nobody-of-that-name"}})
+	if resp.StatusCode != http.StatusOK || strings.Contains(page, viewed) {
 		t.Errorf("filter by unknown actor still lists rows (%d)", resp.StatusCode)
+	}
+	// A filter in the URL is not read.
+	if _, page = b.get(p.url + "/admin/access-log?actor=nobody-of-that-name"); !strings.Contains(page, viewed) {
+		t.Error("a filter in the query string was applied")
+	}
+	if resp, _ = b.post(p.url+"/admin/access-log", url.Values{"actor": {"x"}}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a filter posted without the CSRF token: %d, want 403", resp.StatusCode)
 	}
 }
 
