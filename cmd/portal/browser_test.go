@@ -4,11 +4,13 @@ package main
 // Chromium driven by chromedp, with axe-core checking each page against
 // WCAG 2.1 A and AA.
 //
-//	PORTAL_TEST_CHROMIUM     the browser (default /usr/bin/chromium when it exists)
+//	PORTAL_TEST_CHROMIUM     the browser (default: chromium on PATH, or /usr/bin/chromium)
 //	PORTAL_TEST_AXE          axe.min.js from the axe-core npm package
 //	PORTAL_TEST_SCREENSHOTS  a folder outside the repository: a PNG of every page checked
 //
-// Without the browser or axe the tests skip, and with CI=true they fail.
+// Without the browser or axe the tests skip, and the run ends with one line
+// saying what they need (go test shows it with -v, or when run in this
+// folder); with CI=true they fail.
 // Every tab records console errors, uncaught exceptions and Content Security
 // Policy violations, and each page checked must have none.
 
@@ -18,6 +20,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -77,15 +80,47 @@ func testFile(t *testing.T, envName, fallback, what string) string {
 	if os.Getenv("CI") == "true" {
 		t.Fatal(msg + ", and CI=true requires the browser tests to run")
 	}
+	skipped.add(t.Name(), envName)
 	t.Skip(msg)
 	return ""
+}
+
+// skipped counts the browser tests skipped for a missing tool, so that the
+// run ends with one line saying what they need (TestMain).
+var skipped = &skipLog{needs: map[string]bool{}}
+
+type skipLog struct {
+	mu    sync.Mutex
+	tests int
+	needs map[string]bool
+}
+
+func (s *skipLog) add(_, env string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tests++
+	s.needs[env] = true
+}
+
+// summary is the closing line, "" when nothing was skipped.
+func (s *skipLog) summary() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tests == 0 {
+		return ""
+	}
+	return fmt.Sprintf("browser tests: %d skipped; they need Chromium (PORTAL_TEST_CHROMIUM, or chromium on PATH) and axe-core (PORTAL_TEST_AXE=path/to/axe.min.js, from `npm pack axe-core@4.14.1`); see README.md", s.tests)
 }
 
 // chromiumPath is the browser the tests drive; see testFile. Tests ask for
 // it first, so a machine without one skips before starting a portal.
 func chromiumPath(t *testing.T) string {
 	t.Helper()
-	return testFile(t, "PORTAL_TEST_CHROMIUM", "/usr/bin/chromium", "Chromium")
+	fallback := "/usr/bin/chromium"
+	if p, err := exec.LookPath("chromium"); err == nil {
+		fallback = p
+	}
+	return testFile(t, "PORTAL_TEST_CHROMIUM", fallback, "Chromium")
 }
 
 // startChromium starts one headless Chromium with a fresh profile for the
