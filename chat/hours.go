@@ -17,7 +17,14 @@ type span struct{ open, close int }
 // nil means closed.
 type week [8]*span
 
-var dayNames = map[string]int{"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7}
+// dayNames are the day abbreviations opening hours may use: English (as in
+// PORTAL_CHAT_HOURS), Finnish and Swedish, so admins write them in their
+// own language.
+var dayNames = map[string]int{
+	"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7,
+	"ma": 1, "ti": 2, "ke": 3, "to": 4, "pe": 5, "la": 6, "su": 7,
+	"mån": 1, "tis": 2, "ons": 3, "tor": 4, "fre": 5, "lör": 6, "sön": 7,
+}
 
 // parseHours reads "Mon-Fri 09:00-15:00; Sat 10:00-12:00"; a day ends
 // at 24:00.
@@ -39,7 +46,7 @@ func parseHours(spec string) (week, error) {
 		d1, ok1 := dayNames[from]
 		d2, ok2 := dayNames[to]
 		if !ok1 || !ok2 || d2 < d1 {
-			return w, fmt.Errorf("chat: opening hours %q: days are Mon, Tue, Wed, Thu, Fri, Sat, Sun", part)
+			return w, fmt.Errorf("chat: opening hours %q: days are Mon…Sun, ma…su or mån…sön", part)
 		}
 		sp, err := parseSpan(strings.TrimSpace(times))
 		if err != nil {

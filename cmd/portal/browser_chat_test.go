@@ -495,7 +495,7 @@ func browserChat(t *testing.T, exe, axeSource string, resPortal, advPortal *test
 			if got := adv.text(".chat-facts"); !strings.Contains(got, "Aino Asukas") {
 				t.Errorf("the advisor does not see who the resident is: %q", got)
 			}
-			res.waitText("the advisor's first name", "[data-chat-status]", "Keskustelet neuvojan Minna kanssa.")
+			res.waitText("the advisor's first name", "[data-chat-status]", "Neuvoja: Minna")
 			g.waitText("the visitor moves up", "[data-chat-status]", "Olet jonossa sijalla 1.")
 			res.waitJS("the joined event", hasMessage("system", "Minna liittyi keskusteluun."))
 			if got := res.text("[data-chat-status]"); strings.Contains(got, "Järvinen") {
@@ -632,7 +632,7 @@ func browserChat(t *testing.T, exe, axeSource string, resPortal, advPortal *test
 			if !res.onPortal(fmt.Sprintf("/chat/c/%d", conv)) {
 				t.Fatalf("/chat in a new tab led to %s, want the open conversation", res.location())
 			}
-			res.waitText("the advisor", "[data-chat-status]", "Keskustelet neuvojan Minna kanssa.")
+			res.waitText("the advisor", "[data-chat-status]", "Neuvoja: Minna")
 			after := res.messages()
 			if len(after) != len(before) {
 				t.Fatalf("%d messages after coming back, %d before", len(after), len(before))
@@ -758,7 +758,7 @@ func browserChat(t *testing.T, exe, axeSource string, resPortal, advPortal *test
 			if adv.count(`a[href$="/resident"]`) != 0 {
 				t.Error("the advisor is offered the page of an unidentified visitor")
 			}
-			g.waitText("the advisor", "[data-chat-status]", "Keskustelet neuvojan Minna kanssa.")
+			g.waitText("the advisor", "[data-chat-status]", "Neuvoja: Minna")
 			g.say("Mistä saan apua vuokravelkaan?")
 			adv.waitJS("the visitor's message", hasMessage("peer", "Mistä saan apua vuokravelkaan?"))
 			if ms := adv.messages(); ms[len(ms)-1].Who != "Tunnistamaton" {
