@@ -555,18 +555,19 @@ func queuePosition(q []Conversation, id int64) int {
 	if i < 0 {
 		return 0
 	}
+	// Advisors take their own region's chats first, in the order they
+	// came. A chat with a region is next when no earlier chat of that region
+	// waits: earlier chats of other regions, or of none, go to other
+	// advisors first. A chat without a region waits for every earlier one.
 	pos := 1
 	for _, c := range q[:i] {
-		if sameRegion(c.RegionID, q[i].RegionID) {
+		if own := q[i].RegionID; own == nil || (c.RegionID != nil && *c.RegionID == *own) {
 			pos++
 		}
 	}
 	return pos
 }
 
-func sameRegion(a, b *int64) bool {
-	return a == nil || b == nil || *a == *b
-}
 
 func (s *Service) estimate(pos, available int) int {
 	return (pos*s.cfg.MinutesPerPlace + max(available, 1) - 1) / max(available, 1)

@@ -549,7 +549,8 @@
     }).catch(function () { /* the next frame brings it */ });
   };
   Queue.prototype.regionName = function (code) {
-    return (code && Object.prototype.hasOwnProperty.call(this.regions, code) && this.regions[code]) || code || "";
+    if (!code) { return t("any-region"); }
+    return (Object.prototype.hasOwnProperty.call(this.regions, code) && this.regions[code]) || code;
   };
   // render brings the table to the queue f. Rows are kept per
   // conversation and updated in place, so that a row someone is about to
@@ -572,7 +573,7 @@
       var it = x.it;
       var tr = old[String(Number(it.conv))] || self.row(it.conv);
       tr.className = it.ownRegion ? "chat-queue__own" : "";
-      var texts = [t("topic-" + it.topic) || it.topic, it.lang, self.regionName(it.region),
+      var texts = [t("topic-" + it.topic) || it.topic, t("lang-" + it.lang) || it.lang, self.regionName(it.region),
         it.identified ? t("identified") : t("unidentified"), t("minutes", { minutes: it.minutes })];
       texts.forEach(function (text, c) {
         if (tr.cells[c].textContent !== text) { tr.cells[c].textContent = text; }
