@@ -28,10 +28,11 @@ const (
 
 // HoursRow is one region's line of the opening-hours table.
 type HoursRow struct {
-	Region  string
-	Phone   string
-	Days    []string // Monday first; "" is closed
-	OpenNow bool
+	Region     string
+	Phone      string
+	PhoneHours string   // when the region's phone service answers
+	Days       []string // chat hours, Monday first; "" is closed
+	OpenNow    bool
 }
 
 // IndexData is the Data of chat/index.
@@ -82,7 +83,7 @@ func (s *Service) availability(ctx context.Context, lang string) (IndexData, []r
 		if !ok {
 			w = s.hours
 		}
-		row := HoursRow{Region: r.Name(lang), Phone: r.Phone, OpenNow: w.openAt(now)}
+		row := HoursRow{Region: r.Name(lang), Phone: r.Phone, PhoneHours: r.PhoneHours(lang), OpenNow: w.openAt(now)}
 		for day := 1; day <= 7; day++ {
 			if sp := w[day]; sp != nil {
 				row.Days = append(row.Days, clock(sp.open)+"–"+clock(sp.close))

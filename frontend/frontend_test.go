@@ -18,6 +18,7 @@ import (
 type region struct {
 	Name  string
 	Phone string
+	Hours string
 }
 
 type homeData struct {

@@ -361,7 +361,7 @@ func TestProbesAndHeaders(t *testing.T) {
 	if resp.Header.Get("X-Content-Type-Options") != "nosniff" {
 		t.Error("no nosniff")
 	}
-	for _, want := range []string{"/booking", "/chat", "/messages", "/exchange", "/contact", "09 310 10004"} {
+	for _, want := range []string{"/booking", "/chat", "#phone-numbers", "09 310 10004", "ma–pe 9–15"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("front page lacks %q", want)
 		}

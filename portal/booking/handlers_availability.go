@@ -120,8 +120,8 @@ func (s *Service) renderAvailability(c *fiber.Ctx, status int, a *Advisor, form 
 	}
 	pointName := map[int64]string{}
 	for _, p := range points {
-		d.Points = append(d.Points, frontend.Option{Value: strconv.FormatInt(p.ID, 10), Label: p.Name})
-		pointName[p.ID] = p.Name
+		d.Points = append(d.Points, frontend.Option{Value: strconv.FormatInt(p.ID, 10), Label: p.NameIn(lang)})
+		pointName[p.ID] = p.NameIn(lang)
 	}
 	windows, err := s.store.Windows(ctx, a.ID)
 	if err != nil {

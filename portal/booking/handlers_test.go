@@ -792,3 +792,24 @@ func TestDeleteOwnWindowsAndExceptionsOnly(t *testing.T) {
 		}
 	})
 }
+
+// TestOfficeVisitsOfferOnlyReceivingPoints: the service point list for an
+// office visit holds only the offices with reception hours, and the field
+// is marked required for office visits.
+func TestOfficeVisitsOfferOnlyReceivingPoints(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		h := newHarness(t, db)
+		aino := h.login(h.residents[0])
+		q := url.Values{"topic": {"rent_debt"}, "type": {"office"}, "region": {strconv.FormatInt(h.regions["east"], 10)}}
+		// Without a point chosen yet the search asks for one (400) and lists them.
+		_, body := h.get(aino, "/booking?"+q.Encode())
+		receiving := fmt.Sprintf(`value="%d"`, h.points["east"][0])
+		closed := fmt.Sprintf(`value="%d"`, h.points["east"][1])
+		if !strings.Contains(body, receiving) || strings.Contains(body, closed) {
+			t.Errorf("offices offered: receiving one %v, one without reception hours %v", strings.Contains(body, receiving), strings.Contains(body, closed))
+		}
+		if !strings.Contains(body, `id="point"`) || !strings.Contains(body, `<label for="point" class="hds-text-input__label">`+templateEscape(h.translated("booking.field.point"))+`<span class="hds-text-input__required" aria-hidden="true">*</span>`) {
+			t.Error("the service point is not marked required for an office visit")
+		}
+	})
+}

@@ -191,7 +191,7 @@ func (s *Service) place(lang string, b *Booking, mc mailContext) string {
 	switch b.MeetingType {
 	case Office:
 		if mc.point != nil {
-			return strings.TrimSpace(fmt.Sprintf("%s, %s, %s %s", mc.point.Name, mc.point.StreetAddress, mc.point.PostalCode, mc.point.City))
+			return strings.TrimSpace(fmt.Sprintf("%s, %s, %s %s", mc.point.NameIn(lang), mc.point.StreetAddress, mc.point.PostalCode, mc.point.City))
 		}
 	case HomeVisit:
 		return s.fe.T(lang, "booking.place.home", map[string]any{"Address": b.VisitAddress})

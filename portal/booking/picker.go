@@ -116,8 +116,16 @@ func (s *Service) picker(c *fiber.Ctx, form *frontend.Form, mode string, fixed *
 		if err != nil {
 			return nil, nil, err
 		}
+		// Offer only offices where someone receives visitors: an office
+		// without reception hours would fail only after the search.
+		receiving, err := s.store.ReceivingPoints(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
 		for _, p := range points {
-			d.Points = append(d.Points, frontend.Option{Value: strconv.FormatInt(p.ID, 10), Label: p.Name + ", " + p.StreetAddress})
+			if receiving[p.ID] {
+				d.Points = append(d.Points, frontend.Option{Value: strconv.FormatInt(p.ID, 10), Label: p.NameIn(lang) + ", " + p.StreetAddress})
+			}
 		}
 		advisors, err := s.store.Advisors(ctx, region.ID)
 		if err != nil {
@@ -184,7 +192,17 @@ func (s *Service) validateSearch(ctx context.Context, form *frontend.Form, regio
 	if t == Office && region != nil {
 		point, _ = strconv.ParseInt(form.Get("point"), 10, 64)
 		if !slices.ContainsFunc(d.Points, func(o frontend.Option) bool { return o.Value == form.Get("point") }) {
-			bad("point", "booking.error.point")
+			// One of the region's offices without reception hours (only a
+			// crafted request names it: the list leaves it out), or none.
+			key := "booking.error.point"
+			all, err := s.regions.ServicePoints(ctx, region.ID)
+			if err != nil {
+				return nil, err
+			}
+			if slices.ContainsFunc(all, func(p regions.ServicePoint) bool { return p.ID == point }) {
+				key = "booking.error.point_type"
+			}
+			bad("point", key)
 			ok = false
 		}
 	}

@@ -661,3 +661,20 @@ func utcPtr(t *time.Time) *time.Time {
 	u := t.UTC()
 	return &u
 }
+
+// ReceivingPoints returns the service points where some advisor has weekly
+// reception hours for office visits.
+func (s *Store) ReceivingPoints(ctx context.Context) (map[int64]bool, error) {
+	var ids []int64
+	err := s.db.WithContext(ctx).Model(&Window{}).
+		Where("service_point_id IS NOT NULL AND meeting_types LIKE ?", "%"+string(Office)+"%").
+		Distinct().Pluck("service_point_id", &ids).Error
+	if err != nil {
+		return nil, fmt.Errorf("booking: receiving service points: %w", err)
+	}
+	out := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		out[id] = true
+	}
+	return out, nil
+}

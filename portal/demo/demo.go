@@ -48,27 +48,27 @@ func codes(from, to, step int) []string {
 var regionSeeds = []regionSeed{
 	{"west", "Länsi", "Väster", "West", "09 310 10001",
 		[]regions.ServicePoint{
-			{Name: "Heka Länsi, asiakaspalvelu", StreetAddress: "Kauppalantie 1", PostalCode: "00320", City: "Helsinki"},
-			{Name: "Länsi-Helsingin palvelupiste", StreetAddress: "Kaupintie 2", PostalCode: "00440", City: "Helsinki"},
+			{Name: "Heka Länsi, asiakaspalvelu", NameSV: "Heka Väster, kundtjänst", NameEN: "Heka West, customer service", StreetAddress: "Kauppalantie 1", PostalCode: "00320", City: "Helsinki"},
+			{Name: "Länsi-Helsingin palvelupiste", NameSV: "Västra Helsingfors servicepunkt", NameEN: "West Helsinki service point", StreetAddress: "Kaupintie 2", PostalCode: "00440", City: "Helsinki"},
 		},
 		append(append(codes(200, 210, 10), codes(280, 280, 10)...), codes(320, 440, 10)...)},
 	{"north", "Pohjoinen", "Norr", "North", "09 310 10002",
 		[]regions.ServicePoint{
-			{Name: "Heka Pohjoinen, asiakaspalvelu", StreetAddress: "Malminkaari 3", PostalCode: "00700", City: "Helsinki"},
-			{Name: "Malmin palvelupiste", StreetAddress: "Ala-Malmin tori 4", PostalCode: "00700", City: "Helsinki"},
+			{Name: "Heka Pohjoinen, asiakaspalvelu", NameSV: "Heka Norr, kundtjänst", NameEN: "Heka North, customer service", StreetAddress: "Malminkaari 3", PostalCode: "00700", City: "Helsinki"},
+			{Name: "Malmin palvelupiste", NameSV: "Malms servicepunkt", NameEN: "Malmi service point", StreetAddress: "Ala-Malmin tori 4", PostalCode: "00700", City: "Helsinki"},
 		},
 		append(codes(600, 690, 10), codes(700, 790, 10)...)},
 	{"south", "Etelä", "Söder", "South", "09 310 10003",
 		[]regions.ServicePoint{
-			{Name: "Heka Etelä, asiakaspalvelu", StreetAddress: "Hämeentie 5", PostalCode: "00530", City: "Helsinki"},
-			{Name: "Kallion palvelupiste", StreetAddress: "Toinen linja 6", PostalCode: "00530", City: "Helsinki"},
+			{Name: "Heka Etelä, asiakaspalvelu", NameSV: "Heka Söder, kundtjänst", NameEN: "Heka South, customer service", StreetAddress: "Hämeentie 5", PostalCode: "00530", City: "Helsinki"},
+			{Name: "Kallion palvelupiste", NameSV: "Berghälls servicepunkt", NameEN: "Kallio service point", StreetAddress: "Toinen linja 6", PostalCode: "00530", City: "Helsinki"},
 		},
 		append(append(codes(100, 190, 10), codes(220, 270, 10)...), codes(500, 580, 10)...)},
 	{"east", "Itä", "Öster", "East", "09 310 10004",
 		[]regions.ServicePoint{
-			{Name: "Heka Itä, asiakaspalvelu", StreetAddress: "Itäkatu 7", PostalCode: "00930", City: "Helsinki"},
-			{Name: "Itäkeskuksen palvelupiste", StreetAddress: "Turunlinnantie 8", PostalCode: "00930", City: "Helsinki"},
-			{Name: "Vuosaaren palvelupiste", StreetAddress: "Vuotie 9", PostalCode: "00980", City: "Helsinki"},
+			{Name: "Heka Itä, asiakaspalvelu", NameSV: "Heka Öster, kundtjänst", NameEN: "Heka East, customer service", StreetAddress: "Itäkatu 7", PostalCode: "00930", City: "Helsinki"},
+			{Name: "Itäkeskuksen palvelupiste", NameSV: "Östra centrums servicepunkt", NameEN: "Itäkeskus service point", StreetAddress: "Turunlinnantie 8", PostalCode: "00930", City: "Helsinki"},
+			{Name: "Vuosaaren palvelupiste", NameSV: "Nordsjö servicepunkt", NameEN: "Vuosaari service point", StreetAddress: "Vuotie 9", PostalCode: "00980", City: "Helsinki"},
 		},
 		codes(800, 990, 10)},
 }
@@ -114,7 +114,8 @@ func Seed(ctx context.Context, db *gorm.DB, issuer string) error {
 	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		regionIDs := map[string]int64{}
 		for i, rs := range regionSeeds {
-			r := regions.Region{Code: rs.code, NameFI: rs.fi, NameSV: rs.sv, NameEN: rs.en, Phone: rs.phone, SortOrder: i}
+			r := regions.Region{Code: rs.code, NameFI: rs.fi, NameSV: rs.sv, NameEN: rs.en, Phone: rs.phone, SortOrder: i,
+				PhoneHoursFI: "ma–pe 9–15", PhoneHoursSV: "mån–fre 9–15", PhoneHoursEN: "Mon–Fri 9–15"}
 			if err := tx.Clauses(clause.OnConflict{DoNothing: true, Columns: []clause.Column{{Name: "code"}}}).Create(&r).Error; err != nil {
 				return fmt.Errorf("demo: region %s: %w", rs.code, err)
 			}

@@ -90,6 +90,7 @@ func (p *Pages) info(page infoPage) fiber.Handler {
 // RegionPhone is a region's name and phone number as the front page lists them.
 type RegionPhone struct {
 	Name  string
+	Hours string // when the phone service answers, "" if not set
 	Phone string
 }
 
@@ -107,7 +108,7 @@ func (p *Pages) front(c *fiber.Ctx) error {
 	lang := frontend.Lang(c)
 	data := FrontData{LoggedOut: c.Query("logged_out") != ""}
 	for _, r := range rs {
-		data.Regions = append(data.Regions, RegionPhone{Name: r.Name(lang), Phone: r.Phone})
+		data.Regions = append(data.Regions, RegionPhone{Name: r.Name(lang), Phone: r.Phone, Hours: r.PhoneHours(lang)})
 	}
 	page := frontend.Page{TitleKey: "home.title", Data: data}
 	if data.LoggedOut {

@@ -16,13 +16,17 @@ var ErrNotFound = errors.New("regions: not found")
 
 // Region is one of the service's areas, such as Itä (east).
 type Region struct {
-	ID        int64
-	Code      string
-	NameFI    string `gorm:"column:name_fi"`
-	NameSV    string `gorm:"column:name_sv"`
-	NameEN    string `gorm:"column:name_en"`
-	Phone     string
-	SortOrder int
+	ID     int64
+	Code   string
+	NameFI string `gorm:"column:name_fi"`
+	NameSV string `gorm:"column:name_sv"`
+	NameEN string `gorm:"column:name_en"`
+	Phone  string
+	// PhoneHours are when the phone service answers, in fi, sv and en.
+	PhoneHoursFI string `gorm:"column:phone_hours_fi"`
+	PhoneHoursSV string `gorm:"column:phone_hours_sv"`
+	PhoneHoursEN string `gorm:"column:phone_hours_en"`
+	SortOrder    int
 }
 
 // TableName keeps gorm on the migrated table.
@@ -39,11 +43,29 @@ func (r Region) Name(lang string) string {
 	return r.NameFI
 }
 
+// PhoneHours returns when the region's phone service answers, in lang.
+func (r Region) PhoneHours(lang string) string {
+	return inLang(lang, r.PhoneHoursFI, r.PhoneHoursSV, r.PhoneHoursEN)
+}
+
+// inLang picks the text of lang, the Finnish one where that is empty.
+func inLang(lang, fi, sv, en string) string {
+	switch {
+	case lang == "sv" && sv != "":
+		return sv
+	case lang == "en" && en != "":
+		return en
+	}
+	return fi
+}
+
 // ServicePoint is an office where advisors meet residents.
 type ServicePoint struct {
 	ID            int64
 	RegionID      int64
-	Name          string
+	Name          string // in Finnish; see NameIn
+	NameSV        string `gorm:"column:name_sv"` // "" where the name is the same
+	NameEN        string `gorm:"column:name_en"`
 	StreetAddress string
 	PostalCode    string
 	City          string
@@ -53,6 +75,9 @@ type ServicePoint struct {
 
 // TableName keeps gorm on the migrated table.
 func (ServicePoint) TableName() string { return "service_points" }
+
+// NameIn returns the service point's name in lang.
+func (p ServicePoint) NameIn(lang string) string { return inLang(lang, p.Name, p.NameSV, p.NameEN) }
 
 // Store reads regions.
 type Store struct {
