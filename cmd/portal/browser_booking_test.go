@@ -1179,7 +1179,7 @@ func TestBrowserBookingAvailability(t *testing.T) {
 	if got := minna.text(".notice-area"); !strings.Contains(got, "Tallennettu.") {
 		t.Errorf("window notice %q", got)
 	}
-	if got := minna.rowWith("lauantai"); len(got) < 4 || got[1] != "10:00–12:00" || got[2] != "30" || got[3] != "Puhelu" {
+	if got := minna.rowWith("lauantai"); len(got) < 4 || got[1] != "10:00–12:00" || got[2] != "30 min" || got[3] != "Puhelu" {
 		t.Errorf("the new window's row: %q", got)
 	}
 	// Residents are offered her Saturday calls at once.
@@ -1240,6 +1240,10 @@ func TestBrowserBookingAvailability(t *testing.T) {
 	minna.submit("add the sick day", chromedp.Click(button("//main", "Tallenna")), http.StatusOK)
 	if got := minna.text(".booking-exceptions"); !strings.Contains(got, "Sairauspoissaolo") || !strings.Contains(got, note) {
 		t.Errorf("the exceptions listed: %q", got)
+	}
+	// A whole sick day is shown as that day, not as midnight to midnight.
+	if got, day := minna.text(".booking-exceptions"), call.In(helsinkiLocation(t)).Format("2.1.2006"); !strings.Contains(got, day) || strings.Contains(got, "00.00") {
+		t.Errorf("the sick day shows as %q, want the day %s without times", got, day)
 	}
 	minna.checkLight("availability: sick day")
 	if got := bookingsOf(t, p, ainoID); got["cancelled"] != 1 || got["booked"] != 0 {

@@ -144,8 +144,9 @@ func (s *Service) renderAvailability(c *fiber.Ctx, status int, a *Advisor, form 
 		return err
 	}
 	for _, e := range exc {
+		from, to := s.formatSpan(lang, e.StartsAt, e.EndsAt)
 		d.Exceptions = append(d.Exceptions, ExceptionView{ID: e.ID, KindKey: "booking.exception." + string(e.Kind),
-			From: s.formatLocal(lang, e.StartsAt), To: s.formatLocal(lang, e.EndsAt), Note: e.Note})
+			From: from, To: to, Note: e.Note})
 	}
 	for _, t := range c.Request().PostArgs().PeekMulti("types") {
 		d.Checked[string(t)] = true
@@ -348,6 +349,20 @@ func (s *Service) parseLocal(date, clockValue string, end bool) (time.Time, bool
 	}
 	y, mo, day := d.Date()
 	return time.Date(y, mo, day, 0, m, 0, 0, s.loc), true
+}
+
+// formatSpan shows an absence: whole days as days ("7.12.2026" to
+// "8.12.2026", not "7.12. 00.00 – 9.12. 00.00"), anything else with times.
+func (s *Service) formatSpan(lang string, from, to time.Time) (string, string) {
+	f, t := from.In(s.loc), to.In(s.loc)
+	if dayStart(f, s.loc).Equal(f) && dayStart(t, s.loc).Equal(t) && t.After(f) {
+		last := t.AddDate(0, 0, -1)
+		if lang == "en" {
+			return f.Format("2 Jan 2006"), last.Format("2 Jan 2006")
+		}
+		return f.Format("2.1.2006"), last.Format("2.1.2006")
+	}
+	return s.formatLocal(lang, from), s.formatLocal(lang, to)
 }
 
 func (s *Service) formatLocal(lang string, t time.Time) string {

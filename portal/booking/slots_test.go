@@ -182,3 +182,23 @@ func TestSQLiteTime(t *testing.T) {
 		t.Errorf("garbage accepted")
 	}
 }
+
+// TestAbsenceShownAsDays: an absence of whole days is shown as days; one
+// with times, with times.
+func TestAbsenceShownAsDays(t *testing.T) {
+	s := &Service{loc: helsinki()}
+	cases := []struct {
+		from, to         string
+		wantFrom, wantTo string
+	}{
+		{"2026-12-07 00:00", "2026-12-09 00:00", "7.12.2026", "8.12.2026"},
+		{"2026-12-07 00:00", "2026-12-08 00:00", "7.12.2026", "7.12.2026"},
+		{"2026-12-07 09:00", "2026-12-07 12:00", "7.12.2026 09.00", "7.12.2026 12.00"},
+	}
+	for _, c := range cases {
+		f, to := s.formatSpan("fi", at(t, c.from), at(t, c.to))
+		if f != c.wantFrom || to != c.wantTo {
+			t.Errorf("%s–%s shown as %q–%q, want %q–%q", c.from, c.to, f, to, c.wantFrom, c.wantTo)
+		}
+	}
+}
