@@ -47,6 +47,15 @@ func (s *Service) renderPicker(c *fiber.Ctx, status int, form *frontend.Form, mo
 	switch mode {
 	case modeResident:
 		d.SearchAction, d.Action = "/booking", "/booking"
+		// The limit is said before the form is filled, not after.
+		d.MaxUpcoming = s.cfg.MaxUpcoming
+		if u := auth.CurrentUser(c); u != nil {
+			held, err := s.store.ForResident(c.UserContext(), u.ID, s.now(), true, s.cfg.MaxUpcoming)
+			if err != nil {
+				return err
+			}
+			d.Upcoming = len(held)
+		}
 	case modeStaff:
 		d.SearchAction, d.Action, d.BackURL = "/desk/booking/new", "/desk/booking/new", "/desk/booking"
 	case modeMove:
@@ -214,6 +223,9 @@ type ShowData struct {
 	// NoEmail: the resident has no e-mail address, so no confirmation
 	// went out; the confirmation page says so instead.
 	NoEmail bool
+	// AgainURL books anew what a cancelled booking was about: the same
+	// topic, meeting type and region (and office) already chosen.
+	AgainURL string
 }
 
 // load returns the booking named in the path if the user may see it, and
@@ -263,6 +275,13 @@ func (s *Service) renderShow(c *fiber.Ctx, status int, b *Booking, errKey string
 		return err
 	}
 	d.Booking = v
+	if b.Status == StatusCancelled && !d.Staff {
+		q := url.Values{"topic": {string(b.Topic)}, "type": {string(b.MeetingType)}, "region": {strconv.FormatInt(b.RegionID, 10)}}
+		if b.ServicePointID != nil {
+			q.Set("point", strconv.FormatInt(*b.ServicePointID, 10))
+		}
+		d.AgainURL = "/booking?" + q.Encode()
+	}
 	page := frontend.Page{TitleKey: "booking.show.title", Data: d, Notice: notices[c.Query("done")]}
 	if !d.Staff && page.Notice == notices["booked"] {
 		r, err := s.store.ResidentByID(c.UserContext(), b.ResidentID)

@@ -813,3 +813,33 @@ func TestOfficeVisitsOfferOnlyReceivingPoints(t *testing.T) {
 		}
 	})
 }
+
+// TestLimitSaidUpFrontAndBookAgain: the booking page says the limit of
+// upcoming appointments before the form, and at the limit says so instead
+// of letting the resident fill the form in vain; a cancelled appointment
+// offers to book again with the same choices.
+func TestLimitSaidUpFrontAndBookAgain(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		h := newHarness(t, db)
+		aino := h.login(h.residents[0])
+		limitText := templateEscape(h.fe.T("fi", "booking.new.limit", map[string]any{"Max": 3, "Count": 0}))
+		if _, body := h.get(aino, "/booking"); !strings.Contains(body, limitText) {
+			t.Errorf("the booking page does not say the limit up front (%q)", limitText)
+		}
+		var ids []int64
+		for i := range 3 {
+			ids = append(ids, h.book(aino, tuesday10.Add(time.Duration(i)*24*time.Hour)))
+		}
+		if _, body := h.get(aino, "/booking"); !strings.Contains(body, templateEscape(h.translated("booking.new.at_limit_title"))) {
+			t.Error("at the limit the booking page does not say so before the form")
+		}
+		if st, _, _ := h.post(aino, fmt.Sprintf("/booking/%d/cancel", ids[0]), url.Values{}); st != http.StatusSeeOther {
+			t.Fatalf("cancel = %d", st)
+		}
+		_, body := h.get(aino, fmt.Sprintf("/booking/%d", ids[0]))
+		again := fmt.Sprintf(`href="/booking?point=%d&amp;region=%d&amp;topic=rent_debt&amp;type=office"`, h.points["east"][0], h.regions["east"])
+		if !strings.Contains(body, again) || !strings.Contains(body, templateEscape(h.translated("booking.show.book_again"))) {
+			t.Errorf("the cancelled booking offers no book-again link %s", again)
+		}
+	})
+}

@@ -48,6 +48,10 @@ type PickerData struct {
 	Booking      *View     // moves: the booking being moved
 	Residents    []Resident
 	BackURL      string
+	// MaxUpcoming is how many upcoming appointments a resident may hold,
+	// said before the form; Upcoming how many they hold (resident mode).
+	MaxUpcoming int
+	Upcoming    int
 }
 
 // pickerFields are every field the picker page reads or posts.
