@@ -28,6 +28,7 @@ type homeData struct {
 type infoSection struct {
 	TitleKey   string
 	Paragraphs []string
+	Links      []struct{ TextKey, URLKey string }
 }
 
 type infoData struct {

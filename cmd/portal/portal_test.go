@@ -387,4 +387,17 @@ func TestInfoPagesInEveryLanguage(t *testing.T) {
 			}
 		}
 	}
+	// The feedback service and the supervisory authority are links, each
+	// language to its own page.
+	links := map[string]map[string]string{
+		"/accessibility": {"fi": "https://www.saavutettavuusvaatimukset.fi/", "sv": "https://www.tillganglighetskrav.fi/", "en": "https://www.webaccessibility.fi/"},
+		"/feedback":      {"fi": "https://palautteet.hel.fi/fi", "sv": "https://palautteet.hel.fi/sv", "en": "https://palautteet.hel.fi/en"},
+	}
+	for path, langs := range links {
+		for lang, href := range langs {
+			if _, page := b.get(p.url + path + "?lang=" + lang); !strings.Contains(page, `href="`+href+`"`) {
+				t.Errorf("%s in %s does not link %s", path, lang, href)
+			}
+		}
+	}
 }

@@ -36,11 +36,29 @@ func (p *Pages) Register(r fiber.Router) {
 	}
 }
 
-// InfoSection is a heading and its paragraphs, all translation keys.
+// InfoSection is a heading, its paragraphs and links, all translation keys.
 type InfoSection struct {
 	TitleKey   string
 	Paragraphs []string
+	Links      []InfoLink
 }
+
+// InfoLink is a link to a service outside the portal. Both its text and
+// its address are translations, so each language links its own page.
+type InfoLink struct {
+	TextKey, URLKey string
+}
+
+// withLinks adds links to a section.
+func (s InfoSection) withLinks(links ...InfoLink) InfoSection {
+	s.Links = links
+	return s
+}
+
+var (
+	feedbackLink  = InfoLink{"info.links.feedback", "info.links.feedback_url"}
+	authorityLink = InfoLink{"info.links.authority", "info.links.authority_url"}
+)
 
 // InfoData is the Data of pages/info.
 type InfoData struct {
@@ -64,8 +82,8 @@ func section(prefix, name string, paragraphs ...string) InfoSection {
 var infoPages = map[string]infoPage{
 	"/accessibility": {"info.accessibility.title", InfoData{Intro: "info.accessibility.intro", Sections: []InfoSection{
 		section("info.accessibility.", "status", "status_text", "testing_text"),
-		section("info.accessibility.", "feedback", "feedback_text"),
-		section("info.accessibility.", "authority", "authority_text"),
+		section("info.accessibility.", "feedback", "feedback_text").withLinks(feedbackLink),
+		section("info.accessibility.", "authority", "authority_text").withLinks(authorityLink),
 	}}},
 	"/privacy": {"info.privacy.title", InfoData{Intro: "info.privacy.intro", Sections: []InfoSection{
 		section("info.privacy.", "what", "what_text"),
@@ -76,7 +94,7 @@ var infoPages = map[string]infoPage{
 		section("info.privacy.", "cookies", "cookies_text"),
 	}}},
 	"/feedback": {"info.feedback.title", InfoData{Intro: "info.feedback.intro", Sections: []InfoSection{
-		section("info.feedback.", "how", "how_text"),
+		section("info.feedback.", "how", "how_text").withLinks(feedbackLink),
 		section("info.feedback.", "urgent", "urgent_text"),
 	}}},
 }
