@@ -329,10 +329,20 @@ func (f *Frontend) view(c *fiber.Ctx, p Page) *View {
 // navFor lists the main navigation a viewer of that role sees.
 func navFor(viewer *Viewer, path string) []NavItem {
 	items := []NavItem{{Key: "nav.home", URL: "/"}}
+	if viewer == nil {
+		// Anonymous visitors see where help is: booking asks them to log
+		// in, the chat takes them as guests, Oma asiointi asks for a login.
+		items = append(items,
+			NavItem{Key: "nav.booking", URL: "/booking"},
+			NavItem{Key: "nav.chat", URL: "/chat"},
+			NavItem{Key: "nav.my", URL: "/my"})
+	}
 	if viewer != nil {
 		switch viewer.Role {
 		case RoleResident:
-			items = append(items, NavItem{Key: "nav.my", URL: "/my"})
+			items = append(items, NavItem{Key: "nav.my", URL: "/my"},
+				NavItem{Key: "nav.booking", URL: "/booking"},
+				NavItem{Key: "nav.chat", URL: "/chat"})
 		case RoleAdvisor:
 			items = append(items, NavItem{Key: "nav.desk", URL: "/desk"})
 		case RoleAdmin:

@@ -135,9 +135,9 @@ func TestPagesRender(t *testing.T) {
 				`href="/booking"`, `href="/chat"`, `href="#phone-numbers"`,
 				`<th scope="row">Länsi</th>`, `href="tel:0931011111"`, `href="tel:&#43;358931022222"`,
 				`href="/login"`, "Kirjaudu", `lang="sv" hreflang="sv"`, ">Svenska<", ">English<", ">Suomi<",
-				`href="https://www.hel.fi/fi"`, "Saavutettavuusseloste", "Tietosuoja", "Takaisin ylös", "class=\"koros\"",
+				`href="https://www.hel.fi/fi"`, "Saavutettavuusseloste", "Tietosuoja", "Takaisin ylös", `class="hds-koros koros koros--footer"`, `class="hds-koros koros koros--hero hds-koros--flip-vertical"`, `d="m0 5v80h32v-80c-8 0-8-5-16-5s-8 5-16 5z"`,
 				`<a class="main-nav__link" href="/" aria-current="page">Etusivu</a>`},
-			absent: []string{"Oma asiointi</a>", "Työpöytä</a>", "Lokitiedot</a>", `href="/messages"`, `href="/exchange"`, `href="/contact"`}},
+			absent: []string{"Työpöytä</a>", "Lokitiedot</a>", `href="/messages"`, `href="/exchange"`, `href="/contact"`}},
 		{name: "home sv", target: "/?lang=sv", page: "pages/home", p: Page{TitleKey: "home.title", Data: regions},
 			want: []string{`<html lang="sv">`, "Bostadsrådgivning", "Helsingfors stad", "När kan bostadsrådgivningen hjälpa?", "Logga in",
 				`href="https://www.hel.fi/sv"`, "Tillgänglighetsutlåtande"}},
@@ -236,6 +236,8 @@ var (
 // checkPage asserts what every rendered page must satisfy: one h1, the
 // landmarks, no inline script or style (the CSP forbids them), no
 // untranslated key.
+var headerScript = regexp.MustCompile(`<script src="/assets/[0-9a-f]+/header\.js" defer></script>`)
+
 func checkPage(t *testing.T, body string) {
 	t.Helper()
 	if n := len(h1Tag.FindAllString(body, -1)); n != 1 {
@@ -246,7 +248,9 @@ func checkPage(t *testing.T, body string) {
 			t.Errorf("page lacks %q", landmark)
 		}
 	}
-	if strings.Contains(body, "<script") {
+	// The one script every page has is the header's menu button; the page
+	// works without it. Anything else, inline script above all, is a fault.
+	if strings.Contains(headerScript.ReplaceAllString(body, ""), "<script") {
 		t.Error("page has a <script> element")
 	}
 	if inlineStyle.MatchString(body) {
@@ -629,7 +633,7 @@ func TestEscapesData(t *testing.T) {
 		return f.Render(c, fiber.StatusOK, "pages/home", Page{TitleKey: "home.title", Data: evil})
 	})
 	_, body := get(t, app, "/")
-	if strings.Contains(body, "<script") {
+	if strings.Contains(body, "<script>") {
 		t.Fatal("data rendered as markup")
 	}
 	for _, w := range []string{"&lt;script&gt;alert(1)&lt;/script&gt;", `&lt;script&gt;alert(&#34;name&#34;)&lt;/script&gt;`, `href="tel:2"`} {
@@ -702,8 +706,9 @@ func TestNav(t *testing.T) {
 		want   []string
 		cur    string
 	}{
-		{nil, "/", []string{"/"}, "/"},
-		{&Viewer{Role: RoleResident}, "/my/messages", []string{"/", "/my"}, "/my"},
+		{nil, "/", []string{"/", "/booking", "/chat", "/my"}, "/"},
+		{nil, "/chat", []string{"/", "/booking", "/chat", "/my"}, "/chat"},
+		{&Viewer{Role: RoleResident}, "/my/messages", []string{"/", "/my", "/booking", "/chat"}, "/my"},
 		{&Viewer{Role: RoleAdvisor}, "/desk", []string{"/", "/desk"}, "/desk"},
 		{&Viewer{Role: RoleAdmin}, "/admin/access-log", []string{"/", "/desk", "/admin/access-log"}, "/admin/access-log"},
 		{&Viewer{Role: "stranger"}, "/mystery", []string{"/"}, ""},

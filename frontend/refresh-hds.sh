@@ -96,7 +96,7 @@ done
 cat >"$vendor/VERSIONS" <<EOF
 hds-core $HDS_VERSION
 hds-design-tokens $TOKENS_VERSION
-hds-react $HDS_VERSION (Helsinki logos only)
+hds-react $HDS_VERSION (Helsinki logos; the koros "basic" shape in templates/partials/koros.html)
 EOF
 
 echo "refresh-hds: vendored hds-core $HDS_VERSION, hds-design-tokens $TOKENS_VERSION into $vendor"
