@@ -29,8 +29,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gofiber/fiber/v2"
-	"github.com/valyala/fasthttp"
 	"gorm.io/gorm"
 
 	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
@@ -142,7 +140,6 @@ func run(dbURL string, fill bool, workers int, duration time.Duration, nResident
 	})
 	list.print("list", fmt.Sprintf("(%d searches found no free slot)", empty))
 
-	app := fiber.New()
 	taken := 0
 	book := measure(workers, duration, func(r *rand.Rand) (time.Duration, error) {
 		// As a resident would: one week's times (any week of the bookable
@@ -153,12 +150,11 @@ func run(dbURL string, fill bool, workers int, duration time.Duration, nResident
 			return 0, err
 		}
 		sl := slots[r.IntN(len(slots))]
-		c := app.AcquireCtx(&fasthttp.RequestCtx{})
-		defer app.ReleaseCtx(c)
-		c.SetUserContext(ctx)
 		resident := residentIDs[r.IntN(len(residentIDs))]
+		// The resident acts: who acts travels in the context, no HTTP request.
+		as := auth.WithActor(ctx, auth.Actor{UserID: resident, Role: auth.RoleResident})
 		start := time.Now()
-		_, err = svc.Book(c, &auth.User{ID: resident, Role: auth.RoleResident}, booking.BookRequest{
+		_, err = svc.Book(as, booking.BookRequest{
 			ResidentID: resident, RegionID: q.RegionID, AdvisorID: sl.AdvisorID, Start: sl.Start,
 			Type: q.Type, Topic: booking.TopicRentDebt, ServicePointID: q.ServicePointID,
 			ContactPhone: "040 123 4567", VisitAddress: "Testikatu 1 A 2", Lang: "fi",

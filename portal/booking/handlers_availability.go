@@ -306,7 +306,7 @@ func (s *Service) handleAddException(c *fiber.Ctx) error {
 		return s.renderAvailability(c, fiber.StatusConflict, a, form, views)
 	}
 	e := &Exception{AdvisorID: a.ID, Kind: kind, StartsAt: from, EndsAt: to, Note: form.Get("note")}
-	if _, err := s.AddException(c, auth.CurrentUser(c), e); err != nil {
+	if _, err := s.AddException(c.UserContext(), e); err != nil {
 		return err
 	}
 	return c.Redirect(s.availabilityURL(c, a, "saved"), fiber.StatusSeeOther)

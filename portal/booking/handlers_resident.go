@@ -187,7 +187,7 @@ func (s *Service) create(c *fiber.Ctx, u *auth.User, residentID int64, mode stri
 	} else {
 		req.Message = form.Get("message")
 	}
-	b, err := s.Book(c, u, req)
+	b, err := s.Book(c.UserContext(), req)
 	if key := errorKey(err); key != "" {
 		form.Fail("slot", key)
 		status := fiber.StatusBadRequest
@@ -326,7 +326,7 @@ func (s *Service) handleCancel(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	err = s.Cancel(c, auth.CurrentUser(c), b, "")
+	err = s.Cancel(c.UserContext(), b, "")
 	if key := errorKey(err); key != "" {
 		return s.renderShow(c, fiber.StatusConflict, b, key)
 	}
@@ -379,7 +379,7 @@ func (s *Service) move(c *fiber.Ctx, b *Booking, mode string) error {
 	if form.HasErrors() {
 		return s.renderPicker(c, fiber.StatusBadRequest, form, mode, b, s.moveExtra(c, b))
 	}
-	err := s.Move(c, auth.CurrentUser(c), b, advisorID, start, form.Get("staff_message"))
+	err := s.Move(c.UserContext(), b, advisorID, start, form.Get("staff_message"))
 	if errors.Is(err, ErrTooLate) || errors.Is(err, ErrNotChangeable) {
 		return s.renderShow(c, fiber.StatusConflict, b, errorKey(err))
 	}

@@ -263,7 +263,7 @@ func (s *Service) handleStaffCancel(c *fiber.Ctx) error {
 	if utf8.RuneCountInString(msg) > s.cfg.MessageMax {
 		return s.renderShow(c, fiber.StatusBadRequest, b, "booking.error.message_too_long")
 	}
-	err = s.Cancel(c, auth.CurrentUser(c), b, msg)
+	err = s.Cancel(c.UserContext(), b, msg)
 	if key := errorKey(err); key != "" {
 		return s.renderShow(c, fiber.StatusConflict, b, key)
 	}
@@ -282,7 +282,7 @@ func (s *Service) handleOutcome(c *fiber.Ctx) error {
 	if st != StatusDone && st != StatusNoShow {
 		return s.renderShow(c, fiber.StatusBadRequest, b, "booking.error.outcome")
 	}
-	err = s.SetOutcome(c, auth.CurrentUser(c), b, st)
+	err = s.SetOutcome(c.UserContext(), b, st)
 	if errors.Is(err, ErrNotChangeable) {
 		return s.renderShow(c, fiber.StatusConflict, b, "booking.error.outcome_early")
 	}

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/gofiber/fiber/v2"
 	"gorm.io/gorm"
 
 	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
@@ -280,9 +279,9 @@ type BookRequest struct {
 // Book books the slot for the resident on behalf of actor (the resident
 // themself, or staff taking a phone call), queues the confirmation mail
 // and, for staff, writes the access log, all in one transaction.
-func (s *Service) Book(c *fiber.Ctx, actor *auth.User, r BookRequest) (*Booking, error) {
-	ctx := c.UserContext()
-	staff := actor.Role.Staff()
+func (s *Service) Book(ctx context.Context, r BookRequest) (*Booking, error) {
+	actor := auth.ActorFrom(ctx)
+	staff := actor.Staff()
 	if !r.Type.Valid() || !r.Topic.Valid() {
 		return nil, ErrSlotUnavailable
 	}
@@ -300,7 +299,7 @@ func (s *Service) Book(c *fiber.Ctx, actor *auth.User, r BookRequest) (*Booking,
 		StartsAt: slot.Start, EndsAt: slot.End, MeetingType: r.Type, Topic: r.Topic,
 		Message: r.Message, StaffNote: r.StaffNote, StaffMessage: r.StaffMessage,
 		ContactPhone: r.ContactPhone, VisitAddress: r.VisitAddress,
-		Lang: r.Lang, Status: StatusBooked, BookedBy: actor.ID, RemindAt: s.remindAt(slot.Start),
+		Lang: r.Lang, Status: StatusBooked, BookedBy: actor.UserID, RemindAt: s.remindAt(slot.Start),
 	}
 	if r.Type == Office {
 		b.ServicePointID = slot.ServicePointID
@@ -327,7 +326,7 @@ func (s *Service) Book(c *fiber.Ctx, actor *auth.User, r BookRequest) (*Booking,
 		if err := s.queueMail(ctx, tx, mailConfirmed, b, mc); err != nil {
 			return err
 		}
-		return s.audit.RecordTx(c.UserContext(), tx, b.ResidentID, audit.BookingCreate, resource(b.ID), audit.ReasonOnBehalf)
+		return s.audit.RecordTx(ctx, tx, b.ResidentID, audit.BookingCreate, resource(b.ID), audit.ReasonOnBehalf)
 	})
 	if err != nil {
 		return nil, err
@@ -374,12 +373,12 @@ func (s *Service) ResidentMayChange(b *Booking) bool {
 
 // Cancel cancels b for u, with an optional message to the resident from
 // staff. Residents must respect the notice period.
-func (s *Service) Cancel(c *fiber.Ctx, u *auth.User, b *Booking, message string) error {
-	ctx := c.UserContext()
+func (s *Service) Cancel(ctx context.Context, b *Booking, message string) error {
+	u := auth.ActorFrom(ctx)
 	if b.Status != StatusBooked {
 		return ErrNotChangeable
 	}
-	if !u.Role.Staff() {
+	if !u.Staff() {
 		if !s.ResidentMayChange(b) {
 			return ErrTooLate
 		}
@@ -393,12 +392,12 @@ func (s *Service) Cancel(c *fiber.Ctx, u *auth.User, b *Booking, message string)
 	if err != nil {
 		return err
 	}
-	err = s.store.Cancel(ctx, b, u.ID, message, s.now(), func(tx *gorm.DB) error {
+	err = s.store.Cancel(ctx, b, u.UserID, message, s.now(), func(tx *gorm.DB) error {
 		mc.staffMessage = message
 		if err := s.queueMail(ctx, tx, mailCancelled, b, mc); err != nil {
 			return err
 		}
-		return s.audit.RecordTx(c.UserContext(), tx, b.ResidentID, audit.BookingCancel, resource(b.ID), audit.ReasonStaffChange)
+		return s.audit.RecordTx(ctx, tx, b.ResidentID, audit.BookingCancel, resource(b.ID), audit.ReasonStaffChange)
 	})
 	if err != nil {
 		return err
@@ -410,9 +409,9 @@ func (s *Service) Cancel(c *fiber.Ctx, u *auth.User, b *Booking, message string)
 // Move moves b for u to another advisor's or time's slot, which must be
 // free for the same meeting type and place. Residents must respect the
 // notice period (of the current time).
-func (s *Service) Move(c *fiber.Ctx, u *auth.User, b *Booking, advisorID int64, start time.Time, message string) error {
-	ctx := c.UserContext()
-	staff := u.Role.Staff()
+func (s *Service) Move(ctx context.Context, b *Booking, advisorID int64, start time.Time, message string) error {
+	u := auth.ActorFrom(ctx)
+	staff := u.Staff()
 	if b.Status != StatusBooked {
 		return ErrNotChangeable
 	}
@@ -438,7 +437,7 @@ func (s *Service) Move(c *fiber.Ctx, u *auth.User, b *Booking, advisorID int64, 
 	if err != nil {
 		return err
 	}
-	err = s.store.Move(ctx, b, slot, b.RegionID, u.ID, message, s.remindAt(slot.Start), s.now(), func(tx *gorm.DB) error {
+	err = s.store.Move(ctx, b, slot, b.RegionID, u.UserID, message, s.remindAt(slot.Start), s.now(), func(tx *gorm.DB) error {
 		// The mail needs the new advisor and place, read inside the
 		// transaction (on its connection) now that the row has moved.
 		mc, err := s.mailContext(ctx, tx, b, resident.Name, resident.Email)
@@ -449,7 +448,7 @@ func (s *Service) Move(c *fiber.Ctx, u *auth.User, b *Booking, advisorID int64, 
 		if err := s.queueMail(ctx, tx, mailMoved, b, mc); err != nil {
 			return err
 		}
-		return s.audit.RecordTx(c.UserContext(), tx, b.ResidentID, audit.BookingMove, resource(b.ID), audit.ReasonStaffChange)
+		return s.audit.RecordTx(ctx, tx, b.ResidentID, audit.BookingMove, resource(b.ID), audit.ReasonStaffChange)
 	})
 	if err != nil {
 		return err
@@ -459,17 +458,18 @@ func (s *Service) Move(c *fiber.Ctx, u *auth.User, b *Booking, advisorID int64, 
 }
 
 // SetOutcome marks an appointment that has begun done or no-show (staff only).
-func (s *Service) SetOutcome(c *fiber.Ctx, u *auth.User, b *Booking, status Status) error {
-	return s.store.SetOutcome(c.UserContext(), b, status, u.ID, s.now(), func(tx *gorm.DB) error {
-		return s.audit.RecordTx(c.UserContext(), tx, b.ResidentID, audit.BookingOutcome, resource(b.ID), audit.ReasonOutcome)
+func (s *Service) SetOutcome(ctx context.Context, b *Booking, status Status) error {
+	u := auth.ActorFrom(ctx)
+	return s.store.SetOutcome(ctx, b, status, u.UserID, s.now(), func(tx *gorm.DB) error {
+		return s.audit.RecordTx(ctx, tx, b.ResidentID, audit.BookingOutcome, resource(b.ID), audit.ReasonOutcome)
 	})
 }
 
 // AddException takes time out of an advisor's calendar. Booked
 // appointments in that time are cancelled and their residents told by
 // mail, with note as the advisor's message.
-func (s *Service) AddException(c *fiber.Ctx, u *auth.User, e *Exception) ([]Booking, error) {
-	ctx := c.UserContext()
+func (s *Service) AddException(ctx context.Context, e *Exception) ([]Booking, error) {
+	u := auth.ActorFrom(ctx)
 	// Everything the mails need is read before the transaction, which on
 	// SQLite holds the only write lock and should stay short.
 	conflicts, err := s.store.Conflicts(ctx, e.AdvisorID, e.StartsAt, e.EndsAt)
@@ -489,7 +489,7 @@ func (s *Service) AddException(c *fiber.Ctx, u *auth.User, e *Exception) ([]Book
 		}
 		contexts[b.ID] = mc
 	}
-	e.CreatedBy = u.ID
+	e.CreatedBy = u.UserID
 	cancelled, err := s.store.AddException(ctx, e, e.Note, s.now(), func(tx *gorm.DB, b *Booking) error {
 		mc, ok := contexts[b.ID]
 		if !ok {
@@ -507,7 +507,7 @@ func (s *Service) AddException(c *fiber.Ctx, u *auth.User, e *Exception) ([]Book
 		if err := s.queueMail(ctx, tx, mailCancelled, b, mc); err != nil {
 			return err
 		}
-		return s.audit.RecordTx(c.UserContext(), tx, b.ResidentID, audit.BookingCancel, resource(b.ID), audit.ReasonAdvisorAbsent)
+		return s.audit.RecordTx(ctx, tx, b.ResidentID, audit.BookingCancel, resource(b.ID), audit.ReasonAdvisorAbsent)
 	})
 	if err != nil {
 		return nil, err
