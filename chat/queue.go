@@ -568,7 +568,6 @@ func queuePosition(q []Conversation, id int64) int {
 	return pos
 }
 
-
 func (s *Service) estimate(pos, available int) int {
 	return (pos*s.cfg.MinutesPerPlace + max(available, 1) - 1) / max(available, 1)
 }

@@ -34,6 +34,19 @@ func (f *Frontend) ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
 	}
 }
 
+// Problem returns the status and message key of a problem error, for a
+// handler that shows the message inside its own page (a form shown again)
+// instead of returning the error: the status is the one the error handler
+// would give. key is "" for an error that is not a problem of the person's
+// making (a server fault): return that one.
+func Problem(err error) (status int, key string) {
+	p, ok := problem.As(err)
+	if !ok || p.Kind == problem.Internal {
+		return fiber.StatusInternalServerError, ""
+	}
+	return kindStatus[p.Kind], p.Key
+}
+
 // kindStatus is the status of each problem kind.
 var kindStatus = map[problem.Kind]int{
 	problem.Internal:    fiber.StatusInternalServerError,

@@ -547,7 +547,7 @@ func TestBrowserBookingResident(t *testing.T) {
 	aino.choose("topic", "Vuokravelka")
 	aino.choose("type", "Tapaaminen palvelupisteessä")
 	aino.choose("region", "Etelä")
-	aino.submit("search in another region", chromedp.Click(button("//main", "Näytä vapaat ajat")), http.StatusBadRequest)
+	aino.submit("search in another region", chromedp.Click(button("//main", "Näytä vapaat ajat")), http.StatusUnprocessableEntity)
 	if got := aino.fieldError("point"); got != "Valitse palvelupiste." {
 		t.Errorf("point error %q", got)
 	}
@@ -556,25 +556,20 @@ func TestBrowserBookingResident(t *testing.T) {
 	}
 	aino.check("booking: no service point")
 	aino.choose("region", "Itä")
-	aino.submit("back to the east region", chromedp.Click(button("//main", "Näytä vapaat ajat")), http.StatusBadRequest)
+	aino.submit("back to the east region", chromedp.Click(button("//main", "Näytä vapaat ajat")), http.StatusUnprocessableEntity)
 	if got := strings.Join(aino.options("point"), "|"); !strings.Contains(got, "Heka Itä") || strings.Contains(got, "Heka Etelä") {
 		t.Errorf("service points offered in the east region: %q", got)
 	}
 	aino.expectCleanBut("booking: no service point")
 
-	// A service point without office hours: told so on the form, no times.
-	aino.choose("point", "Vuosaaren palvelupiste")
-	aino.submit("search at a point without office hours", chromedp.Click(button("//main", "Näytä vapaat ajat")), http.StatusBadRequest)
-	if got := aino.fieldError("point"); !strings.HasPrefix(got, "Tässä palvelupisteessä ei ole vastaanottoa") {
-		t.Errorf("point error %q", got)
+	// A service point without reception hours is not offered at all, and
+	// the point is marked required for an office visit.
+	if got := strings.Join(aino.options("point"), "|"); strings.Contains(got, "Vuosaaren palvelupiste") {
+		t.Errorf("a service point without reception hours is offered: %q", got)
 	}
-	if n := aino.count("input[name=slot]"); n != 0 {
-		t.Errorf("%d times offered at a point without office hours", n)
+	if n := aino.count(`select#point[aria-required="true"]`); n != 1 {
+		t.Error("the service point is not marked required for an office visit")
 	}
-	if got := aino.text(".error-summary"); !strings.Contains(got, "Tässä palvelupisteessä ei ole vastaanottoa") {
-		t.Errorf("error summary %q", got)
-	}
-	aino.check("booking: point without office hours")
 
 	// Office visits at the east's office, with Minna Järvinen: the times of
 	// this week and the next, per day, in Helsinki time.
@@ -606,7 +601,7 @@ func TestBrowserBookingResident(t *testing.T) {
 	chosen := week1[0]
 	aino.pick(chosen)
 	aino.setValue("message", strings.Repeat("Vuokravelkaa kertynyt. ", 50))
-	aino.submit("book with a message over the limit", chromedp.Click(button("//main", "Vahvista varaus")), http.StatusBadRequest)
+	aino.submit("book with a message over the limit", chromedp.Click(button("//main", "Vahvista varaus")), http.StatusUnprocessableEntity)
 	if got := aino.fieldError("message"); got != "Viesti on liian pitkä." {
 		t.Errorf("message error %q", got)
 	}
@@ -841,7 +836,7 @@ func TestBrowserBookingMoveAndCancel(t *testing.T) {
 	expectHelsinkiTimes(t, phoneSlots, 9, 15)
 	aino.pick(phoneSlots[0])
 	aino.typeText("phone", "12")
-	aino.submit("book a call with a bad number", chromedp.Click(button("//main", "Vahvista varaus")), http.StatusBadRequest)
+	aino.submit("book a call with a bad number", chromedp.Click(button("//main", "Vahvista varaus")), http.StatusUnprocessableEntity)
 	if got := aino.fieldError("phone"); !strings.HasPrefix(got, "Anna puhelinnumero") {
 		t.Errorf("phone error %q", got)
 	}
@@ -1166,7 +1161,7 @@ func TestBrowserBookingAvailability(t *testing.T) {
 	minna.setValue("end", "09:00")
 	minna.choose("slot_minutes", "30 min")
 	minna.step("tick Puhelu", chromedp.Click(chromedp.CSS(`label[for="types-phone"]`)))
-	minna.submit("add a window that ends before it starts", chromedp.Click(button("//main", "Lisää")), http.StatusBadRequest)
+	minna.submit("add a window that ends before it starts", chromedp.Click(button("//main", "Lisää")), http.StatusUnprocessableEntity)
 	if got := minna.fieldError("end"); got != "Loppu ei voi olla ennen alkua." {
 		t.Errorf("window end error %q", got)
 	}

@@ -11,11 +11,12 @@
 package booking
 
 import (
-	"errors"
 	"slices"
 	"strings"
 	"time"
 	_ "time/tzdata" // Europe/Helsinki must resolve on hosts without tzdata.
+
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/problem"
 )
 
 // MeetingType is how the resident and the advisor meet.
@@ -186,18 +187,18 @@ func (Exception) TableName() string { return "booking_exceptions" }
 var (
 	// ErrNotFound: no such booking, or not one the user may see. The two
 	// are deliberately the same, so ids do not leak.
-	ErrNotFound = errors.New("booking: not found")
+	ErrNotFound = problem.E(problem.NotFound, "")
 	// ErrSlotTaken: someone else booked the slot first.
-	ErrSlotTaken = errors.New("booking: slot just taken")
+	ErrSlotTaken = problem.E(problem.Conflict, "booking.error.slot_taken")
 	// ErrSlotUnavailable: the slot is in the past, not offered for that
 	// meeting type or place, or the advisor is away.
-	ErrSlotUnavailable = errors.New("booking: slot not available")
+	ErrSlotUnavailable = problem.E(problem.Invalid, "booking.error.slot_unavailable")
 	// ErrTooLate: the notice period for a resident's change has passed.
-	ErrTooLate = errors.New("booking: too late to change")
+	ErrTooLate = problem.E(problem.Conflict, "booking.error.too_late")
 	// ErrNotChangeable: the booking is cancelled, done or no-show.
-	ErrNotChangeable = errors.New("booking: not changeable in its state")
+	ErrNotChangeable = problem.E(problem.Conflict, "booking.error.not_changeable")
 	// ErrTooMany: the resident already holds the most upcoming bookings allowed.
-	ErrTooMany = errors.New("booking: too many upcoming bookings")
+	ErrTooMany = problem.E(problem.Conflict, "booking.error.too_many")
 )
 
 // helsinki is where the service runs: every wall-clock time is read here.

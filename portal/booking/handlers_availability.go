@@ -69,7 +69,7 @@ func (s *Service) availabilityAdvisor(c *fiber.Ctx) (*Advisor, error) {
 	}
 	a, err := s.store.Advisor(c.UserContext(), id)
 	if errors.Is(err, ErrNotFound) {
-		return nil, fiber.ErrNotFound
+		return nil, ErrNotFound
 	}
 	return a, err
 }
@@ -152,7 +152,7 @@ func (s *Service) renderAvailability(c *fiber.Ctx, status int, a *Advisor, form 
 		d.Checked[string(t)] = true
 	}
 	if status == fiber.StatusOK && form.HasErrors() {
-		status = fiber.StatusBadRequest
+		status = fiber.StatusUnprocessableEntity
 	}
 	return s.fe.Render(c, status, "booking/availability", frontend.Page{
 		TitleKey: "booking.availability.title", Data: d, Form: form, Notice: notices[c.Query("done")],
@@ -211,7 +211,7 @@ func (s *Service) handleAddWindow(c *fiber.Ctx) error {
 		form.Fail("point", "booking.error.point_required")
 	}
 	if form.HasErrors() {
-		return s.renderAvailability(c, fiber.StatusBadRequest, a, form, nil)
+		return s.renderAvailability(c, fiber.StatusUnprocessableEntity, a, form, nil)
 	}
 	w := &Window{AdvisorID: a.ID, Weekday: wd, StartMinute: start, EndMinute: end, SlotMinutes: slot,
 		MeetingTypes: JoinTypes(types), ServicePointID: point, CreatedAt: s.now().UTC()}
@@ -239,10 +239,10 @@ func (s *Service) handleDelete(del func(ctx context.Context, advisorID, id int64
 		}
 		id, err := strconv.ParseInt(c.Params("id"), 10, 64)
 		if err != nil {
-			return fiber.ErrNotFound
+			return ErrNotFound
 		}
 		if err := del(c.UserContext(), a.ID, id); errors.Is(err, ErrNotFound) {
-			return fiber.ErrNotFound
+			return ErrNotFound
 		} else if err != nil {
 			return err
 		}
@@ -280,7 +280,7 @@ func (s *Service) handleAddException(c *fiber.Ctx) error {
 		form.Fail("note", "booking.error.note_too_long")
 	}
 	if form.HasErrors() {
-		return s.renderAvailability(c, fiber.StatusBadRequest, a, form, nil)
+		return s.renderAvailability(c, fiber.StatusUnprocessableEntity, a, form, nil)
 	}
 	// An exception over booked appointments cancels them: the advisor
 	// confirms that first, seeing whom it concerns.

@@ -11,6 +11,7 @@ import (
 	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/frontend"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/audit"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/problem"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/regions"
 )
 
@@ -94,7 +95,7 @@ func (s *Service) renderPicker(c *fiber.Ctx, status int, form *frontend.Form, mo
 		}
 	}
 	if status == fiber.StatusOK && form.HasErrors() {
-		status = fiber.StatusBadRequest
+		status = fiber.StatusUnprocessableEntity
 	}
 	title := "booking.new.title"
 	if fixed != nil {
@@ -125,7 +126,7 @@ type jsonInput struct {
 func readJSONForm(c *fiber.Ctx) (*frontend.Form, error) {
 	var in jsonInput
 	if err := c.BodyParser(&in); err != nil {
-		return nil, fiber.NewError(fiber.StatusBadRequest, "error.400")
+		return nil, problem.E(problem.Invalid, "")
 	}
 	f := frontend.NewForm()
 	for k, v := range map[string]string{"topic": in.Topic, "type": in.Type, "region": in.Region, "point": in.Point,
@@ -153,17 +154,11 @@ func (s *Service) create(c *fiber.Ctx, u *auth.User, residentID int64, mode stri
 		form = frontend.ReadForm(c, pickerFields...).ReadText(c, pickerTexts...)
 	}
 	lang := frontend.Lang(c)
-	rerender := func(status int) error {
+	// A JSON caller gets the problem document from the error handler; a
+	// browser gets the form again with the messages in it.
+	rerender := func(status int, err error) error {
 		if asJSON {
-			fields := map[string]string{}
-			for _, e := range form.ErrorList() {
-				fields[e.Field] = s.fe.T(lang, e.Key)
-			}
-			body := fiber.Map{"error": "invalid", "fields": fields}
-			if k := form.Error("slot"); k == "booking.error.slot_taken" {
-				body = fiber.Map{"error": "slot_taken", "message": s.fe.T(lang, k)}
-			}
-			return c.Status(status).JSON(body)
+			return err
 		}
 		return s.renderPicker(c, status, form, mode, nil, s.staffExtra(c, mode, residentID))
 	}
@@ -173,7 +168,7 @@ func (s *Service) create(c *fiber.Ctx, u *auth.User, residentID int64, mode stri
 	}
 	advisorID, start := s.validateBooking(form, MeetingType(form.Get("type")), false)
 	if sr == nil || form.HasErrors() {
-		return rerender(fiber.StatusBadRequest)
+		return rerender(fiber.StatusUnprocessableEntity, problem.Fields(form.Errors))
 	}
 	req := BookRequest{
 		ResidentID: residentID, RegionID: sr.query.RegionID, AdvisorID: advisorID, Start: start,
@@ -188,14 +183,10 @@ func (s *Service) create(c *fiber.Ctx, u *auth.User, residentID int64, mode stri
 		req.Message = form.Get("message")
 	}
 	b, err := s.Book(c.UserContext(), req)
-	if key := errorKey(err); key != "" {
+	if status, key := frontend.Problem(err); key != "" {
 		form.Fail("slot", key)
-		status := fiber.StatusBadRequest
-		if errors.Is(err, ErrSlotTaken) {
-			status = fiber.StatusConflict
-		}
 		form.Set("slot", "")
-		return rerender(status)
+		return rerender(status, err)
 	}
 	if err != nil {
 		return err
@@ -233,11 +224,11 @@ type ShowData struct {
 func (s *Service) load(c *fiber.Ctx) (*Booking, error) {
 	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
 	if err != nil {
-		return nil, fiber.ErrNotFound
+		return nil, ErrNotFound
 	}
 	b, err := s.Get(c.UserContext(), auth.CurrentUser(c), id)
 	if errors.Is(err, ErrNotFound) {
-		return nil, fiber.ErrNotFound
+		return nil, ErrNotFound
 	}
 	return b, err
 }
@@ -327,8 +318,8 @@ func (s *Service) handleCancel(c *fiber.Ctx) error {
 		return err
 	}
 	err = s.Cancel(c.UserContext(), b, "")
-	if key := errorKey(err); key != "" {
-		return s.renderShow(c, fiber.StatusConflict, b, key)
+	if status, key := frontend.Problem(err); key != "" {
+		return s.renderShow(c, status, b, key)
 	}
 	if err != nil {
 		return err
@@ -377,19 +368,17 @@ func (s *Service) move(c *fiber.Ctx, b *Booking, mode string) error {
 	form := frontend.ReadForm(c, pickerFields...).ReadText(c, pickerTexts...)
 	advisorID, start := s.validateBooking(form, b.MeetingType, true)
 	if form.HasErrors() {
-		return s.renderPicker(c, fiber.StatusBadRequest, form, mode, b, s.moveExtra(c, b))
+		return s.renderPicker(c, fiber.StatusUnprocessableEntity, form, mode, b, s.moveExtra(c, b))
 	}
 	err := s.Move(c.UserContext(), b, advisorID, start, form.Get("staff_message"))
-	if errors.Is(err, ErrTooLate) || errors.Is(err, ErrNotChangeable) {
-		return s.renderShow(c, fiber.StatusConflict, b, errorKey(err))
-	}
-	if key := errorKey(err); key != "" {
+	status, key := frontend.Problem(err)
+	switch {
+	case errors.Is(err, ErrTooLate), errors.Is(err, ErrNotChangeable):
+		// Nothing to choose again: the booking itself can no longer move.
+		return s.renderShow(c, status, b, key)
+	case key != "":
 		form.Fail("slot", key)
 		form.Set("slot", "")
-		status := fiber.StatusBadRequest
-		if errors.Is(err, ErrSlotTaken) {
-			status = fiber.StatusConflict
-		}
 		return s.renderPicker(c, status, form, mode, b, s.moveExtra(c, b))
 	}
 	if err != nil {

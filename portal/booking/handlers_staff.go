@@ -13,6 +13,7 @@ import (
 	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/frontend"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/audit"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/problem"
 )
 
 // CalendarDay is one day of the staff calendar.
@@ -168,7 +169,7 @@ func (s *Service) handleCalendar(c *fiber.Ctx) error {
 	}
 	status := fiber.StatusOK
 	if form.HasErrors() {
-		status = fiber.StatusBadRequest
+		status = fiber.StatusUnprocessableEntity
 	}
 	return s.fe.Render(c, status, "booking/calendar", frontend.Page{TitleKey: "booking.calendar.title", Data: d, Form: form})
 }
@@ -209,7 +210,7 @@ func (s *Service) staffExtra(c *fiber.Ctx, mode string, residentID int64) func(*
 		if residentID > 0 {
 			r, err := s.store.ResidentByID(ctx, residentID)
 			if errors.Is(err, ErrNotFound) {
-				return fiber.ErrNotFound
+				return ErrNotFound
 			}
 			if err != nil {
 				return err
@@ -222,7 +223,7 @@ func (s *Service) staffExtra(c *fiber.Ctx, mode string, residentID int64) func(*
 			return nil
 		}
 		if utf8.RuneCountInString(q) > 100 {
-			return fiber.NewError(fiber.StatusBadRequest, "error.400")
+			return problem.E(problem.Invalid, "")
 		}
 		found, err := s.store.SearchResidents(ctx, q, 20)
 		if err != nil {
@@ -236,10 +237,10 @@ func (s *Service) staffExtra(c *fiber.Ctx, mode string, residentID int64) func(*
 func (s *Service) handleStaffCreate(c *fiber.Ctx) error {
 	residentID, err := strconv.ParseInt(c.FormValue("resident"), 10, 64)
 	if err != nil || residentID <= 0 {
-		return fiber.NewError(fiber.StatusBadRequest, "error.400")
+		return problem.E(problem.Invalid, "")
 	}
 	if _, err := s.store.ResidentByID(c.UserContext(), residentID); errors.Is(err, ErrNotFound) {
-		return fiber.ErrNotFound
+		return ErrNotFound
 	} else if err != nil {
 		return err
 	}
@@ -261,11 +262,11 @@ func (s *Service) handleStaffCancel(c *fiber.Ctx) error {
 	}
 	msg := c.FormValue("staff_message")
 	if utf8.RuneCountInString(msg) > s.cfg.MessageMax {
-		return s.renderShow(c, fiber.StatusBadRequest, b, "booking.error.message_too_long")
+		return s.renderShow(c, fiber.StatusUnprocessableEntity, b, "booking.error.message_too_long")
 	}
 	err = s.Cancel(c.UserContext(), b, msg)
-	if key := errorKey(err); key != "" {
-		return s.renderShow(c, fiber.StatusConflict, b, key)
+	if status, key := frontend.Problem(err); key != "" {
+		return s.renderShow(c, status, b, key)
 	}
 	if err != nil {
 		return err
@@ -280,11 +281,12 @@ func (s *Service) handleOutcome(c *fiber.Ctx) error {
 	}
 	st := Status(c.FormValue("outcome"))
 	if st != StatusDone && st != StatusNoShow {
-		return s.renderShow(c, fiber.StatusBadRequest, b, "booking.error.outcome")
+		return s.renderShow(c, fiber.StatusUnprocessableEntity, b, "booking.error.outcome")
 	}
 	err = s.SetOutcome(c.UserContext(), b, st)
 	if errors.Is(err, ErrNotChangeable) {
-		return s.renderShow(c, fiber.StatusConflict, b, "booking.error.outcome_early")
+		status, _ := frontend.Problem(err)
+		return s.renderShow(c, status, b, "booking.error.outcome_early")
 	}
 	if err != nil {
 		return err

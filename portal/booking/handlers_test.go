@@ -198,44 +198,44 @@ func TestBadInputChangesNothing(t *testing.T) {
 		}{
 			{"a slot in the past", func(v url.Values) {
 				v.Set("slot", slotValue(h.advisors["east"][0], time.Date(2026, 3, 20, 8, 0, 0, 0, time.UTC)))
-			}, http.StatusBadRequest, "booking.error.slot_unavailable"},
+			}, http.StatusUnprocessableEntity, "booking.error.slot_unavailable"},
 			{"a slot sooner than the minimum notice", func(v url.Values) {
 				v.Set("slot", slotValue(h.advisors["east"][0], start.Add(time.Hour)))
-			}, http.StatusBadRequest, "booking.error.slot_unavailable"},
+			}, http.StatusUnprocessableEntity, "booking.error.slot_unavailable"},
 			{"a slot that was just taken", func(v url.Values) {
 				v.Set("slot", slotValue(h.advisors["east"][0], wednesday10))
 			}, http.StatusConflict, "booking.error.slot_taken"},
 			{"a time the advisor does not receive", func(v url.Values) {
 				v.Set("slot", slotValue(h.advisors["east"][0], tuesday10.Add(30*time.Minute)))
-			}, http.StatusBadRequest, "booking.error.slot_unavailable"},
+			}, http.StatusUnprocessableEntity, "booking.error.slot_unavailable"},
 			{"a type the service point does not offer", func(v url.Values) {
 				v.Set("point", strconv.FormatInt(h.points["east"][1], 10))
-			}, http.StatusBadRequest, "booking.error.point_type"},
+			}, http.StatusUnprocessableEntity, "booking.error.point_type"},
 			{"a service point of another region", func(v url.Values) {
 				v.Set("point", strconv.FormatInt(h.points["west"][0], 10))
-			}, http.StatusBadRequest, "booking.error.point"},
+			}, http.StatusUnprocessableEntity, "booking.error.point"},
 			{"a message over the limit", func(v url.Values) {
 				v.Set("message", strings.Repeat("ä", 1001))
-			}, http.StatusBadRequest, "booking.error.message_too_long"},
+			}, http.StatusUnprocessableEntity, "booking.error.message_too_long"},
 			{"a phone call without a number", func(v url.Values) {
 				v.Set("type", "phone")
-			}, http.StatusBadRequest, "booking.error.phone"},
+			}, http.StatusUnprocessableEntity, "booking.error.phone"},
 			{"a home visit without an address", func(v url.Values) {
 				v.Set("type", "home")
-			}, http.StatusBadRequest, "booking.error.address"},
+			}, http.StatusUnprocessableEntity, "booking.error.address"},
 			{"a home-visit address with a bare CR", func(v url.Values) {
 				v.Set("type", "home")
 				v.Set("address", "Kotikatu 1\rDESCRIPTION:x")
-			}, http.StatusBadRequest, "error.field.control"},
+			}, http.StatusUnprocessableEntity, "error.field.control"},
 			{"a phone number with a line break", func(v url.Values) {
 				v.Set("type", "phone")
 				v.Set("phone", "040 123\n4567")
-			}, http.StatusBadRequest, "error.field.control"},
-			{"an unknown topic", func(v url.Values) { v.Set("topic", "lottery") }, http.StatusBadRequest, "booking.error.topic"},
-			{"a garbled slot", func(v url.Values) { v.Set("slot", "x-y") }, http.StatusBadRequest, "booking.error.slot"},
+			}, http.StatusUnprocessableEntity, "error.field.control"},
+			{"an unknown topic", func(v url.Values) { v.Set("topic", "lottery") }, http.StatusUnprocessableEntity, "booking.error.topic"},
+			{"a garbled slot", func(v url.Values) { v.Set("slot", "x-y") }, http.StatusUnprocessableEntity, "booking.error.slot"},
 			{"another region's advisor", func(v url.Values) {
 				v.Set("advisor", strconv.FormatInt(h.advisors["west"][0], 10))
-			}, http.StatusBadRequest, "booking.error.advisor"},
+			}, http.StatusUnprocessableEntity, "booking.error.advisor"},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
@@ -338,7 +338,8 @@ func TestFiftyConcurrentRequestsOverHTTP(t *testing.T) {
 				created++
 			case http.StatusConflict:
 				conflicts++
-				if r.body["error"] != "slot_taken" || r.body["message"] != h.fe.T("fi", "booking.error.slot_taken") {
+				// An RFC 9457 problem document naming the message.
+				if r.body["code"] != "booking.error.slot_taken" || r.body["detail"] != h.fe.T("fi", "booking.error.slot_taken") || r.body["status"] != float64(409) {
 					t.Errorf("409 body = %v", r.body)
 				}
 			default:
@@ -494,7 +495,7 @@ func TestCalendarAndAvailabilityPages(t *testing.T) {
 			t.Errorf("all advisors of the region do not show the appointment")
 		}
 		// An advisor cannot look into another region's advisors.
-		if st, _ := h.get(colleague, fmt.Sprintf("/desk/booking?advisor=%d", h.advisors["west"][0])); st != http.StatusBadRequest {
+		if st, _ := h.get(colleague, fmt.Sprintf("/desk/booking?advisor=%d", h.advisors["west"][0])); st != http.StatusUnprocessableEntity {
 			t.Errorf("calendar of another region's advisor = %d, want 400", st)
 		}
 
@@ -513,7 +514,7 @@ func TestCalendarAndAvailabilityPages(t *testing.T) {
 		st, body, _ = h.post(colleague, "/desk/availability/windows", url.Values{
 			"weekday": {"2"}, "start": {"12:00"}, "end": {"11:00"}, "slot_minutes": {"30"}, "types": {"phone"},
 		})
-		if st != http.StatusBadRequest || !strings.Contains(body, h.translated("booking.error.end_before_start")) {
+		if st != http.StatusUnprocessableEntity || !strings.Contains(body, h.translated("booking.error.end_before_start")) {
 			t.Fatalf("bad window = %d", st)
 		}
 		// The new window's service point now offers office visits.
@@ -551,7 +552,7 @@ func TestStaffBooksOnBehalf(t *testing.T) {
 		west := h.officeForm(tuesday10)
 		west.Set("resident", strconv.FormatInt(h.residents[0], 10))
 		west.Set("region", strconv.FormatInt(h.regions["west"], 10))
-		if st, body, _ := h.post(advisor, "/desk/booking/new", west); st != http.StatusBadRequest || !strings.Contains(body, h.translated("booking.error.region")) {
+		if st, body, _ := h.post(advisor, "/desk/booking/new", west); st != http.StatusUnprocessableEntity || !strings.Contains(body, h.translated("booking.error.region")) {
 			t.Fatalf("booking in another region = %d", st)
 		}
 		form := h.officeForm(tuesday10)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -74,19 +75,14 @@ func newHarness(t testing.TB, db *database.DB) *harness {
 		DB: db, Regions: regions.NewStore(db.Gorm), Frontend: fe, Audit: audit.New(db.Gorm, clk.Now),
 		Outbox: outbox, Config: Config{PublicURL: pub, Organizer: "noreply@portal.test"}, Location: helsinki(), Now: clk.Now,
 	})
+	// The portal's own error handler, so kinds map to statuses as in
+	// production; a server error fails the test.
+	edge := fe.ErrorHandler(slog.New(slog.DiscardHandler))
 	app := fiber.New(fiber.Config{ErrorHandler: func(c *fiber.Ctx, err error) error {
-		status, key := fiber.StatusInternalServerError, ""
-		var fe2 *fiber.Error
-		if errors.As(err, &fe2) {
-			status = fe2.Code
-			if strings.HasPrefix(fe2.Message, "error.") {
-				key = fe2.Message
-			}
-		}
-		if status >= 500 {
+		if status, _ := frontend.Problem(err); status >= 500 && !isFiberError(err) {
 			t.Errorf("%s %s: %v", c.Method(), c.Path(), err)
 		}
-		return fe.ErrorPage(c, status, key)
+		return edge(c, err)
 	}})
 	app.Use(fe.Languages())
 	app.Use(a.Session())
@@ -191,4 +187,9 @@ func (h *harness) mails() []mail.Stored {
 		h.t.Fatal(err)
 	}
 	return out
+}
+
+func isFiberError(err error) bool {
+	var fe *fiber.Error
+	return errors.As(err, &fe)
 }

@@ -2,7 +2,6 @@ package booking
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -554,20 +553,3 @@ func (s *Service) RunReminders(ctx context.Context, interval time.Duration) {
 func (s *Store) with(tx *gorm.DB) *Store { return &Store{db: tx, dialect: s.dialect} }
 
 func resource(id int64) string { return fmt.Sprintf("booking:%d", id) }
-
-// errorKey maps a booking error to the translation key of its message.
-func errorKey(err error) string {
-	switch {
-	case errors.Is(err, ErrSlotTaken):
-		return "booking.error.slot_taken"
-	case errors.Is(err, ErrSlotUnavailable):
-		return "booking.error.slot_unavailable"
-	case errors.Is(err, ErrTooLate):
-		return "booking.error.too_late"
-	case errors.Is(err, ErrNotChangeable):
-		return "booking.error.not_changeable"
-	case errors.Is(err, ErrTooMany):
-		return "booking.error.too_many"
-	}
-	return ""
-}
