@@ -14,6 +14,7 @@ import (
 
 	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/frontend"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/problem"
 )
 
 // Reply is a canned reply: a ready text an advisor inserts in one click.
@@ -203,7 +204,7 @@ func (s *Service) handleReplySave(c *fiber.Ctx) error {
 	if v := f.Get("id"); v != "" {
 		var err error
 		if id, err = strconv.ParseInt(v, 10, 64); err != nil || id <= 0 {
-			return fiber.NewError(fiber.StatusNotFound, msgNotFound)
+			return ErrNotFound
 		}
 	}
 	if l := f.Get("lang"); l != "fi" && l != "sv" && l != "en" {
@@ -230,7 +231,7 @@ func (s *Service) handleReplySave(c *fiber.Ctx) error {
 	u := auth.CurrentUser(c)
 	r := &Reply{ID: id, Lang: f.Get("lang"), Title: f.Get("title"), Body: body, UpdatedBy: &u.ID}
 	if err := s.store.SaveReply(c.UserContext(), r); errors.Is(err, ErrNotFound) {
-		return fiber.NewError(fiber.StatusNotFound, msgNotFound)
+		return ErrNotFound
 	} else if err != nil {
 		return err
 	}
@@ -241,7 +242,7 @@ func (s *Service) handleReplySave(c *fiber.Ctx) error {
 func (s *Service) handleReplyDelete(c *fiber.Ctx) error {
 	id, err := strconv.ParseInt(c.Params("rid"), 10, 64)
 	if err != nil {
-		return fiber.NewError(fiber.StatusNotFound, msgNotFound)
+		return ErrNotFound
 	}
 	if err := s.store.DeleteReply(c.UserContext(), id); err != nil {
 		return err
@@ -254,10 +255,10 @@ func (s *Service) handleHoursSave(c *fiber.Ctx) error {
 	f := frontend.ReadForm(c, "region", "hours")
 	id, err := strconv.ParseInt(f.Get("region"), 10, 64)
 	if err != nil {
-		return fiber.NewError(fiber.StatusBadRequest, "error.400")
+		return problem.E(problem.Invalid, "")
 	}
 	if _, err := s.regions.ByID(c.UserContext(), id); err != nil {
-		return fiber.NewError(fiber.StatusNotFound, msgNotFound)
+		return ErrNotFound
 	}
 	var w *week
 	if spec := f.Get("hours"); spec != "" {
@@ -311,7 +312,7 @@ func (s *Service) handleCapacitySave(c *fiber.Ctx) error {
 	f := frontend.ReadForm(c, "user", "capacity")
 	id, err := strconv.ParseInt(f.Get("user"), 10, 64)
 	if err != nil {
-		return fiber.NewError(fiber.StatusBadRequest, "error.400")
+		return problem.E(problem.Invalid, "")
 	}
 	ctx := c.UserContext()
 	staff, err := s.store.Staff(ctx)
@@ -319,7 +320,7 @@ func (s *Service) handleCapacitySave(c *fiber.Ctx) error {
 		return err
 	}
 	if !slices.ContainsFunc(staff, func(m StaffMember) bool { return m.ID == id }) {
-		return fiber.NewError(fiber.StatusNotFound, msgNotFound)
+		return ErrNotFound
 	}
 	var capacity *int
 	if v := f.Get("capacity"); v != "" {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -139,13 +140,14 @@ func (e *env) instance(t *testing.T) *instance {
 	t.Helper()
 	pub, _ := url.Parse(testOrigin)
 	svc, err := New(Config{PublicURL: pub, SecretKey: []byte(strings.Repeat("s", 32)), Limits: e.lim, Hours: "Mon-Sun 00:00-23:59", Location: helsinki(e.t)}, Deps{
-		DB: e.db, Broker: e.broker(t), Auth: e.auth, Frontend: e.fe,
+		DB: e.db, Broker: e.broker(t), Auth: e.auth, Frontend: e.frontend(),
 		Audit: audit.New(e.db.Gorm, nil), Regions: regions.NewStore(e.db.Gorm), Now: e.now,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := fiber.New(fiber.Config{DisableStartupMessage: true})
+	// The portal's one error handler, so error kinds map as in production.
+	app := fiber.New(fiber.Config{DisableStartupMessage: true, ErrorHandler: e.frontend().ErrorHandler(slog.New(slog.DiscardHandler))})
 	app.Use(e.auth.Session())
 	svc.Register(app)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -15,6 +15,7 @@ import (
 	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/frontend"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/audit"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/problem"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/regions"
 )
 
@@ -209,7 +210,7 @@ func (s *Service) handleStart(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	u := auth.CurrentUser(c)
 	if u != nil && u.Role.Staff() {
-		return fiber.NewError(fiber.StatusForbidden, msgStaffOnly)
+		return problem.E(problem.Forbidden, msgStaffOnly)
 	}
 	f := frontend.ReadForm(c, "topic", "lang", "region")
 	if !slices.Contains(Topics, f.Get("topic")) {
@@ -338,11 +339,11 @@ func (s *Service) socketURL() string {
 func (s *Service) loadFor(c *fiber.Ctx, p *Principal) (*Conversation, error) {
 	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
 	if err != nil {
-		return nil, fiber.NewError(fiber.StatusNotFound, msgNotFound)
+		return nil, ErrNotFound
 	}
 	cv, err := s.store.Conversation(c.UserContext(), id)
 	if errors.Is(err, ErrNotFound) || (err == nil && (p == nil || !p.mayJoin(cv))) {
-		return nil, fiber.NewError(fiber.StatusNotFound, msgNotFound)
+		return nil, ErrNotFound
 	}
 	return cv, err
 }
@@ -450,7 +451,7 @@ func (s *Service) handlePost(c *fiber.Ctx) error {
 	}})
 	switch r := res[0]; {
 	case errors.Is(r.Err, ErrClosed), errors.Is(r.Err, ErrForbidden):
-		return fiber.NewError(fiber.StatusConflict, msgConflict)
+		return ErrConflict
 	case r.Err != nil:
 		return r.Err
 	case !r.Dup:
@@ -466,7 +467,7 @@ func (s *Service) handleEnd(c *fiber.Ctx) error {
 		return err
 	}
 	if p.Staff() {
-		return fiber.NewError(fiber.StatusForbidden, auth.MsgForbidden)
+		return problem.E(problem.Forbidden, auth.MsgForbidden)
 	}
 	msg, err := s.store.End(c.UserContext(), cv.ID, p)
 	if err != nil {
@@ -629,7 +630,7 @@ func (s *Service) handleStatus(c *fiber.Ctx) error {
 	p := s.principal(c)
 	st := c.FormValue("status")
 	if st != AdvisorAvailable && st != AdvisorBusy && st != AdvisorAway {
-		return fiber.NewError(fiber.StatusBadRequest, "error.400")
+		return problem.E(problem.Invalid, "")
 	}
 	if err := s.store.SetStatus(c.UserContext(), p.UserID, st); err != nil {
 		return err
@@ -655,7 +656,7 @@ func (s *Service) handleNext(c *fiber.Ctx) error {
 			continue // taken meanwhile: the next one
 		}
 		if err != nil {
-			return s.acceptError(err)
+			return err
 		}
 		if err := s.logAccept(ctx, it.Conv); err != nil {
 			return err
@@ -678,22 +679,10 @@ func (s *Service) logAccept(ctx context.Context, id int64) error {
 	return s.logRead(ctx, cv, audit.ChatAccept, audit.ReasonChatService)
 }
 
-func (s *Service) acceptError(err error) error {
-	switch {
-	case errors.Is(err, ErrCapacity):
-		return fiber.NewError(fiber.StatusConflict, msgCapacity)
-	case errors.Is(err, ErrConflict):
-		return fiber.NewError(fiber.StatusConflict, msgConflict)
-	case errors.Is(err, ErrNotFound), errors.Is(err, ErrForbidden):
-		return fiber.NewError(fiber.StatusNotFound, msgNotFound)
-	}
-	return err
-}
-
 func (s *Service) convID(c *fiber.Ctx) (int64, error) {
 	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
 	if err != nil {
-		return 0, fiber.NewError(fiber.StatusNotFound, msgNotFound)
+		return 0, ErrNotFound
 	}
 	return id, nil
 }
@@ -705,7 +694,7 @@ func (s *Service) handleAccept(c *fiber.Ctx) error {
 	}
 	msg, err := s.store.Accept(c.UserContext(), id, s.principal(c), s.cfg.Capacity)
 	if err != nil {
-		return s.acceptError(err)
+		return err
 	}
 	if err := s.logAccept(c.UserContext(), id); err != nil {
 		return err
@@ -794,7 +783,7 @@ func (s *Service) handleTransfer(c *fiber.Ctx) error {
 	if v := c.FormValue("advisor"); v != "" {
 		to, perr := strconv.ParseInt(v, 10, 64)
 		if perr != nil {
-			return fiber.NewError(fiber.StatusBadRequest, "error.400")
+			return problem.E(problem.Invalid, "")
 		}
 		msg, err = s.store.TransferToAdvisor(ctx, cv.ID, p, to, s.cfg.Capacity)
 	} else {
@@ -802,7 +791,7 @@ func (s *Service) handleTransfer(c *fiber.Ctx) error {
 		msg, err = s.store.TransferToRegion(ctx, cv.ID, p, region)
 	}
 	if err != nil {
-		return s.acceptError(err)
+		return err
 	}
 	s.hub.publishMessage(msg, true)
 	s.hub.queueChanged()
@@ -818,7 +807,7 @@ func (s *Service) handleClose(c *fiber.Ctx) error {
 	}
 	msg, err := s.store.Close(c.UserContext(), cv.ID, p, c.FormValue("outcome"))
 	if err != nil {
-		return s.acceptError(err)
+		return err
 	}
 	if msg != nil {
 		s.hub.publishMessage(msg, true)
@@ -848,7 +837,7 @@ func (s *Service) handleResident(c *fiber.Ctx) error {
 		return err
 	}
 	if cv.ResidentID == nil {
-		return fiber.NewError(fiber.StatusNotFound, msgNotFound)
+		return ErrNotFound
 	}
 	rid := *cv.ResidentID
 	if err := s.audit.Record(c.UserContext(), rid, audit.ChatResidentPage, "chat:"+strconv.FormatInt(cv.ID, 10),

@@ -12,15 +12,16 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/problem"
 )
 
 // Errors of the store. Handlers map them to error frames and pages.
 var (
-	ErrNotFound  = errors.New("chat: not found")
-	ErrForbidden = errors.New("chat: not a participant")
-	ErrClosed    = errors.New("chat: conversation closed")
-	ErrConflict  = errors.New("chat: conversation changed meanwhile")
-	ErrCapacity  = errors.New("chat: advisor at capacity or not available")
+	ErrNotFound  = problem.E(problem.NotFound, msgNotFound)
+	ErrForbidden = problem.E(problem.NotFound, msgNotFound) // the same answer as ErrNotFound: ids do not leak
+	ErrClosed    = problem.E(problem.Conflict, msgConflict)
+	ErrConflict  = problem.E(problem.Conflict, msgConflict)
+	ErrCapacity  = problem.E(problem.Conflict, msgCapacity)
 )
 
 // Conversation statuses.
