@@ -140,14 +140,18 @@ func TestKillSocketAndResume(t *testing.T) {
 			for i := 1; i <= n; i++ {
 				rc.send(map[string]any{"type": "send", "conv": cv.ID, "cid": fmt.Sprintf("r-%d", i), "body": "x"})
 				if i%50 == 0 {
-					time.Sleep(20 * time.Millisecond)
+					time.Sleep(20 * time.Millisecond) // pacing, so the drop lands mid-stream
 				}
 			}
 		}()
 		var col collector
 		col.until(t, "advisor", ac, cv.ID, 60, 20*time.Second)
 		ac.kill() // mid-stream, no close frame
-		time.Sleep(100 * time.Millisecond)
+		select {
+		case <-ac.closed:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the killed socket did not end")
+		}
 
 		// Reconnect to the other instance, as after a load balancer switch.
 		ac2 := mustDial(t, a.url, advisor.cookie)
@@ -369,7 +373,16 @@ func TestHostileClients(t *testing.T) {
 			// Sockets register after their handshake, in any order: exactly
 			// one of them is over the limit.
 			refused := 0
-			time.Sleep(500 * time.Millisecond)
+			waitFor(t, "a socket over the limit to be closed", func() bool {
+				for _, c := range socks {
+					select {
+					case <-c.closed:
+						return true
+					default:
+					}
+				}
+				return false
+			})
 			for _, c := range socks {
 				code, reason := c.closeCode(20 * time.Millisecond)
 				switch {

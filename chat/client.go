@@ -384,7 +384,7 @@ func (c *client) leave(conv int64) {
 		c.enqueue(mustJSON(struct {
 			Type string `json:"type"`
 			Conv int64  `json:"conv"`
-		}{"left", conv}))
+		}{TypeLeft, conv}))
 	}
 }
 

@@ -418,7 +418,10 @@ func (h *Hub) forClients(fn func(c *client)) {
 	}
 }
 
-// RevokeSession closes the sockets of a login session on every instance.
+// revokeSession closes the sockets of a login session on every instance:
+// this instance's at once, the others' when the revoke event the broker
+// carries reaches them. Without the broker (Redis away) the others close
+// theirs at their next session check. The logout hook calls it.
 func (h *Hub) revokeSession(sessionID string) {
 	h.closeSessionLocal(sessionID)
 	_ = h.broker.Publish(controlTopic, h.encodeEvent(evRevoke, 0, 0, '-', []byte(sessionID)))

@@ -25,6 +25,7 @@ const (
 const (
 	TypeWelcome = "welcome"
 	TypeJoined  = "joined"
+	TypeLeft    = "left"
 	TypeAck     = "ack"
 	TypeMessage = "message"
 	TypeReceipt = "receipt"

@@ -224,8 +224,6 @@ func New(cfg Config, d Deps) (*Service, error) {
 	return s, nil
 }
 
-// Store returns the chat's store.
-func (s *Service) Store() *Store { return s.store }
 
 // Close disconnects this instance's sockets (they resume elsewhere) and
 // stops the hub.

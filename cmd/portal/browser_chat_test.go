@@ -548,7 +548,9 @@ func browserChat(t *testing.T, exe, axeSource string, resPortal, advPortal *test
 			const later = "Oletko vielä siellä?"
 			res.say(later)
 			res.waitJS("delivered", ownMark(later, "Toimitettu"))
-			time.Sleep(500 * time.Millisecond)
+			// The background tab has it (its title counts it unread) and still
+			// does not report it read.
+			adv.waitJS("the background tab counts it unread", `document.title.startsWith("(1) ")`)
 			if !eval[bool](res, ownMark(later, "Toimitettu")) {
 				t.Errorf("a message to a tab in the background shows %q, want delivered only", res.marksOf(later))
 			}
@@ -588,7 +590,12 @@ func browserChat(t *testing.T, exe, axeSource string, resPortal, advPortal *test
 					t.Errorf("%d elements injected into the transcript", n)
 				}
 			}
-			time.Sleep(200 * time.Millisecond) // an onerror would have fired by now
+			// An image's error event fires once its load fails: a probe image
+			// that fails after the transcript's would have run their onerror.
+			for _, s := range []*session{res, adv} {
+				eval[bool](s, `(() => { window.__probeFailed = false; const i = new Image(); i.onerror = () => { window.__probeFailed = true; }; i.src = "data:image/png;base64,AAAA"; return true; })()`)
+				s.waitJS("a failing probe image's error event", `window.__probeFailed`)
+			}
 			for name, seen := range map[string][]string{"resident": resHostile(), "advisor": advHostile()} {
 				for _, s := range seen {
 					t.Errorf("%s's page: %s", name, s)
@@ -670,10 +677,9 @@ func browserChat(t *testing.T, exe, axeSource string, resPortal, advPortal *test
 			res.say(typed)
 			adv.waitJS("the advisor's messages stored", fmt.Sprintf(`[...document.querySelectorAll("[data-chat-messages] > li.chat-msg--own[data-seq]")].filter(li =>
 				[%s, %s].includes(li.querySelector(".chat-msg__body").textContent)).length === 2`, jsString(meanwhile[0]), jsString(meanwhile[1])))
-			time.Sleep(time.Second) // a few reconnect attempts fail
-			if n := eval[int](res, `window.__sockets.length`); n < 2 {
-				t.Errorf("the page tried to reconnect %d times in a second", n-1)
-			}
+			// The page keeps trying while offline: wait for another attempt.
+			before := eval[int](res, `window.__sockets.length`)
+			res.waitJS("reconnect attempts while offline", fmt.Sprintf(`window.__sockets.length >= %d`, before+1))
 			res.setOffline(false, false)
 			caughtUp(t, res, adv, meanwhile, typed)
 			res.expectCleanBut("conversation after a silent drop", func(text string) bool {

@@ -91,6 +91,7 @@ var packageLayers = []struct {
 	{"portal/regions/...", shared, false},  // regions, service points, postal codes
 
 	// Test kits.
+	{"auth/authtest/...", testkit, false},          // a logged-in user without a provider
 	{"auth/oidctest/...", testkit, false},          // a misbehaving OpenID provider
 	{"portal/clocktest/...", testkit, false},       // a clock moved by hand
 	{"portal/database/dbtest/...", testkit, false}, // fresh databases, Redis prefixes

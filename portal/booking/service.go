@@ -112,8 +112,6 @@ func New(o Options) *Service {
 	}
 }
 
-// Store returns the service's store.
-func (s *Service) Store() *Store { return s.store }
 
 // SlotQuery asks for free slots.
 type SlotQuery struct {
