@@ -224,7 +224,6 @@ func New(cfg Config, d Deps) (*Service, error) {
 	return s, nil
 }
 
-
 // Close disconnects this instance's sockets (they resume elsewhere) and
 // stops the hub.
 func (s *Service) Close(ctx context.Context) error {

@@ -112,7 +112,6 @@ func New(o Options) *Service {
 	}
 }
 
-
 // SlotQuery asks for free slots.
 type SlotQuery struct {
 	RegionID       int64
