@@ -125,6 +125,16 @@ type Service struct {
 	closeOnce     sync.Once
 }
 
+// The defaults of Config: what New fills in for a zero field, and what
+// cmd/portal offers when a PORTAL_CHAT_* setting is unset. Written once.
+const (
+	DefaultCapacity        = 3                     // chats one advisor has open at once
+	DefaultMinutesPerPlace = 4                     // minutes of wait told per place in the queue
+	DefaultGuestTTL        = 12 * time.Hour        // lifetime of a guest token
+	DefaultHours           = "Mon-Fri 09:00-15:00" // opening hours of a region without its own
+	DefaultRedisPrefix     = "portal:chat:"        // prefix of the Redis pub/sub channels
+)
+
 // New builds the chat and starts its hub.
 func New(cfg Config, d Deps) (*Service, error) {
 	if cfg.PublicURL == nil {
@@ -144,8 +154,8 @@ func New(cfg Config, d Deps) (*Service, error) {
 	fill(&l.SendBuffer, def.SendBuffer)
 	fill(&l.Writers, def.Writers)
 	fill(&l.MaxBatch, def.MaxBatch)
-	fill(&cfg.Capacity, 3)
-	fill(&cfg.MinutesPerPlace, 4)
+	fill(&cfg.Capacity, DefaultCapacity)
+	fill(&cfg.MinutesPerPlace, DefaultMinutesPerPlace)
 	if l.Rate <= 0 {
 		l.Rate = def.Rate
 	}
@@ -156,7 +166,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 		{&l.PingInterval, def.PingInterval}, {&l.PongWait, def.PongWait}, {&l.WriteWait, def.WriteWait},
 		{&l.PollInterval, def.PollInterval}, {&l.SafetyPoll, def.SafetyPoll}, {&l.SessionCheck, def.SessionCheck},
 		{&l.PresenceInterval, def.PresenceInterval}, {&l.PresenceTTL, def.PresenceTTL},
-		{&cfg.GuestTTL, 12 * time.Hour},
+		{&cfg.GuestTTL, DefaultGuestTTL},
 	} {
 		if *p.v <= 0 {
 			*p.v = p.d
@@ -170,7 +180,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 		return nil, fmt.Errorf("chat: Deps.Audit is required (staff reads of residents' chats are logged)")
 	}
 	if cfg.Hours == "" {
-		cfg.Hours = "Mon-Fri 09:00-15:00"
+		cfg.Hours = DefaultHours
 	}
 	hours, err := parseHours(cfg.Hours)
 	if err != nil {

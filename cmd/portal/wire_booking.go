@@ -29,14 +29,15 @@ type bookingConfig struct {
 // unless the server is on the same host.
 func loadBookingConfig(r *envReader) bookingConfig {
 	prod := r.get("PORTAL_ENV") == "production"
+	def, mdef := booking.DefaultConfig(), portalmail.DefaultSenderConfig()
 	c := bookingConfig{
 		Booking: booking.Config{
-			Weeks:          r.integer("PORTAL_BOOKING_WEEKS", 4, 1, 26),
-			MinNotice:      r.duration("PORTAL_BOOKING_MIN_NOTICE", 2*time.Hour),
-			ChangeNotice:   r.duration("PORTAL_BOOKING_CHANGE_NOTICE", 24*time.Hour),
-			ReminderBefore: r.duration("PORTAL_BOOKING_REMINDER_BEFORE", 24*time.Hour),
-			MessageMax:     r.integer("PORTAL_BOOKING_MESSAGE_MAX", 1000, 100, 10000),
-			MaxUpcoming:    r.integer("PORTAL_BOOKING_MAX_UPCOMING", 3, 1, 100),
+			Weeks:          r.integer("PORTAL_BOOKING_WEEKS", def.Weeks, 1, 26),
+			MinNotice:      r.duration("PORTAL_BOOKING_MIN_NOTICE", def.MinNotice),
+			ChangeNotice:   r.duration("PORTAL_BOOKING_CHANGE_NOTICE", def.ChangeNotice),
+			ReminderBefore: r.duration("PORTAL_BOOKING_REMINDER_BEFORE", def.ReminderBefore),
+			MessageMax:     r.integer("PORTAL_BOOKING_MESSAGE_MAX", def.MessageMax, 100, 10000),
+			MaxUpcoming:    r.integer("PORTAL_BOOKING_MAX_UPCOMING", def.MaxUpcoming, 1, 100),
 		},
 		ReminderInterval: r.duration("PORTAL_BOOKING_REMINDER_INTERVAL", time.Minute),
 		SMTP: portalmail.SMTPConfig{
@@ -46,8 +47,8 @@ func loadBookingConfig(r *envReader) bookingConfig {
 			TLS:      r.oneOf("PORTAL_SMTP_TLS", portalmail.TLSStartTLS, portalmail.TLSStartTLS, portalmail.TLSImplicit, portalmail.TLSNone),
 			From:     r.str("PORTAL_MAIL_FROM", ""),
 		},
-		MailMaxAttempts: r.integer("PORTAL_MAIL_MAX_ATTEMPTS", 8, 1, 100),
-		MailRetention:   r.duration("PORTAL_MAIL_RETENTION", 30*24*time.Hour),
+		MailMaxAttempts: r.integer("PORTAL_MAIL_MAX_ATTEMPTS", mdef.MaxAttempts, 1, 100),
+		MailRetention:   r.duration("PORTAL_MAIL_RETENTION", mdef.Retention),
 	}
 	defaultPort := map[string]int{portalmail.TLSStartTLS: 587, portalmail.TLSImplicit: 465, portalmail.TLSNone: 25}[c.SMTP.TLS]
 	c.SMTP.Port = r.integer("PORTAL_SMTP_PORT", defaultPort, 1, 65535)

@@ -24,11 +24,11 @@ type chatConfig struct {
 func loadChatConfig(r *envReader) chatConfig {
 	def := chat.DefaultLimits()
 	c := chatConfig{
-		Capacity:        r.integer("PORTAL_CHAT_CAPACITY", 3, 1, 20),
-		Hours:           r.str("PORTAL_CHAT_HOURS", "Mon-Fri 09:00-15:00"),
-		MinutesPerPlace: r.integer("PORTAL_CHAT_MINUTES_PER_PLACE", 4, 1, 120),
-		GuestTTL:        r.duration("PORTAL_CHAT_GUEST_TTL", 12*time.Hour),
-		RedisPrefix:     r.str("PORTAL_CHAT_REDIS_PREFIX", "portal:chat:"),
+		Capacity:        r.integer("PORTAL_CHAT_CAPACITY", chat.DefaultCapacity, 1, 20),
+		Hours:           r.str("PORTAL_CHAT_HOURS", chat.DefaultHours),
+		MinutesPerPlace: r.integer("PORTAL_CHAT_MINUTES_PER_PLACE", chat.DefaultMinutesPerPlace, 1, 120),
+		GuestTTL:        r.duration("PORTAL_CHAT_GUEST_TTL", chat.DefaultGuestTTL),
+		RedisPrefix:     r.str("PORTAL_CHAT_REDIS_PREFIX", chat.DefaultRedisPrefix),
 		Limits: chat.Limits{
 			MaxFrame:       r.integer("PORTAL_CHAT_MAX_FRAME_BYTES", def.MaxFrame, 1024, 1<<20),
 			MaxMessage:     r.integer("PORTAL_CHAT_MAX_MESSAGE_CHARS", def.MaxMessage, 100, 100000),

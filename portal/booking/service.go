@@ -20,12 +20,12 @@ import (
 
 // Config is the booking's configuration. Zero fields take the defaults noted.
 type Config struct {
-	Weeks          int           // weeks ahead that free times are offered; default 4
-	MinNotice      time.Duration // how soon ahead a resident may book; default 2h
-	ChangeNotice   time.Duration // residents may cancel or move until this long before; default 24h
-	ReminderBefore time.Duration // reminder mail this long before; default 24h
-	MessageMax     int           // characters in the resident's message; default 1000
-	MaxUpcoming    int           // upcoming bookings a resident may hold; default 3
+	Weeks          int           // weeks ahead that free times are offered
+	MinNotice      time.Duration // how soon ahead a resident may book
+	ChangeNotice   time.Duration // residents may cancel or move until this long before
+	ReminderBefore time.Duration // reminder mail this long before
+	MessageMax     int           // characters in the resident's message
+	MaxUpcoming    int           // upcoming bookings a resident may hold; defaults in DefaultConfig
 	// PublicURL is the portal's address, for links in mail.
 	PublicURL *url.URL
 	// Organizer is the address calendar invitations name as organizer,
@@ -33,24 +33,27 @@ type Config struct {
 	Organizer string
 }
 
+// DefaultConfig is the booking's configuration when nothing is set: what
+// New fills in for a zero field, and what cmd/portal offers when a
+// PORTAL_BOOKING_* setting is unset. Written once.
+func DefaultConfig() Config {
+	return Config{
+		Weeks: 4, MinNotice: 2 * time.Hour, ChangeNotice: 24 * time.Hour, ReminderBefore: 24 * time.Hour,
+		MessageMax: 1000, MaxUpcoming: 3,
+	}
+}
+
 func (c *Config) defaults() {
-	if c.Weeks <= 0 {
-		c.Weeks = 4
+	def := DefaultConfig()
+	for _, f := range []struct{ v, d *int }{{&c.Weeks, &def.Weeks}, {&c.MessageMax, &def.MessageMax}, {&c.MaxUpcoming, &def.MaxUpcoming}} {
+		if *f.v <= 0 {
+			*f.v = *f.d
+		}
 	}
-	if c.MinNotice <= 0 {
-		c.MinNotice = 2 * time.Hour
-	}
-	if c.ChangeNotice <= 0 {
-		c.ChangeNotice = 24 * time.Hour
-	}
-	if c.ReminderBefore <= 0 {
-		c.ReminderBefore = 24 * time.Hour
-	}
-	if c.MessageMax <= 0 {
-		c.MessageMax = 1000
-	}
-	if c.MaxUpcoming <= 0 {
-		c.MaxUpcoming = 3
+	for _, f := range []struct{ v, d *time.Duration }{{&c.MinNotice, &def.MinNotice}, {&c.ChangeNotice, &def.ChangeNotice}, {&c.ReminderBefore, &def.ReminderBefore}} {
+		if *f.v <= 0 {
+			*f.v = *f.d
+		}
 	}
 	if c.PublicURL == nil {
 		c.PublicURL = &url.URL{Scheme: "http", Host: "localhost:8080"}

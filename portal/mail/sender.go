@@ -33,40 +33,43 @@ func Permanent(err error) error { return &permanentError{err} }
 
 // SenderConfig tunes the Sender. Zero fields take the defaults noted.
 type SenderConfig struct {
-	Batch        int           // mails claimed per round; default 20
-	PollInterval time.Duration // how often due mail is looked for; default 5s
+	Batch        int           // mails claimed per round
+	PollInterval time.Duration // how often due mail is looked for
 	// Lease is how long a claimed mail is left to its sender before another
-	// instance may take it over; longer than any one delivery. Default 2m.
+	// instance may take it over; longer than any one delivery.
 	Lease       time.Duration
-	MaxAttempts int           // deliveries tried before giving up; default 8
-	BaseBackoff time.Duration // wait after the first failure, doubled each time; default 30s
-	MaxBackoff  time.Duration // longest wait between attempts; default 2h
+	MaxAttempts int           // deliveries tried before giving up
+	BaseBackoff time.Duration // wait after the first failure, doubled each time
+	MaxBackoff  time.Duration // longest wait between attempts
 	// Retention is how long delivered and failed mails, which hold personal
-	// data, stay in the outbox for the record; default 30 days.
+	// data, stay in the outbox for the record. Defaults: DefaultSenderConfig.
 	Retention time.Duration
 }
 
+// DefaultSenderConfig is the sender's configuration when nothing is set:
+// what NewSender fills in for a zero field, and what cmd/portal offers when
+// a PORTAL_MAIL_* setting is unset. Written once.
+func DefaultSenderConfig() SenderConfig {
+	return SenderConfig{
+		Batch: 20, PollInterval: 5 * time.Second, Lease: 2 * time.Minute, MaxAttempts: 8,
+		BaseBackoff: 30 * time.Second, MaxBackoff: 2 * time.Hour, Retention: 30 * 24 * time.Hour,
+	}
+}
+
 func (c *SenderConfig) defaults() {
-	if c.Batch <= 0 {
-		c.Batch = 20
+	def := DefaultSenderConfig()
+	for _, f := range []struct{ v, d *int }{{&c.Batch, &def.Batch}, {&c.MaxAttempts, &def.MaxAttempts}} {
+		if *f.v <= 0 {
+			*f.v = *f.d
+		}
 	}
-	if c.PollInterval <= 0 {
-		c.PollInterval = 5 * time.Second
-	}
-	if c.Lease <= 0 {
-		c.Lease = 2 * time.Minute
-	}
-	if c.MaxAttempts <= 0 {
-		c.MaxAttempts = 8
-	}
-	if c.BaseBackoff <= 0 {
-		c.BaseBackoff = 30 * time.Second
-	}
-	if c.MaxBackoff <= 0 {
-		c.MaxBackoff = 2 * time.Hour
-	}
-	if c.Retention <= 0 {
-		c.Retention = 30 * 24 * time.Hour
+	for _, f := range []struct{ v, d *time.Duration }{
+		{&c.PollInterval, &def.PollInterval}, {&c.Lease, &def.Lease}, {&c.BaseBackoff, &def.BaseBackoff},
+		{&c.MaxBackoff, &def.MaxBackoff}, {&c.Retention, &def.Retention},
+	} {
+		if *f.v <= 0 {
+			*f.v = *f.d
+		}
 	}
 }
 
