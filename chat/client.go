@@ -29,7 +29,7 @@ type Principal struct {
 }
 
 // Staff reports whether the principal works for the service.
-func (p *Principal) Staff() bool { return p.Role == "advisor" || p.Role == "admin" }
+func (p *Principal) Staff() bool { return auth.Role(p.Role).Staff() }
 
 func (p *Principal) key() string {
 	if p.GuestID != "" {

@@ -115,7 +115,7 @@ func (e *env) frontend() *frontend.Frontend {
 			Location: helsinki(e.t),
 			Viewer: func(c *fiber.Ctx) *frontend.Viewer {
 				if u := auth.CurrentUser(c); u != nil {
-					return &frontend.Viewer{Name: u.Name, Role: string(u.Role)}
+					return &frontend.Viewer{Name: u.Name, Role: u.Role}
 				}
 				return nil
 			},

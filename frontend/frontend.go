@@ -29,6 +29,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/template/html/v2"
+
+	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
 )
 
 //go:embed templates locales assets
@@ -37,15 +39,8 @@ var embedded embed.FS
 // Viewer is the signed-in person a page is rendered for.
 type Viewer struct {
 	Name string
-	Role string // "resident" | "advisor" | "admin"
+	Role auth.Role
 }
-
-// The roles a Viewer can have.
-const (
-	RoleResident = "resident"
-	RoleAdvisor  = "advisor"
-	RoleAdmin    = "admin"
-)
 
 // Options configures New.
 type Options struct {
@@ -339,13 +334,13 @@ func navFor(viewer *Viewer, path string) []NavItem {
 	}
 	if viewer != nil {
 		switch viewer.Role {
-		case RoleResident:
+		case auth.RoleResident:
 			items = append(items, NavItem{Key: "nav.my", URL: "/my"},
 				NavItem{Key: "nav.booking", URL: "/booking"},
 				NavItem{Key: "nav.chat", URL: "/chat"})
-		case RoleAdvisor:
+		case auth.RoleAdvisor:
 			items = append(items, NavItem{Key: "nav.desk", URL: "/desk"})
-		case RoleAdmin:
+		case auth.RoleAdmin:
 			items = append(items,
 				NavItem{Key: "nav.desk", URL: "/desk"},
 				NavItem{Key: "nav.access_log", URL: "/admin/access-log"})

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
 )
 
 type region struct {
@@ -107,12 +109,12 @@ func get(t *testing.T, app *fiber.App, target string, header ...string) (*http.R
 
 func TestPagesRender(t *testing.T) {
 	at := time.Date(2025, 3, 4, 12, 5, 0, 0, time.UTC)
-	resident := &Viewer{Name: "Maija Meikäläinen", Role: RoleResident}
-	advisor := &Viewer{Name: "Anna Neuvoja", Role: RoleAdvisor}
-	admin := &Viewer{Name: "Pekka Pääkäyttäjä", Role: RoleAdmin}
+	resident := &Viewer{Name: "Maija Meikäläinen", Role: auth.RoleResident}
+	advisor := &Viewer{Name: "Anna Neuvoja", Role: auth.RoleAdvisor}
+	admin := &Viewer{Name: "Pekka Pääkäyttäjä", Role: auth.RoleAdmin}
 	regions := homeData{Regions: []region{{Name: "Länsi", Phone: "09 310 11111"}, {Name: "Itä", Phone: "+358 9 310 22222"}}}
 	logData := accessLogData{
-		Entries: []logEntry{{At: at, ActorName: "Anna Neuvoja", ActorRole: RoleAdvisor,
+		Entries: []logEntry{{At: at, ActorName: "Anna Neuvoja", ActorRole: string(auth.RoleAdvisor),
 			ResidentName: "Maija Meikäläinen", Action: "view_case", Resource: "case/42", Reason: "asiakkuus"}},
 		Page: 2, PrevPage: 1, NextPage: 3,
 	}
@@ -626,7 +628,7 @@ func TestFontOriginMatchesVendoredFontFace(t *testing.T) {
 
 func TestEscapesData(t *testing.T) {
 	f := newFrontend(t, Options{Viewer: func(*fiber.Ctx) *Viewer {
-		return &Viewer{Name: `<script>alert("name")</script>`, Role: RoleResident}
+		return &Viewer{Name: `<script>alert("name")</script>`, Role: auth.RoleResident}
 	}})
 	evil := homeData{Regions: []region{{Name: `<script>alert(1)</script>`, Phone: `javascript:alert(2)`}}}
 	app := newApp(f, func(c *fiber.Ctx) error {
@@ -708,9 +710,9 @@ func TestNav(t *testing.T) {
 	}{
 		{nil, "/", []string{"/", "/booking", "/chat", "/my"}, "/"},
 		{nil, "/chat", []string{"/", "/booking", "/chat", "/my"}, "/chat"},
-		{&Viewer{Role: RoleResident}, "/my/messages", []string{"/", "/my", "/booking", "/chat"}, "/my"},
-		{&Viewer{Role: RoleAdvisor}, "/desk", []string{"/", "/desk"}, "/desk"},
-		{&Viewer{Role: RoleAdmin}, "/admin/access-log", []string{"/", "/desk", "/admin/access-log"}, "/admin/access-log"},
+		{&Viewer{Role: auth.RoleResident}, "/my/messages", []string{"/", "/my", "/booking", "/chat"}, "/my"},
+		{&Viewer{Role: auth.RoleAdvisor}, "/desk", []string{"/", "/desk"}, "/desk"},
+		{&Viewer{Role: auth.RoleAdmin}, "/admin/access-log", []string{"/", "/desk", "/admin/access-log"}, "/admin/access-log"},
 		{&Viewer{Role: "stranger"}, "/mystery", []string{"/"}, ""},
 	}
 	for _, tc := range cases {

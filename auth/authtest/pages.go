@@ -24,7 +24,7 @@ func App(t testing.TB, a *auth.Auth) (*fiber.App, *frontend.Frontend) {
 		Location: time.UTC, Logger: slog.New(slog.DiscardHandler), CSRFToken: a.CSRFToken,
 		Viewer: func(c *fiber.Ctx) *frontend.Viewer {
 			if u := auth.CurrentUser(c); u != nil {
-				return &frontend.Viewer{Name: u.Name, Role: string(u.Role)}
+				return &frontend.Viewer{Name: u.Name, Role: u.Role}
 			}
 			return nil
 		},

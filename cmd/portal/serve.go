@@ -132,7 +132,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (s *server, err er
 		Secure:   secureCookies(cfg),
 		Viewer: func(c *fiber.Ctx) *frontend.Viewer {
 			if u := auth.CurrentUser(c); u != nil {
-				return &frontend.Viewer{Name: u.Name, Role: string(u.Role)}
+				return &frontend.Viewer{Name: u.Name, Role: u.Role}
 			}
 			return nil
 		},

@@ -61,7 +61,7 @@ func newHarness(t testing.TB, db *database.DB) *harness {
 		Location: helsinki(),
 		Viewer: func(c *fiber.Ctx) *frontend.Viewer {
 			if u := auth.CurrentUser(c); u != nil {
-				return &frontend.Viewer{Name: u.Name, Role: string(u.Role)}
+				return &frontend.Viewer{Name: u.Name, Role: u.Role}
 			}
 			return nil
 		},
