@@ -373,7 +373,7 @@ func browserChat(t *testing.T, exe, axeSource string, resPortal, advPortal *test
 			if n := res.count(`form[action="/chat/start"]`); n != 0 {
 				t.Error("/chat offers to start a chat with no advisor available")
 			}
-			for _, href := range []string{"/messages", "/booking", "#chat-hours"} {
+			for _, href := range []string{"/booking", "#chat-phones"} {
 				if res.count(`.hds-notification a[href="`+href+`"]`) != 1 {
 					t.Errorf("no alternative %s offered", href)
 				}
@@ -454,7 +454,7 @@ func browserChat(t *testing.T, exe, axeSource string, resPortal, advPortal *test
 				t.Error("the desk reloaded")
 			}
 			row := eval[[]string](adv, `[...`+queueRow(conv)+`.cells].map(c => c.textContent.trim())`)
-			if want := []string{"Vuokravelka", "fi", "Itä", "Tunnistettu asukas", "0 min", "Ota keskustelu"}; !slices.Equal(row, want) {
+			if want := []string{"Vuokravelka", "suomi", "Itä", "Tunnistettu asukas", "0 min", "Ota keskustelu"}; !slices.Equal(row, want) {
 				t.Errorf("queue row %q, want %q", row, want)
 			}
 			adv.expectClean("/chat/desk with a waiting chat")
@@ -477,7 +477,7 @@ func browserChat(t *testing.T, exe, axeSource string, resPortal, advPortal *test
 			g.waitText("queue position behind the resident", "[data-chat-status]", "Olet jonossa sijalla 2.")
 			adv.waitJS("the visitor's chat on the desk", queueRow(guestFirst))
 			row = eval[[]string](adv, `[...`+queueRow(guestFirst)+`.cells].map(c => c.textContent.trim())`)
-			if want := []string{"Muu asia", "sv", "", "Tunnistamaton"}; !slices.Equal(row[:4], want) {
+			if want := []string{"Muu asia", "ruotsi", "Mikä tahansa alue", "Tunnistamaton"}; !slices.Equal(row[:4], want) {
 				t.Errorf("queue row %q, want it to start %q", row, want)
 			}
 			if got := eval[[]string](adv, `[...document.querySelectorAll("[data-chat-queue-rows] tr")].map(tr => tr.getAttribute("data-conv"))`); !slices.Equal(got, []string{strconv.FormatInt(conv, 10), strconv.FormatInt(guestFirst, 10)}) {
@@ -819,7 +819,7 @@ func TestBrowserChatClosed(t *testing.T) {
 	opens := time.Date(day.Year(), day.Month(), day.Day(), 9, 0, 0, 0, helsinki)
 	got := s.text(".hds-notification")
 	for _, want := range []string{"Chat on nyt suljettu.", "Chat avautuu seuraavan kerran " + opens.Format("2.1.2006 klo 15.04") + ".",
-		"Lähetä turvaviesti", "Varaa aika", "Alueiden puhelinnumerot"} {
+		"Varaa aika", "Alueiden puhelinnumerot"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("/chat outside the hours lacks %q: %q", want, got)
 		}
@@ -827,11 +827,16 @@ func TestBrowserChatClosed(t *testing.T) {
 	if n := s.count(`form[action="/chat/start"]`); n != 0 {
 		t.Error("/chat offers to start a chat outside the opening hours")
 	}
-	if got := s.text(".chat-hours tbody tr"); !strings.Contains(got, "Länsi") || !strings.Contains(got, "09 310") {
-		t.Errorf("the hours table's first row %q lacks a region and its phone number", got)
+	// Chat hours and phone hours are apart: the phone numbers have a table
+	// of their own, with the phone service's hours.
+	if got := s.text(".chat-hours tbody tr"); !strings.Contains(got, "Länsi") || strings.Contains(got, "09 310") {
+		t.Errorf("the chat hours' first row %q: want the region, without a phone number", got)
+	}
+	if got := s.text(".chat-phones tbody tr"); !strings.Contains(got, "Länsi") || !strings.Contains(got, "09 310") || !strings.Contains(got, "ma–pe 9–15") {
+		t.Errorf("the phone table's first row %q lacks the region, its number or its phone hours", got)
 	}
 	s.step("Alueiden puhelinnumerot", chromedp.Click(link("//main", "Alueiden puhelinnumerot")))
-	if u := s.location(); u.Path != "/chat" || u.Fragment != "chat-hours" {
+	if u := s.location(); u.Path != "/chat" || u.Fragment != "chat-phones" {
 		t.Errorf("the phone alternative led to %s", u)
 	}
 	s.expectClean("/chat, closed")
