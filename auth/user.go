@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -100,4 +101,45 @@ func (s *Users) Upsert(ctx context.Context, u *User) (*User, error) {
 		return nil, fmt.Errorf("auth: reload user: %w", err)
 	}
 	return &out, nil
+}
+
+// Lookups for other features, so that the users table is read here only.
+
+// InRegion returns the users of role in a region, by name.
+func (s *Users) InRegion(ctx context.Context, role Role, regionID int64) ([]User, error) {
+	var out []User
+	err := s.db.WithContext(ctx).Where("role = ? AND region_id = ?", role, regionID).Order("name, id").Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("auth: %s of region %d: %w", role, regionID, err)
+	}
+	return out, nil
+}
+
+// ByIDs returns the users with ids, by id; ids that name nobody are left out.
+func (s *Users) ByIDs(ctx context.Context, ids []int64) (map[int64]*User, error) {
+	out := make(map[int64]*User, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var list []User
+	if err := s.db.WithContext(ctx).Where("id IN ?", ids).Find(&list).Error; err != nil {
+		return nil, fmt.Errorf("auth: users by id: %w", err)
+	}
+	for i := range list {
+		out[list[i].ID] = &list[i]
+	}
+	return out, nil
+}
+
+// Search returns up to limit users of role whose name or e-mail contains
+// q (case-insensitively), by name: staff finding a resident to book for.
+func (s *Users) Search(ctx context.Context, role Role, q string, limit int) ([]User, error) {
+	like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(q)) + "%"
+	var out []User
+	err := s.db.WithContext(ctx).Where(`role = ? AND (LOWER(name) LIKE ? ESCAPE '\' OR LOWER(email) LIKE ? ESCAPE '\')`, role, like, like).
+		Order("name, id").Limit(limit).Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("auth: search users: %w", err)
+	}
+	return out, nil
 }

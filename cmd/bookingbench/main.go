@@ -94,7 +94,7 @@ func run(dbURL string, fill bool, workers int, duration time.Duration, nResident
 		return err
 	}
 	svc := booking.New(booking.Options{
-		DB: db, Regions: regions.NewStore(db.Gorm), Frontend: fe, Audit: audit.New(db.Gorm, clock),
+		DB: db, Users: auth.NewUsers(db.Gorm), Regions: regions.NewStore(db.Gorm), Frontend: fe, Audit: audit.New(db.Gorm, clock),
 		Outbox: mail.NewOutbox(db.Gorm, clock), Now: clock, Location: loc,
 		Config: booking.Config{PublicURL: &url.URL{Scheme: "https", Host: "asumisneuvonta.example.fi"}, MaxUpcoming: 1000, Weeks: futureWeeks},
 	})

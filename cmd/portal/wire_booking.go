@@ -112,7 +112,7 @@ func wireBooking(app *fiber.App, d *deps) (func(context.Context) error, error) {
 	bc := cfg.Booking
 	bc.PublicURL = d.cfg.PublicURL
 	svc := booking.New(booking.Options{
-		DB: d.db, Regions: d.regions, Frontend: d.fe, Audit: d.audit, Outbox: outbox,
+		DB: d.db, Users: d.auth.Users(), Regions: d.regions, Frontend: d.fe, Audit: d.audit, Outbox: outbox,
 		WakeMail: sender.Wake, Config: bc, Location: d.cfg.Location, Now: d.now, Log: d.log,
 	})
 	if d.cfg.DemoData {

@@ -67,7 +67,7 @@ func (s *Service) availabilityAdvisor(c *fiber.Ctx) (*Advisor, error) {
 			id = v
 		}
 	}
-	a, err := s.store.Advisor(c.UserContext(), id)
+	a, err := s.advisor(c.UserContext(), id)
 	if errors.Is(err, ErrNotFound) {
 		return nil, ErrNotFound
 	}
@@ -93,7 +93,7 @@ func (s *Service) renderAvailability(c *fiber.Ctx, status int, a *Advisor, form 
 			return err
 		}
 		for _, r := range rs {
-			list, err := s.store.Advisors(ctx, r.ID)
+			list, err := s.advisors(ctx, r.ID)
 			if err != nil {
 				return err
 			}
@@ -198,7 +198,7 @@ func (s *Service) handleAddWindow(c *fiber.Ctx) error {
 	var point *int64
 	if v := form.Get("point"); v != "" {
 		id, err := strconv.ParseInt(v, 10, 64)
-		p, perr := s.store.ServicePoint(c.UserContext(), id)
+		p, perr := s.servicePoint(c.UserContext(), id)
 		if err != nil || errors.Is(perr, ErrNotFound) || (p != nil && (p.RegionID != a.RegionID || !p.Active)) {
 			form.Fail("point", "booking.error.point")
 		} else if perr != nil {
@@ -284,7 +284,7 @@ func (s *Service) handleAddException(c *fiber.Ctx) error {
 	}
 	// An exception over booked appointments cancels them: the advisor
 	// confirms that first, seeing whom it concerns.
-	conflicts, err := s.store.Conflicts(ctx, a.ID, from, to)
+	conflicts, err := s.conflicts(ctx, a.ID, from, to)
 	if err != nil {
 		return err
 	}

@@ -254,7 +254,7 @@ func (s *Service) renderShow(c *fiber.Ctx, status int, b *Booking, errKey string
 	d := ShowData{Staff: u.Role.Staff(), Error: errKey}
 	var residentName string
 	if d.Staff {
-		r, err := s.store.ResidentByID(c.UserContext(), b.ResidentID)
+		r, err := s.residentByID(c.UserContext(), b.ResidentID)
 		if err != nil {
 			return err
 		}
@@ -275,7 +275,7 @@ func (s *Service) renderShow(c *fiber.Ctx, status int, b *Booking, errKey string
 	}
 	page := frontend.Page{TitleKey: "booking.show.title", Data: d, Notice: notices[c.Query("done")]}
 	if !d.Staff && page.Notice == notices["booked"] {
-		r, err := s.store.ResidentByID(c.UserContext(), b.ResidentID)
+		r, err := s.residentByID(c.UserContext(), b.ResidentID)
 		if err != nil {
 			return err
 		}

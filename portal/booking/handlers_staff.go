@@ -89,7 +89,7 @@ func (s *Service) handleCalendar(c *fiber.Ctx) error {
 		from = day.AddDate(0, 0, 1-isoWeekday(day))
 		to, step = from.AddDate(0, 0, 7), 7
 	}
-	advisors, err := s.store.Advisors(ctx, regionID)
+	advisors, err := s.advisors(ctx, regionID)
 	if err != nil {
 		return err
 	}
@@ -141,7 +141,7 @@ func (s *Service) handleCalendar(c *fiber.Ctx) error {
 	}
 	var entries []CalendarEntry
 	if len(ids) > 0 && !form.HasErrors() {
-		if entries, err = s.store.Calendar(ctx, from, to, false, ids...); err != nil {
+		if entries, err = s.entries(ctx, from, to, false, ids...); err != nil {
 			return err
 		}
 	}
@@ -179,7 +179,7 @@ func (s *Service) handleStaffNew(c *fiber.Ctx) error {
 	form := frontend.ReadForm(c, pickerFields...).ReadText(c, pickerTexts...)
 	residentID, _ := strconv.ParseInt(form.Get("resident"), 10, 64)
 	if residentID > 0 && form.Get("region") == "" {
-		r, err := s.store.ResidentByID(c.UserContext(), residentID)
+		r, err := s.residentByID(c.UserContext(), residentID)
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return err
 		}
@@ -208,7 +208,7 @@ func (s *Service) staffExtra(c *fiber.Ctx, mode string, residentID int64) func(*
 	return func(d *PickerData) error {
 		ctx := c.UserContext()
 		if residentID > 0 {
-			r, err := s.store.ResidentByID(ctx, residentID)
+			r, err := s.residentByID(ctx, residentID)
 			if errors.Is(err, ErrNotFound) {
 				return ErrNotFound
 			}
@@ -225,7 +225,7 @@ func (s *Service) staffExtra(c *fiber.Ctx, mode string, residentID int64) func(*
 		if utf8.RuneCountInString(q) > 100 {
 			return problem.E(problem.Invalid, "")
 		}
-		found, err := s.store.SearchResidents(ctx, q, 20)
+		found, err := s.searchResidents(ctx, q, 20)
 		if err != nil {
 			return err
 		}
@@ -239,7 +239,7 @@ func (s *Service) handleStaffCreate(c *fiber.Ctx) error {
 	if err != nil || residentID <= 0 {
 		return problem.E(problem.Invalid, "")
 	}
-	if _, err := s.store.ResidentByID(c.UserContext(), residentID); errors.Is(err, ErrNotFound) {
+	if _, err := s.residentByID(c.UserContext(), residentID); errors.Is(err, ErrNotFound) {
 		return ErrNotFound
 	} else if err != nil {
 		return err

@@ -72,7 +72,7 @@ func newHarness(t testing.TB, db *database.DB) *harness {
 	}
 	outbox := mail.NewOutbox(db.Gorm, clk.Now)
 	svc := New(Options{
-		DB: db, Regions: regions.NewStore(db.Gorm), Frontend: fe, Audit: audit.New(db.Gorm, clk.Now),
+		DB: db, Users: auth.NewUsers(db.Gorm), Regions: regions.NewStore(db.Gorm), Frontend: fe, Audit: audit.New(db.Gorm, clk.Now),
 		Outbox: outbox, Config: Config{PublicURL: pub, Organizer: "noreply@portal.test"}, Location: helsinki(), Now: clk.Now,
 	})
 	// The portal's own error handler, so kinds map to statuses as in

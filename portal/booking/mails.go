@@ -3,6 +3,7 @@ package booking
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"html"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	ics "github.com/arran4/golang-ical"
 	"gorm.io/gorm"
 
+	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/frontend"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/mail"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/regions"
@@ -37,26 +39,28 @@ type mailContext struct {
 	advisorAway   bool
 }
 
-// mailContext reads, through db, the names and places a mail about b shows.
+// mailContext reads, through db (the caller's transaction, or the pool),
+// the names and places a mail about b shows. It asks their owners, auth
+// and regions, on that same db.
 func (s *Service) mailContext(ctx context.Context, db *gorm.DB, b *Booking, residentName, residentEmail string) (mailContext, error) {
-	st := s.store.with(db)
 	mc := mailContext{residentName: residentName, residentEmail: residentEmail}
-	a, err := st.Advisor(ctx, b.AdvisorID)
+	a, err := auth.NewUsers(db).ByID(ctx, b.AdvisorID)
 	if err != nil {
-		return mc, err
+		return mc, fmt.Errorf("booking: advisor %d: %w", b.AdvisorID, err)
 	}
 	mc.advisorName = a.Name
+	places := regions.NewStore(db)
 	if b.ServicePointID != nil {
-		if mc.point, err = st.ServicePoint(ctx, *b.ServicePointID); err != nil {
+		if mc.point, err = places.ServicePoint(ctx, *b.ServicePointID); err != nil {
 			return mc, err
 		}
 	}
-	var phone []string
-	if err := db.WithContext(ctx).Raw("SELECT phone FROM regions WHERE id = ?", b.RegionID).Scan(&phone).Error; err != nil {
+	r, err := places.ByID(ctx, b.RegionID)
+	if err != nil && !errors.Is(err, regions.ErrNotFound) {
 		return mc, fmt.Errorf("booking: region phone: %w", err)
 	}
-	if len(phone) > 0 {
-		mc.regionPhone = phone[0]
+	if r != nil {
+		mc.regionPhone = r.Phone
 	}
 	return mc, nil
 }

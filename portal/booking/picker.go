@@ -131,7 +131,7 @@ func (s *Service) picker(c *fiber.Ctx, form *frontend.Form, mode string, fixed *
 				d.Points = append(d.Points, frontend.Option{Value: strconv.FormatInt(p.ID, 10), Label: p.NameIn(lang) + ", " + p.StreetAddress})
 			}
 		}
-		advisors, err := s.store.Advisors(ctx, region.ID)
+		advisors, err := s.advisors(ctx, region.ID)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/audit"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database/dbtest"
@@ -55,7 +56,7 @@ func TestRemindersOnceAcrossInstances(t *testing.T) {
 
 			// Instance B: its own pool, service and clock at the same time.
 			svcB := New(Options{
-				DB: dbB, Regions: regions.NewStore(dbB.Gorm), Frontend: h.fe, Audit: audit.New(dbB.Gorm, h.clock.Now),
+				DB: dbB, Users: auth.NewUsers(dbB.Gorm), Regions: regions.NewStore(dbB.Gorm), Frontend: h.fe, Audit: audit.New(dbB.Gorm, h.clock.Now),
 				Outbox: portalmail.NewOutbox(dbB.Gorm, h.clock.Now), Config: h.svc.cfg, Location: h.svc.loc, Now: h.clock.Now,
 			})
 			h.svc.store.claimHold, svcB.store.claimHold = 20*time.Millisecond, 20*time.Millisecond

@@ -70,7 +70,7 @@ func (s *Service) DeskSection(c *fiber.Ctx) (frontend.Section, error) {
 	}
 	ctx := c.UserContext()
 	from := dayStart(s.now(), s.loc)
-	entries, err := s.store.Calendar(ctx, from, nextDay(from, s.loc), false, u.ID)
+	entries, err := s.entries(ctx, from, nextDay(from, s.loc), false, u.ID)
 	if err != nil {
 		return sec, err
 	}

@@ -66,6 +66,7 @@ func (c *Config) defaults() {
 // Options are what the Service is built from.
 type Options struct {
 	DB       *database.DB
+	Users    *auth.Users // residents and advisors: auth owns the users table
 	Regions  *regions.Store
 	Frontend *frontend.Frontend
 	Audit    *audit.Log
@@ -83,6 +84,7 @@ type Options struct {
 // Service is the booking feature: its rules, pages and background work.
 type Service struct {
 	store   *Store
+	users   *auth.Users
 	regions *regions.Store
 	fe      *frontend.Frontend
 	audit   *audit.Log
@@ -103,14 +105,14 @@ func New(o Options) *Service {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	if o.Location == nil {
-		panic("booking: Options.Location is required (the time zone of slots)")
+	if o.Location == nil || o.Users == nil || o.Regions == nil {
+		panic("booking: Options.Location, Users and Regions are required")
 	}
 	if o.WakeMail == nil {
 		o.WakeMail = func() {}
 	}
 	return &Service{
-		store: NewStore(o.DB), regions: o.Regions, fe: o.Frontend, audit: o.Audit, outbox: o.Outbox,
+		store: NewStore(o.DB), users: o.Users, regions: o.Regions, fe: o.Frontend, audit: o.Audit, outbox: o.Outbox,
 		wake: o.WakeMail, cfg: o.Config, now: o.Now, loc: o.Location, log: o.Log,
 	}
 }
@@ -131,7 +133,7 @@ type SlotQuery struct {
 // two queries: the region's windows, and the busy time of the advisors
 // whose windows match.
 func (s *Service) FreeSlots(ctx context.Context, q SlotQuery) ([]Slot, error) {
-	windows, err := s.store.RegionWindows(ctx, q.RegionID, q.AdvisorID)
+	windows, err := s.regionWindows(ctx, q.RegionID, q.AdvisorID)
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +190,7 @@ func (s *Service) Horizon() time.Time {
 // OffersType reports whether any advisor of the region offers meeting
 // type t (at service point pointID, for office visits).
 func (s *Service) OffersType(ctx context.Context, regionID int64, t MeetingType, pointID int64) (bool, error) {
-	advisors, err := s.store.Advisors(ctx, regionID)
+	advisors, err := s.advisors(ctx, regionID)
 	if err != nil || len(advisors) == 0 {
 		return false, err
 	}
@@ -289,7 +291,7 @@ func (s *Service) Book(ctx context.Context, r BookRequest) (*Booking, error) {
 	if err != nil {
 		return nil, err
 	}
-	resident, err := s.store.ResidentByID(ctx, r.ResidentID)
+	resident, err := s.residentByID(ctx, r.ResidentID)
 	if err != nil {
 		return nil, err
 	}
@@ -383,7 +385,7 @@ func (s *Service) Cancel(ctx context.Context, b *Booking, message string) error 
 		}
 		message = ""
 	}
-	resident, err := s.store.ResidentByID(ctx, b.ResidentID)
+	resident, err := s.residentByID(ctx, b.ResidentID)
 	if err != nil {
 		return err
 	}
@@ -432,7 +434,7 @@ func (s *Service) Move(ctx context.Context, b *Booking, advisorID int64, start t
 	if b.MeetingType != Office {
 		slot.ServicePointID = b.ServicePointID
 	}
-	resident, err := s.store.ResidentByID(ctx, b.ResidentID)
+	resident, err := s.residentByID(ctx, b.ResidentID)
 	if err != nil {
 		return err
 	}
@@ -471,14 +473,14 @@ func (s *Service) AddException(ctx context.Context, e *Exception) ([]Booking, er
 	u := auth.ActorFrom(ctx)
 	// Everything the mails need is read before the transaction, which on
 	// SQLite holds the only write lock and should stay short.
-	conflicts, err := s.store.Conflicts(ctx, e.AdvisorID, e.StartsAt, e.EndsAt)
+	conflicts, err := s.conflicts(ctx, e.AdvisorID, e.StartsAt, e.EndsAt)
 	if err != nil {
 		return nil, err
 	}
 	contexts := make(map[int64]mailContext, len(conflicts))
 	for i := range conflicts {
 		b := &conflicts[i].Booking
-		r, err := s.store.ResidentByID(ctx, b.ResidentID)
+		r, err := s.residentByID(ctx, b.ResidentID)
 		if err != nil {
 			return nil, err
 		}
@@ -493,7 +495,7 @@ func (s *Service) AddException(ctx context.Context, e *Exception) ([]Booking, er
 		mc, ok := contexts[b.ID]
 		if !ok {
 			// Booked after the look-up above: read it on the transaction.
-			r, err := s.store.with(tx).ResidentByID(ctx, b.ResidentID)
+			r, err := residentIn(ctx, auth.NewUsers(tx), b.ResidentID)
 			if err != nil {
 				return err
 			}
@@ -521,7 +523,11 @@ func (s *Service) AddException(ctx context.Context, e *Exception) ([]Booking, er
 // Several instances may call it at once: each reminder is claimed by one.
 func (s *Service) SendReminders(ctx context.Context) (int, error) {
 	n, err := s.store.ClaimReminders(ctx, s.now(), 50, func(tx *gorm.DB, r *ReminderDue) error {
-		mc, err := s.mailContext(ctx, tx, &r.Booking, r.ResidentName, r.ResidentEmail)
+		res, err := residentIn(ctx, auth.NewUsers(tx), r.ResidentID)
+		if err != nil {
+			return err
+		}
+		mc, err := s.mailContext(ctx, tx, &r.Booking, res.Name, res.Email)
 		if err != nil {
 			return err
 		}

@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
 
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
-	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/regions"
 )
 
 // Store keeps bookings, windows and exceptions.
@@ -25,96 +23,6 @@ type Store struct {
 
 // NewStore returns the booking store on db.
 func NewStore(db *database.DB) *Store { return &Store{db: db.Gorm, dialect: db.Dialect} }
-
-// Advisor is a staff member residents can book.
-type Advisor struct {
-	ID       int64
-	Name     string
-	Email    string
-	Phone    string
-	Title    string
-	RegionID int64
-}
-
-// Advisors returns the advisors of a region by name.
-func (s *Store) Advisors(ctx context.Context, regionID int64) ([]Advisor, error) {
-	var out []Advisor
-	err := s.db.WithContext(ctx).Raw(`SELECT id, name, email, phone, title, region_id FROM users
-		WHERE role = 'advisor' AND region_id = ? ORDER BY name, id`, regionID).Scan(&out).Error
-	if err != nil {
-		return nil, fmt.Errorf("booking: advisors of region %d: %w", regionID, err)
-	}
-	return out, nil
-}
-
-// Advisor returns one advisor (or admin, who may keep a calendar too).
-func (s *Store) Advisor(ctx context.Context, id int64) (*Advisor, error) {
-	var out []Advisor
-	err := s.db.WithContext(ctx).Raw(`SELECT id, name, email, phone, title, COALESCE(region_id, 0) AS region_id FROM users
-		WHERE id = ? AND role IN ('advisor', 'admin')`, id).Scan(&out).Error
-	if err != nil {
-		return nil, fmt.Errorf("booking: advisor %d: %w", id, err)
-	}
-	if len(out) == 0 {
-		return nil, ErrNotFound
-	}
-	return &out[0], nil
-}
-
-// Resident is who a booking is for, as staff see them.
-type Resident struct {
-	ID         int64
-	Name       string
-	Email      string
-	Phone      string
-	PostalCode string
-	Lang       string `gorm:"column:preferred_lang"`
-}
-
-// ResidentByID returns one resident.
-func (s *Store) ResidentByID(ctx context.Context, id int64) (*Resident, error) {
-	var out []Resident
-	err := s.db.WithContext(ctx).Raw(`SELECT id, name, email, phone, postal_code, preferred_lang FROM users
-		WHERE id = ? AND role = 'resident'`, id).Scan(&out).Error
-	if err != nil {
-		return nil, fmt.Errorf("booking: resident %d: %w", id, err)
-	}
-	if len(out) == 0 {
-		return nil, ErrNotFound
-	}
-	return &out[0], nil
-}
-
-// SearchResidents finds residents whose name or e-mail contains q, for
-// staff booking on a resident's behalf.
-func (s *Store) SearchResidents(ctx context.Context, q string, limit int) ([]Resident, error) {
-	like := "%" + escapeLike(strings.ToLower(q)) + "%"
-	var out []Resident
-	err := s.db.WithContext(ctx).Raw(`SELECT id, name, email, phone, postal_code, preferred_lang FROM users
-		WHERE role = 'resident' AND (LOWER(name) LIKE ? ESCAPE '\' OR LOWER(email) LIKE ? ESCAPE '\')
-		ORDER BY name, id LIMIT ?`, like, like, limit).Scan(&out).Error
-	if err != nil {
-		return nil, fmt.Errorf("booking: search residents: %w", err)
-	}
-	return out, nil
-}
-
-func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
-}
-
-// ServicePoint returns one service point.
-func (s *Store) ServicePoint(ctx context.Context, id int64) (*regions.ServicePoint, error) {
-	var p regions.ServicePoint
-	err := s.db.WithContext(ctx).First(&p, id).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("booking: service point %d: %w", id, err)
-	}
-	return &p, nil
-}
 
 // Windows returns the weekly windows of the advisors.
 func (s *Store) Windows(ctx context.Context, advisorIDs ...int64) ([]Window, error) {
@@ -270,22 +178,6 @@ func sqliteTime(s string) (time.Time, error) {
 		}
 	}
 	return time.Parse(sqliteLayout, s)
-}
-
-// RegionWindows returns the weekly windows of a region's advisors (or of
-// one of them, when advisorID is not 0).
-func (s *Store) RegionWindows(ctx context.Context, regionID, advisorID int64) ([]Window, error) {
-	q := s.db.WithContext(ctx).Table("booking_windows w").Select("w.*").
-		Joins("JOIN users u ON u.id = w.advisor_id").
-		Where("u.role = ? AND u.region_id = ?", "advisor", regionID)
-	if advisorID != 0 {
-		q = q.Where("w.advisor_id = ?", advisorID)
-	}
-	var out []Window
-	if err := q.Order("w.advisor_id, w.weekday, w.start_minute, w.id").Scan(&out).Error; err != nil {
-		return nil, fmt.Errorf("booking: windows of region %d: %w", regionID, err)
-	}
-	return out, nil
 }
 
 // isUniqueViolation reports whether err is the database refusing a
@@ -526,14 +418,11 @@ type CalendarEntry struct {
 	AdvisorName  string
 }
 
-// Calendar returns the advisors' bookings that start in from..to, with
-// the resident's and advisor's names, in time order. Cancelled ones are
-// included only when withCancelled.
+// Calendar returns the advisors' bookings that start in from..to, in time
+// order, names not yet filled in (Service.calendar asks auth for them).
+// Cancelled ones are included only when withCancelled.
 func (s *Store) Calendar(ctx context.Context, from, to time.Time, withCancelled bool, advisorIDs ...int64) ([]CalendarEntry, error) {
-	q := s.db.WithContext(ctx).Table("bookings b").
-		Select("b.*, r.name AS resident_name, a.name AS advisor_name").
-		Joins("JOIN users r ON r.id = b.resident_id").
-		Joins("JOIN users a ON a.id = b.advisor_id").
+	q := s.db.WithContext(ctx).Table("bookings b").Select("b.*").
 		Where("b.advisor_id IN ? AND b.starts_at >= ? AND b.starts_at < ?", advisorIDs, from.UTC(), to.UTC())
 	if !withCancelled {
 		q = q.Where("b.status <> ?", StatusCancelled)
@@ -549,10 +438,7 @@ func (s *Store) Calendar(ctx context.Context, from, to time.Time, withCancelled 
 // from..to: the ones an exception over that time would cancel.
 func (s *Store) Conflicts(ctx context.Context, advisorID int64, from, to time.Time) ([]CalendarEntry, error) {
 	var out []CalendarEntry
-	err := s.db.WithContext(ctx).Table("bookings b").
-		Select("b.*, r.name AS resident_name, a.name AS advisor_name").
-		Joins("JOIN users r ON r.id = b.resident_id").
-		Joins("JOIN users a ON a.id = b.advisor_id").
+	err := s.db.WithContext(ctx).Table("bookings b").Select("b.*").
 		Where("b.advisor_id = ? AND b.status = ? AND b.starts_at >= ? AND b.starts_at < ? AND b.ends_at > ?",
 			advisorID, StatusBooked, from.UTC().Add(-maxSlot), to.UTC(), from.UTC()).
 		Order("b.starts_at").Scan(&out).Error
@@ -601,8 +487,6 @@ func (s *Store) AddException(ctx context.Context, e *Exception, message string, 
 // ReminderDue is a booking whose reminder is due, with what the mail needs.
 type ReminderDue struct {
 	Booking
-	ResidentName  string
-	ResidentEmail string
 }
 
 const (
@@ -633,8 +517,7 @@ func (s *Store) ClaimReminders(ctx context.Context, now time.Time, limit int, se
 			return nil
 		}
 		var due []ReminderDue
-		if err := tx.Table("bookings b").Select("b.*, r.name AS resident_name, r.email AS resident_email").
-			Joins("JOIN users r ON r.id = b.resident_id").Where("b.id IN ?", ids).Order("b.id").Scan(&due).Error; err != nil {
+		if err := tx.Table("bookings b").Select("b.*").Where("b.id IN ?", ids).Order("b.id").Scan(&due).Error; err != nil {
 			return err
 		}
 		if err := tx.Exec("UPDATE bookings SET reminded_at = ? WHERE id IN ?", now.UTC(), ids).Error; err != nil {

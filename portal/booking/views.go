@@ -2,6 +2,7 @@ package booking
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"strconv"
@@ -71,7 +72,7 @@ func (v *viewer) view(b *Booking, residentName, urlPrefix string) (View, error) 
 	s, now := v.s, v.s.now()
 	name, ok := v.advisors[b.AdvisorID]
 	if !ok {
-		a, err := s.store.Advisor(v.ctx, b.AdvisorID)
+		a, err := s.advisor(v.ctx, b.AdvisorID)
 		if err != nil {
 			return View{}, err
 		}
@@ -87,7 +88,7 @@ func (v *viewer) view(b *Booking, residentName, urlPrefix string) (View, error) 
 		p, ok := v.points[*b.ServicePointID]
 		if !ok {
 			var err error
-			if p, err = s.store.ServicePoint(v.ctx, *b.ServicePointID); err != nil {
+			if p, err = s.servicePoint(v.ctx, *b.ServicePointID); err != nil {
 				return View{}, err
 			}
 			v.points[*b.ServicePointID] = p
@@ -96,12 +97,12 @@ func (v *viewer) view(b *Booking, residentName, urlPrefix string) (View, error) 
 	}
 	phone, ok := v.phones[b.RegionID]
 	if !ok {
-		var phones []string
-		if err := s.store.db.WithContext(v.ctx).Raw("SELECT phone FROM regions WHERE id = ?", b.RegionID).Scan(&phones).Error; err != nil {
+		r, err := s.regions.ByID(v.ctx, b.RegionID)
+		if err != nil && !errors.Is(err, regions.ErrNotFound) {
 			return View{}, fmt.Errorf("booking: region phone: %w", err)
 		}
-		if len(phones) > 0 {
-			phone = phones[0]
+		if r != nil {
+			phone = r.Phone
 		}
 		v.phones[b.RegionID] = phone
 	}

@@ -149,3 +149,16 @@ func (s *Store) ServicePoints(ctx context.Context, regionID int64) ([]ServicePoi
 	}
 	return out, nil
 }
+
+// ServicePoint returns one service point.
+func (s *Store) ServicePoint(ctx context.Context, id int64) (*ServicePoint, error) {
+	var p ServicePoint
+	err := s.db.WithContext(ctx).First(&p, id).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("regions: service point %d: %w", id, err)
+	}
+	return &p, nil
+}
