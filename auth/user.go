@@ -143,3 +143,12 @@ func (s *Users) Search(ctx context.Context, role Role, q string, limit int) ([]U
 	}
 	return out, nil
 }
+
+// WithRole returns the users who have one of roles, by name.
+func (s *Users) WithRole(ctx context.Context, roles ...Role) ([]User, error) {
+	var out []User
+	if err := s.db.WithContext(ctx).Where("role IN ?", roles).Order("name, id").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("auth: users of roles %v: %w", roles, err)
+	}
+	return out, nil
+}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"gorm.io/gorm"
 
 	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/frontend"
@@ -78,18 +77,16 @@ type person struct {
 	Name, Email, Phone, PostalCode string
 }
 
-// Person loads a resident's contact details.
+// Person loads a resident's contact details (from auth, which owns users).
 func (s *Store) Person(ctx context.Context, id int64) (*person, error) {
-	var p person
-	err := s.db.WithContext(ctx).Table("users").Select("name, email, phone, postal_code").
-		Where("id = ? AND role = ?", id, "resident").Take(&p).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
+	u, err := auth.NewUsers(s.db).ByID(ctx, id)
+	if errors.Is(err, auth.ErrNotFound) || (err == nil && u.Role != auth.RoleResident) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("chat: resident: %w", err)
 	}
-	return &p, nil
+	return &person{Name: u.Name, Email: u.Email, Phone: u.Phone, PostalCode: u.PostalCode}, nil
 }
 
 // FullName returns a user's full name.

@@ -9,6 +9,9 @@ import (
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+
+	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/regions"
 )
 
 // Advisor statuses: only available advisors are offered chats.
@@ -90,18 +93,26 @@ func (s *Store) state(r advisorRow, defCapacity int) AdvisorState {
 
 // GivenName returns a user's first name (the name residents see).
 func (s *Store) GivenName(ctx context.Context, userID int64) (string, error) {
-	var row struct{ GivenName, Name string }
-	err := s.db.WithContext(ctx).Table("users").Select("given_name, name").Where("id = ?", userID).Take(&row).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return "", ErrNotFound
-	}
+	u, err := auth.NewUsers(s.db).ByID(ctx, userID)
 	if err != nil {
-		return "", fmt.Errorf("chat: user name: %w", err)
+		return "", userErr(err)
 	}
-	if row.GivenName != "" {
-		return row.GivenName, nil
+	return givenName(u), nil
+}
+
+func givenName(u *auth.User) string {
+	if u.GivenName != "" {
+		return u.GivenName
 	}
-	return row.Name, nil
+	return u.Name
+}
+
+// userErr is chat's error for a failed look-up of a user in auth.
+func userErr(err error) error {
+	if errors.Is(err, auth.ErrNotFound) {
+		return ErrNotFound
+	}
+	return fmt.Errorf("chat: user: %w", err)
 }
 
 // Advisors returns the effective chat state of the given staff users;
@@ -358,11 +369,12 @@ func (s *Store) TransferToAdvisor(ctx context.Context, convID int64, from *Princ
 		if to == from.UserID {
 			return nil, ErrConflict
 		}
-		var role string
-		if err := tx.Table("users").Select("role").Where("id = ?", to).Take(&role).Error; err != nil {
-			return nil, ErrNotFound
+		// Read on the transaction, through auth, which owns users.
+		target, err := auth.NewUsers(tx).ByID(tx.Statement.Context, to)
+		if err != nil {
+			return nil, userErr(err)
 		}
-		if role != "advisor" && role != "admin" {
+		if !target.Role.Staff() {
 			return nil, ErrNotFound
 		}
 		a, err := s.lockAdvisor(tx, to, defCapacity)
@@ -372,12 +384,8 @@ func (s *Store) TransferToAdvisor(ctx context.Context, convID int64, from *Princ
 		if !a.CanAccept() {
 			return nil, ErrCapacity
 		}
-		name, err := s.GivenName(tx.Statement.Context, to)
-		if err != nil {
-			return nil, err
-		}
 		c.AdvisorID = &to
-		return &Draft{Event: EventTransferred, SenderName: name}, nil
+		return &Draft{Event: EventTransferred, SenderName: givenName(target)}, nil
 	})
 }
 
@@ -389,8 +397,7 @@ func (s *Store) TransferToRegion(ctx context.Context, convID int64, from *Princi
 			return nil, ErrConflict
 		}
 		if regionID != 0 {
-			var n int64
-			if err := tx.Table("regions").Where("id = ?", regionID).Count(&n).Error; err != nil || n == 0 {
+			if _, err := regions.NewStore(tx).ByID(tx.Statement.Context, regionID); err != nil {
 				return nil, ErrNotFound
 			}
 			c.RegionID = &regionID
@@ -458,11 +465,22 @@ func (s *Store) AddNote(ctx context.Context, n *Note) error {
 func (s *Store) Notes(ctx context.Context, convID int64) ([]Note, error) {
 	var out []Note
 	err := s.db.WithContext(ctx).Table("chat_notes").
-		Select("chat_notes.*, users.name AS author_name").
-		Joins("JOIN users ON users.id = chat_notes.author_id").
-		Where("chat_notes.conversation_id = ?", convID).Order("chat_notes.id").Find(&out).Error
+		Where("conversation_id = ?", convID).Order("id").Find(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("chat: notes: %w", err)
+	}
+	ids := make([]int64, len(out))
+	for i, n := range out {
+		ids[i] = n.AuthorID
+	}
+	authors, err := auth.NewUsers(s.db).ByIDs(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("chat: note authors: %w", err)
+	}
+	for i := range out {
+		if a := authors[out[i].AuthorID]; a != nil {
+			out[i].AuthorName = a.Name
+		}
 	}
 	return out, nil
 }
@@ -470,11 +488,13 @@ func (s *Store) Notes(ctx context.Context, convID int64) ([]Note, error) {
 // Staff returns the advisors and admins, for the transfer form and the
 // capacity settings.
 func (s *Store) Staff(ctx context.Context) ([]StaffMember, error) {
-	var out []StaffMember
-	err := s.db.WithContext(ctx).Table("users").Select("id, name, region_id").
-		Where("role IN ?", []string{"advisor", "admin"}).Order("name").Find(&out).Error
+	us, err := auth.NewUsers(s.db).WithRole(ctx, auth.RoleAdvisor, auth.RoleAdmin)
 	if err != nil {
 		return nil, fmt.Errorf("chat: staff: %w", err)
+	}
+	out := make([]StaffMember, len(us))
+	for i, u := range us {
+		out[i] = StaffMember{ID: u.ID, Name: u.Name, RegionID: u.RegionID}
 	}
 	return out, nil
 }
