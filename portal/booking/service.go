@@ -555,7 +555,4 @@ func (s *Service) RunReminders(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// with returns the store working on tx.
-func (s *Store) with(tx *gorm.DB) *Store { return &Store{db: tx, dialect: s.dialect} }
-
 func resource(id int64) string { return fmt.Sprintf("booking:%d", id) }
