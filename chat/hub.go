@@ -25,10 +25,7 @@ type Hub struct {
 	log    *slog.Logger
 	lim    Limits
 
-	// refreshQueue sends queue frames to the sockets that want them.
-	refreshQueue func(ctx context.Context)
-	// sessionValid tells whether a login session is still alive.
-	sessionValid func(ctx context.Context, id string) (bool, error)
+	owner hubOwner // the chat around the hub
 
 	mu      sync.RWMutex
 	rooms   map[int64][]*client // the sockets of this instance in each conversation
@@ -41,20 +38,29 @@ type Hub struct {
 	wg        sync.WaitGroup
 }
 
-func newHub(store *Store, lim Limits, log *slog.Logger) (*Hub, error) {
+// hubOwner is what the hub asks of the chat it serves. The Service is it.
+type hubOwner interface {
+	// refreshQueue sends queue frames to the sockets that want them; the hub
+	// calls it from one goroutine, after a queue change anywhere.
+	refreshQueue(ctx context.Context)
+	// sessionValid tells whether a login session is still alive; an error
+	// leaves the session's sockets open until the next check.
+	sessionValid(ctx context.Context, id string) (bool, error)
+}
+
+func newHub(store *Store, lim Limits, log *slog.Logger, owner hubOwner) (*Hub, error) {
 	var b [8]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return nil, err
 	}
 	return &Hub{
-		id: hex.EncodeToString(b[:]), store: store, log: log, lim: lim,
+		id: hex.EncodeToString(b[:]), store: store, log: log, lim: lim, owner: owner,
 		rooms: map[int64][]*client{}, clients: map[*client]struct{}{}, perKey: map[string]int{},
 		queueKick: make(chan struct{}, 1),
 	}, nil
 }
 
-// start connects the broker and starts the hub's goroutines; the hooks
-// (refreshQueue, sessionValid) must be set before.
+// start connects the broker and starts the hub's goroutines.
 func (h *Hub) start(factory BrokerFactory) error {
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	broker, err := factory(h.receive, h.brokerUp)
@@ -403,8 +409,8 @@ func (h *Hub) queueLoop() {
 		case <-h.queueKick:
 		}
 		sleep(h.ctx, 100*time.Millisecond)
-		if h.refreshQueue != nil && h.ctx.Err() == nil {
-			h.refreshQueue(h.ctx)
+		if h.ctx.Err() == nil {
+			h.owner.refreshQueue(h.ctx)
 		}
 	}
 }
@@ -442,9 +448,6 @@ func (h *Hub) closeSessionLocal(sessionID string) {
 // deleted without a logout (idle timeout, an administrator). It runs each
 // SessionCheck.
 func (h *Hub) checkSessions() {
-	if h.sessionValid == nil {
-		return
-	}
 	ids := map[string]bool{}
 	h.forClients(func(c *client) {
 		if c.p.SessionID != "" {
@@ -452,7 +455,7 @@ func (h *Hub) checkSessions() {
 		}
 	})
 	for id := range ids {
-		ok, err := h.sessionValid(h.ctx, id)
+		ok, err := h.owner.sessionValid(h.ctx, id)
 		if err != nil {
 			h.log.Warn("chat: check session", "err", err)
 			continue

@@ -212,12 +212,8 @@ func New(cfg Config, d Deps) (*Service, error) {
 		origin: cfg.PublicURL.Scheme + "://" + cfg.PublicURL.Host,
 	}
 	s.store.presenceTTL = l.PresenceTTL
-	if s.hub, err = newHub(s.store, cfg.Limits, log); err != nil {
+	if s.hub, err = newHub(s.store, cfg.Limits, log, s); err != nil {
 		return nil, fmt.Errorf("chat: hub: %w", err)
-	}
-	s.hub.refreshQueue = s.refreshQueue
-	if d.Auth != nil {
-		s.hub.sessionValid = d.Auth.SessionValid
 	}
 	if err := s.hub.start(factory); err != nil {
 		return nil, fmt.Errorf("chat: broker: %w", err)
@@ -357,4 +353,15 @@ func (s *Service) joinedFrame(ctx context.Context, cv *Conversation, p *Principa
 		f.Advisor = name
 	}
 	return f
+}
+
+var _ hubOwner = (*Service)(nil)
+
+// sessionValid tells the hub whether a login session is still alive; a
+// chat without logins (a load test) has none to end.
+func (s *Service) sessionValid(ctx context.Context, id string) (bool, error) {
+	if s.auth == nil {
+		return true, nil
+	}
+	return s.auth.SessionValid(ctx, id)
 }
