@@ -55,10 +55,19 @@ var _ Broker = (*redisBroker)(nil)
 
 // RedisFactory returns a BrokerFactory over client. prefix starts every
 // channel name, so that several portals (or tests) can share one Redis.
-func RedisFactory(client redis.UniversalClient, prefix string, log *slog.Logger) BrokerFactory {
+func RedisFactory(cfg RedisConfig) BrokerFactory {
 	return func(deliver func(string, []byte), up func()) (Broker, error) {
-		return newRedisBroker(client, prefix, deliver, up, log), nil
+		return newRedisBroker(cfg.Client, cfg.Prefix, deliver, up, cfg.Log), nil
 	}
+}
+
+// RedisConfig is what the Redis broker is built from.
+type RedisConfig struct {
+	Client redis.UniversalClient
+	// Prefix starts every channel name, so that several portals (or tests)
+	// can share one Redis; DefaultRedisPrefix in the portal.
+	Prefix string
+	Log    *slog.Logger // nil: discard
 }
 
 func newRedisBroker(client redis.UniversalClient, prefix string, deliver func(string, []byte), up func(), log *slog.Logger) *redisBroker {
@@ -224,7 +233,12 @@ func (b *redisBroker) setUp() {
 	if b.healthy.CompareAndSwap(false, true) {
 		b.log.Info("chat: broker connected")
 		if b.up != nil {
-			go b.up()
+			// Joined by Close like the broker's other goroutines.
+			b.wg.Add(1)
+			go func() {
+				defer b.wg.Done()
+				b.up()
+			}()
 		}
 	}
 }

@@ -232,7 +232,7 @@ func TestRedisOutageLosesNothing(t *testing.T) {
 				o.MaxRetries = 0
 				client := redis.NewClient(&o)
 				t.Cleanup(func() { _ = client.Close() })
-				return RedisFactory(client, prefix, nil)
+				return RedisFactory(RedisConfig{Client: client, Prefix: prefix})
 			})
 			a, b := e.instance(t), e.instance(t)
 			resident := e.user(t, auth.RoleResident, "Aino")

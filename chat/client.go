@@ -319,8 +319,9 @@ func (c *client) hintLocked(conv int64, st *convState, seq int64) {
 		st.gapTimer = nil
 	}
 	if !st.fetching {
-		st.fetching = true
-		go c.fill(conv)
+		// A fill left unstarted at shutdown does not matter: the socket is
+		// closing and its client resumes elsewhere.
+		st.fetching = c.hub.spawn(func() { c.fill(conv) })
 	}
 }
 

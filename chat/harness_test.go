@@ -78,7 +78,7 @@ func variants(t *testing.T, fn func(t *testing.T, e *env)) {
 		fn(t, newEnv(t, db, func(t *testing.T) BrokerFactory {
 			client := redis.NewClient(opt)
 			t.Cleanup(func() { _ = client.Close() })
-			return RedisFactory(client, prefix, nil)
+			return RedisFactory(RedisConfig{Client: client, Prefix: prefix})
 		}))
 	})
 }

@@ -35,7 +35,26 @@ type Hub struct {
 	queueKick chan struct{}
 	ctx       context.Context
 	cancel    context.CancelFunc
-	wg        sync.WaitGroup
+	wg        sync.WaitGroup // every goroutine of the hub's; close waits for them
+
+	spawnMu sync.Mutex
+	closing bool // close has begun: spawn starts nothing more
+}
+
+// spawn runs fn on a goroutine of the hub's, which close waits for. Once
+// close has begun it runs nothing and reports false.
+func (h *Hub) spawn(fn func()) bool {
+	h.spawnMu.Lock()
+	defer h.spawnMu.Unlock()
+	if h.closing {
+		return false
+	}
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		fn()
+	}()
+	return true
 }
 
 // hubOwner is what the hub asks of the chat it serves. The Service is it.
@@ -89,6 +108,9 @@ func (h *Hub) close(ctx context.Context) error {
 	for _, c := range clients {
 		c.close(CloseGoingAway, ReasonShutdown)
 	}
+	h.spawnMu.Lock()
+	h.closing = true
+	h.spawnMu.Unlock()
 	h.cancel()
 	done := make(chan struct{})
 	go func() {
@@ -120,6 +142,13 @@ func (h *Hub) register(c *client) bool {
 func (h *Hub) unregister(c *client) {
 	c.mu.Lock()
 	convs := c.convs.ids()
+	// A gone socket waits for no gap: its timers would only wake it.
+	for _, st := range c.convs {
+		if st.gapTimer != nil {
+			st.gapTimer.Stop()
+			st.gapTimer = nil
+		}
+	}
 	c.mu.Unlock()
 	for _, id := range convs {
 		h.leave(c, id)
@@ -273,7 +302,7 @@ func (h *Hub) dispatchMessage(conv, seq int64, frame []byte, membership bool) {
 	}
 	h.mu.RUnlock()
 	if membership {
-		go h.recheck(conv)
+		h.spawn(func() { h.recheck(conv) })
 	}
 }
 

@@ -116,7 +116,7 @@ func serve(args []string) error {
 		opt.PoolSize = 16
 		client := redis.NewClient(opt)
 		defer client.Close()
-		broker = chat.RedisFactory(client, *prefix, log)
+		broker = chat.RedisFactory(chat.RedisConfig{Client: client, Prefix: *prefix, Log: log})
 	}
 	lim := chat.DefaultLimits()
 	lim.Writers, lim.MaxBatch = *writers, *batch

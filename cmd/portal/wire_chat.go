@@ -68,7 +68,7 @@ func wireChat(app *fiber.App, d *deps) (func(context.Context) error, error) {
 	cc := d.cfg.Chat
 	var broker chat.BrokerFactory // nil: the in-process broker
 	if d.redis != nil {
-		broker = chat.RedisFactory(d.redis, cc.RedisPrefix, d.log)
+		broker = chat.RedisFactory(chat.RedisConfig{Client: d.redis, Prefix: cc.RedisPrefix, Log: d.log})
 	}
 	svc, err := chat.New(chat.Config{
 		PublicURL:       d.cfg.PublicURL,
