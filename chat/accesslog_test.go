@@ -81,7 +81,7 @@ func TestStaffReadsOfAResidentsChatAreLogged(t *testing.T) {
 		ac := mustDial(t, in.url, advisor.cookie)
 		ac.send(map[string]any{"type": "hello"})
 		ac.join(cv.ID, 0)
-		if _, ok := ac.next(TypeJoined, 5*time.Second); !ok {
+		if _, ok := ac.next(typeJoined, 5*time.Second); !ok {
 			t.Fatal("the advisor's socket did not join")
 		}
 		for i := range 5 {
@@ -111,7 +111,7 @@ func TestStaffReadsOfAResidentsChatAreLogged(t *testing.T) {
 		// reconnecting after the page) is logged there.
 		cv2 := e.activeConversation(t, in, resident, advisor)
 		ac.join(cv2.ID, 0)
-		if _, ok := ac.next(TypeJoined, 5*time.Second); !ok {
+		if _, ok := ac.next(typeJoined, 5*time.Second); !ok {
 			t.Fatal("the advisor's socket did not join the second chat")
 		}
 		want[string(audit.ChatOpen)+" chat:"+strconv.FormatInt(cv2.ID, 10)] = 1

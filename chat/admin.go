@@ -16,8 +16,8 @@ import (
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/problem"
 )
 
-// Reply is a canned reply: a ready text an advisor inserts in one click.
-type Reply struct {
+// reply is a canned reply: a ready text an advisor inserts in one click.
+type reply struct {
 	ID        int64
 	Lang      string
 	Title     string
@@ -27,15 +27,15 @@ type Reply struct {
 }
 
 // TableName keeps gorm on the migrated table.
-func (Reply) TableName() string { return "chat_canned_replies" }
+func (reply) TableName() string { return "chat_canned_replies" }
 
 // Replies returns the canned replies of a language ("" for all).
-func (s *Store) Replies(ctx context.Context, lang string) ([]Reply, error) {
+func (s *Store) Replies(ctx context.Context, lang string) ([]reply, error) {
 	q := s.db.WithContext(ctx).Order("lang, title, id")
 	if lang != "" {
 		q = q.Where("lang = ?", lang)
 	}
-	var out []Reply
+	var out []reply
 	if err := q.Find(&out).Error; err != nil {
 		return nil, fmt.Errorf("chat: canned replies: %w", err)
 	}
@@ -43,7 +43,7 @@ func (s *Store) Replies(ctx context.Context, lang string) ([]Reply, error) {
 }
 
 // SaveReply creates (ID 0) or updates a canned reply.
-func (s *Store) SaveReply(ctx context.Context, r *Reply) error {
+func (s *Store) SaveReply(ctx context.Context, r *reply) error {
 	r.UpdatedAt = s.now().UTC()
 	db := s.db.WithContext(ctx)
 	if r.ID == 0 {
@@ -52,21 +52,21 @@ func (s *Store) SaveReply(ctx context.Context, r *Reply) error {
 		}
 		return nil
 	}
-	res := db.Model(&Reply{}).Where("id = ?", r.ID).Updates(map[string]any{
+	res := db.Model(&reply{}).Where("id = ?", r.ID).Updates(map[string]any{
 		"lang": r.Lang, "title": r.Title, "body": r.Body, "updated_by": r.UpdatedBy, "updated_at": r.UpdatedAt,
 	})
 	if res.Error != nil {
 		return fmt.Errorf("chat: update canned reply: %w", res.Error)
 	}
 	if res.RowsAffected == 0 {
-		return ErrNotFound
+		return errNotFound
 	}
 	return nil
 }
 
 // DeleteReply removes a canned reply.
 func (s *Store) DeleteReply(ctx context.Context, id int64) error {
-	if err := s.db.WithContext(ctx).Delete(&Reply{}, id).Error; err != nil {
+	if err := s.db.WithContext(ctx).Delete(&reply{}, id).Error; err != nil {
 		return fmt.Errorf("chat: delete canned reply: %w", err)
 	}
 	return nil
@@ -81,7 +81,7 @@ type person struct {
 func (s *Store) Person(ctx context.Context, id int64) (*person, error) {
 	u, err := auth.NewUsers(s.db).ByID(ctx, id)
 	if errors.Is(err, auth.ErrNotFound) || (err == nil && u.Role != auth.RoleResident) {
-		return nil, ErrNotFound
+		return nil, errNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("chat: resident: %w", err)
@@ -98,18 +98,18 @@ func (s *Store) FullName(ctx context.Context, id int64) (string, error) {
 	return p.Name, nil
 }
 
-// AdminData is the Data of chat/admin.
-type AdminData struct {
-	Replies []Reply
+// adminData is the Data of chat/admin.
+type adminData struct {
+	Replies []reply
 	Langs   []frontend.Option
-	Hours   []AdminHours
+	Hours   []adminHours
 	Days    []int
 	// DefaultHours are the configured hours, which regions without their
 	// own follow.
 	DefaultHours string
 	// Advisors are the staff whose chat capacity is set here, and
 	// DefaultCapacity is what an empty capacity means.
-	Advisors        []AdminAdvisor
+	Advisors        []adminAdvisor
 	DefaultCapacity int
 	// EditReply, EditRegion and EditAdvisor name the reply, region or
 	// advisor whose form failed: it shows what was sent, and its errors,
@@ -117,8 +117,8 @@ type AdminData struct {
 	EditReply, EditRegion, EditAdvisor int64
 }
 
-// AdminAdvisor is one advisor's or admin's row of the capacity settings.
-type AdminAdvisor struct {
+// adminAdvisor is one advisor's or admin's row of the capacity settings.
+type adminAdvisor struct {
 	UserID int64
 	Name   string
 	Region string // "" for none
@@ -130,8 +130,8 @@ type AdminAdvisor struct {
 	Own      string
 }
 
-// AdminHours is one region's row of the opening-hours form.
-type AdminHours struct {
+// adminHours is one region's row of the opening-hours form.
+type adminHours struct {
 	RegionID int64
 	Region   string
 	Spec     string // as PORTAL_CHAT_HOURS writes it; "" uses the default
@@ -174,12 +174,12 @@ func (s *Service) renderAdmin(c *fiber.Ctx, form *frontend.Form, edit adminEdit)
 	if err != nil {
 		return err
 	}
-	d := AdminData{Replies: replies, Langs: langOptions(), DefaultHours: s.hours.String(), DefaultCapacity: s.cfg.Capacity,
+	d := adminData{Replies: replies, Langs: langOptions(), DefaultHours: s.hours.String(), DefaultCapacity: s.cfg.Capacity,
 		EditReply: edit.reply, EditRegion: edit.region, EditAdvisor: edit.advisor}
 	names := make(map[int64]string, len(rs))
 	for _, r := range rs {
 		names[r.ID] = r.Name(lang)
-		row := AdminHours{RegionID: r.ID, Region: r.Name(lang)}
+		row := adminHours{RegionID: r.ID, Region: r.Name(lang)}
 		if w, ok := own[r.ID]; ok {
 			row.Spec = w.String()
 		}
@@ -201,7 +201,7 @@ func (s *Service) handleReplySave(c *fiber.Ctx) error {
 	if v := f.Get("id"); v != "" {
 		var err error
 		if id, err = strconv.ParseInt(v, 10, 64); err != nil || id <= 0 {
-			return ErrNotFound
+			return errNotFound
 		}
 	}
 	if l := f.Get("lang"); l != "fi" && l != "sv" && l != "en" {
@@ -214,9 +214,9 @@ func (s *Service) handleReplySave(c *fiber.Ctx) error {
 	}
 	body, code := cleanBody(f.Get("body"), s.cfg.Limits.MaxMessage)
 	switch code {
-	case CodeEmpty, CodeBadFrame:
+	case codeEmpty, codeBadFrame:
 		f.Fail("body", "form.error.required")
-	case CodeTooLong:
+	case codeTooLong:
 		f.Fail("body", "form.error.too_long")
 	}
 	if f.HasErrors() {
@@ -226,9 +226,9 @@ func (s *Service) handleReplySave(c *fiber.Ctx) error {
 		return s.renderAdmin(c, f, adminEdit{})
 	}
 	u := auth.CurrentUser(c)
-	r := &Reply{ID: id, Lang: f.Get("lang"), Title: f.Get("title"), Body: body, UpdatedBy: &u.ID}
-	if err := s.store.SaveReply(c.UserContext(), r); errors.Is(err, ErrNotFound) {
-		return ErrNotFound
+	r := &reply{ID: id, Lang: f.Get("lang"), Title: f.Get("title"), Body: body, UpdatedBy: &u.ID}
+	if err := s.store.SaveReply(c.UserContext(), r); errors.Is(err, errNotFound) {
+		return errNotFound
 	} else if err != nil {
 		return err
 	}
@@ -239,7 +239,7 @@ func (s *Service) handleReplySave(c *fiber.Ctx) error {
 func (s *Service) handleReplyDelete(c *fiber.Ctx) error {
 	id, err := strconv.ParseInt(c.Params("rid"), 10, 64)
 	if err != nil {
-		return ErrNotFound
+		return errNotFound
 	}
 	if err := s.store.DeleteReply(c.UserContext(), id); err != nil {
 		return err
@@ -255,7 +255,7 @@ func (s *Service) handleHoursSave(c *fiber.Ctx) error {
 		return problem.E(problem.Invalid, "")
 	}
 	if _, err := s.regions.ByID(c.UserContext(), id); err != nil {
-		return ErrNotFound
+		return errNotFound
 	}
 	var w *week
 	if spec := f.Get("hours"); spec != "" {
@@ -275,7 +275,7 @@ func (s *Service) handleHoursSave(c *fiber.Ctx) error {
 
 // adminAdvisors lists the staff with their region's name, status, load
 // and capacity.
-func (s *Service) adminAdvisors(ctx context.Context, regionNames map[int64]string) ([]AdminAdvisor, error) {
+func (s *Service) adminAdvisors(ctx context.Context, regionNames map[int64]string) ([]adminAdvisor, error) {
 	staff, err := s.store.Staff(ctx)
 	if err != nil {
 		return nil, err
@@ -288,10 +288,10 @@ func (s *Service) adminAdvisors(ctx context.Context, regionNames map[int64]strin
 	if err != nil {
 		return nil, err
 	}
-	out := make([]AdminAdvisor, len(staff))
+	out := make([]adminAdvisor, len(staff))
 	for i, m := range staff {
 		a := states[m.ID]
-		out[i] = AdminAdvisor{UserID: m.ID, Name: m.Name, Status: a.Status, Active: a.Active, Capacity: a.Capacity}
+		out[i] = adminAdvisor{UserID: m.ID, Name: m.Name, Status: a.Status, Active: a.Active, Capacity: a.Capacity}
 		if m.RegionID != nil {
 			out[i].Region = regionNames[*m.RegionID]
 		}
@@ -316,13 +316,13 @@ func (s *Service) handleCapacitySave(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if !slices.ContainsFunc(staff, func(m StaffMember) bool { return m.ID == id }) {
-		return ErrNotFound
+	if !slices.ContainsFunc(staff, func(m staffMember) bool { return m.ID == id }) {
+		return errNotFound
 	}
 	var capacity *int
 	if v := f.Get("capacity"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > MaxCapacity {
+		if err != nil || n < 1 || n > maxCapacity {
 			f.Fail("capacity", "chat.admin.capacity_invalid")
 			return s.renderAdmin(c, suffixed(f, id, "capacity"), adminEdit{advisor: id})
 		}

@@ -5,12 +5,12 @@ import (
 	"sync"
 )
 
-// ErrBrokerAway is returned by Publish while the broker cannot carry
+// errBrokerAway is returned by Publish while the broker cannot carry
 // events. Nothing is lost by it: the event's data is in the database, and
 // subscribers catch up from there.
-var ErrBrokerAway = errors.New("chat: broker unavailable")
+var errBrokerAway = errors.New("chat: broker unavailable")
 
-// Broker carries events between the portal's instances; it only wakes them
+// broker carries events between the portal's instances; it only wakes them
 // up, the database stays the source of truth.
 //
 // Contract:
@@ -30,7 +30,7 @@ var ErrBrokerAway = errors.New("chat: broker unavailable")
 //     on it only briefly.
 //   - All methods are safe for concurrent use. Deliver callbacks run on the
 //     broker's goroutine and must not block.
-type Broker interface {
+type broker interface {
 	Publish(topic string, payload []byte) error
 	Subscribe(topic string) <-chan struct{}
 	Unsubscribe(topic string)
@@ -40,29 +40,29 @@ type Broker interface {
 
 // BrokerFactory builds a hub's broker. deliver receives every event of the
 // subscribed topics; up is called after the broker (re)connected.
-type BrokerFactory func(deliver func(topic string, payload []byte), up func()) (Broker, error)
+type BrokerFactory func(deliver func(topic string, payload []byte), up func()) (broker, error)
 
-// MemoryBus connects the hubs of one process: the single-process mode's
+// memoryBus connects the hubs of one process: the single-process mode's
 // broker, and several instances inside one test.
-type MemoryBus struct {
+type memoryBus struct {
 	mu   sync.RWMutex
 	subs map[string]map[*memoryBroker]int
 }
 
-// NewMemoryBus returns an empty in-process bus.
-func NewMemoryBus() *MemoryBus {
-	return &MemoryBus{subs: map[string]map[*memoryBroker]int{}}
+// newMemoryBus returns an empty in-process bus.
+func newMemoryBus() *memoryBus {
+	return &memoryBus{subs: map[string]map[*memoryBroker]int{}}
 }
 
 // Factory returns a BrokerFactory whose brokers share this bus.
-func (b *MemoryBus) Factory() BrokerFactory {
-	return func(deliver func(string, []byte), up func()) (Broker, error) {
+func (b *memoryBus) Factory() BrokerFactory {
+	return func(deliver func(string, []byte), up func()) (broker, error) {
 		return &memoryBroker{bus: b, deliver: deliver}, nil
 	}
 }
 
 type memoryBroker struct {
-	bus     *MemoryBus
+	bus     *memoryBus
 	deliver func(string, []byte)
 	// mu serialises publishes of this broker so that they keep their order
 	// at every subscriber.
@@ -70,7 +70,7 @@ type memoryBroker struct {
 	closed bool
 }
 
-var _ Broker = (*memoryBroker)(nil)
+var _ broker = (*memoryBroker)(nil)
 
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
@@ -78,7 +78,7 @@ func (m *memoryBroker) Publish(topic string, payload []byte) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		return ErrBrokerAway
+		return errBrokerAway
 	}
 	m.bus.mu.RLock()
 	subs := make([]*memoryBroker, 0, len(m.bus.subs[topic]))

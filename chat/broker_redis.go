@@ -51,12 +51,12 @@ type subOp struct {
 	sub     bool
 }
 
-var _ Broker = (*redisBroker)(nil)
+var _ broker = (*redisBroker)(nil)
 
 // RedisFactory returns a BrokerFactory over client. prefix starts every
 // channel name, so that several portals (or tests) can share one Redis.
 func RedisFactory(cfg RedisConfig) BrokerFactory {
-	return func(deliver func(string, []byte), up func()) (Broker, error) {
+	return func(deliver func(string, []byte), up func()) (broker, error) {
 		return newRedisBroker(cfg.Client, cfg.Prefix, deliver, up, cfg.Log), nil
 	}
 }
@@ -94,13 +94,13 @@ func newRedisBroker(client redis.UniversalClient, prefix string, deliver func(st
 
 func (b *redisBroker) Publish(topic string, payload []byte) error {
 	if !b.healthy.Load() {
-		return ErrBrokerAway
+		return errBrokerAway
 	}
 	select {
 	case b.pub <- pubItem{b.prefix + topic, payload}:
 		return nil
 	case <-b.ctx.Done():
-		return ErrBrokerAway
+		return errBrokerAway
 	}
 }
 

@@ -101,11 +101,11 @@ func TestCapacity(t *testing.T) {
 			// The desk of the advisor hears of the change on its socket.
 			ac := mustDial(t, in.url, advisor.cookie)
 			ac.send(map[string]any{"type": "hello"})
-			if _, ok := ac.next(TypeQueue, 5*time.Second); !ok {
+			if _, ok := ac.next(typeQueue, 5*time.Second); !ok {
 				t.Fatal("no queue frame on connect")
 			}
 			for { // until the queue is quiet, so the next frame is the save's
-				if _, ok := ac.next(TypeQueue, 500*time.Millisecond); !ok {
+				if _, ok := ac.next(typeQueue, 500*time.Millisecond); !ok {
 					break
 				}
 			}
@@ -113,7 +113,7 @@ func TestCapacity(t *testing.T) {
 			if code, _ := save(t, admin, advisor.ID, "5"); code != fiber.StatusSeeOther {
 				t.Fatalf("save 5: status %d", code)
 			}
-			if _, ok := ac.next(TypeQueue, 5*time.Second); !ok {
+			if _, ok := ac.next(typeQueue, 5*time.Second); !ok {
 				t.Error("the desk was not told of the new capacity")
 			}
 			a := state(t, advisor.ID)
@@ -134,8 +134,8 @@ func TestCapacity(t *testing.T) {
 			if err := in.svc.store.NewConversation(ctx, cv); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := in.svc.store.Accept(ctx, cv.ID, advisor.principal(), 10); !errors.Is(err, ErrCapacity) {
-				t.Fatalf("a sixth chat: %v, want ErrCapacity", err)
+			if _, err := in.svc.store.Accept(ctx, cv.ID, advisor.principal(), 10); !errors.Is(err, errCapacity) {
+				t.Fatalf("a sixth chat: %v, want errCapacity", err)
 			}
 			_, body := web.do(t, "GET", "/chat/admin", admin.cookie, nil)
 			for _, want := range []string{`id="capacity-` + aid + `" name="capacity" class="hds-text-input__input" inputmode="numeric" value="5"`, "5 / 5"} {
@@ -187,10 +187,10 @@ func TestCapacity(t *testing.T) {
 				t.Fatalf("save 7: status %d", code)
 			}
 			r, ok := row(t, newcomer.ID)
-			if !ok || r.Status != AdvisorAway || r.SeenAt != nil || r.Capacity == nil || *r.Capacity != 7 {
+			if !ok || r.Status != advisorAway || r.SeenAt != nil || r.Capacity == nil || *r.Capacity != 7 {
 				t.Fatalf("newcomer's row: %+v (found %v)", r, ok)
 			}
-			if a := state(t, newcomer.ID); a.Capacity != 7 || a.Status != AdvisorAway || a.Absent {
+			if a := state(t, newcomer.ID); a.Capacity != 7 || a.Status != advisorAway || a.Absent {
 				t.Errorf("newcomer: %+v", a)
 			}
 			// Their own status choice keeps the capacity.
@@ -232,12 +232,12 @@ func TestSetCapacityRange(t *testing.T) {
 		in := e.instance(t)
 		advisor := e.user(t, auth.RoleAdvisor, "Anna")
 		ctx := context.Background()
-		for _, n := range []int{0, MaxCapacity + 1} {
+		for _, n := range []int{0, maxCapacity + 1} {
 			if err := in.svc.store.SetCapacity(ctx, advisor.ID, &n); err == nil {
 				t.Errorf("capacity %d was stored", n)
 			}
 		}
-		for _, n := range []int{1, MaxCapacity} {
+		for _, n := range []int{1, maxCapacity} {
 			if err := in.svc.store.SetCapacity(ctx, advisor.ID, &n); err != nil {
 				t.Errorf("capacity %d: %v", n, err)
 			}

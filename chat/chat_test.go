@@ -53,7 +53,7 @@ func TestTwoInstancesExchangeExactlyOnceInOrder(t *testing.T) {
 		rc.join(cv.ID, 0)
 		ac.join(cv.ID, 0)
 		for _, c := range []*wsClient{rc, ac} {
-			if _, ok := c.next(TypeJoined, 5*time.Second); !ok {
+			if _, ok := c.next(typeJoined, 5*time.Second); !ok {
 				t.Fatal("no joined frame")
 			}
 		}
@@ -112,7 +112,7 @@ func TestTwoInstancesExchangeExactlyOnceInOrder(t *testing.T) {
 			}
 		}
 		var stored int64
-		if err := e.db.Gorm.Model(&Message{}).Where("conversation_id = ?", cv.ID).Count(&stored).Error; err != nil {
+		if err := e.db.Gorm.Model(&message{}).Where("conversation_id = ?", cv.ID).Count(&stored).Error; err != nil {
 			t.Fatal(err)
 		}
 		if stored != total {
@@ -201,7 +201,7 @@ func TestResendSameClientIDStoresOnce(t *testing.T) {
 			}
 		}
 		var n int64
-		if err := e.db.Gorm.Model(&Message{}).Where("conversation_id = ? AND client_id = ?", cv.ID, "same-1").Count(&n).Error; err != nil {
+		if err := e.db.Gorm.Model(&message{}).Where("conversation_id = ? AND client_id = ?", cv.ID, "same-1").Count(&n).Error; err != nil {
 			t.Fatal(err)
 		}
 		if n != 1 {
@@ -316,13 +316,13 @@ func TestHostileClients(t *testing.T) {
 			oc := mustDial(t, a.url, other.cookie)
 			oc.join(cv.ID, 0)
 			f, ok := oc.next(TypeError, 5*time.Second)
-			if !ok || f.Code != CodeForbidden || f.Conv != cv.ID {
+			if !ok || f.Code != codeForbidden || f.Conv != cv.ID {
 				t.Fatalf("join frame = %+v, want forbidden", f)
 			}
 			oc.send(map[string]any{"type": "send", "conv": cv.ID, "cid": "evil-1", "body": "hi"})
 			oc.send(map[string]any{"type": "typing", "conv": cv.ID})
 			f, ok = oc.next(TypeError, 5*time.Second)
-			if !ok || f.Code != CodeNotJoined {
+			if !ok || f.Code != codeNotJoined {
 				t.Fatalf("send frame = %+v, want not_joined", f)
 			}
 			a.svc.hub.mu.RLock()
@@ -333,13 +333,13 @@ func TestHostileClients(t *testing.T) {
 			}
 			select {
 			case f := <-victim.frames:
-				if f.Type == TypeMessage || f.Type == TypeTyping {
+				if f.Type == TypeMessage || f.Type == typeTyping {
 					t.Fatalf("the victim got %+v", f)
 				}
 			case <-time.After(300 * time.Millisecond):
 			}
 			var n int64
-			if err := e.db.Gorm.Model(&Message{}).Where("client_id = ?", "evil-1").Count(&n).Error; err != nil || n != 0 {
+			if err := e.db.Gorm.Model(&message{}).Where("client_id = ?", "evil-1").Count(&n).Error; err != nil || n != 0 {
 				t.Fatalf("stored %d intruder messages (err %v)", n, err)
 			}
 		})
@@ -348,8 +348,8 @@ func TestHostileClients(t *testing.T) {
 			big := `{"type":"send","conv":1,"cid":"x","body":"` + strings.Repeat("a", 1<<20) + `"}`
 			go func() { _ = c.conn.WriteMessage(websocket.TextMessage, []byte(big)) }()
 			code, reason := c.closeCode(10 * time.Second)
-			if code != ClosePolicy || reason != ReasonTooLarge {
-				t.Fatalf("closed with %d %q, want %d %q", code, reason, ClosePolicy, ReasonTooLarge)
+			if code != closePolicy || reason != reasonTooLarge {
+				t.Fatalf("closed with %d %q, want %d %q", code, reason, closePolicy, reasonTooLarge)
 			}
 		})
 		t.Run("too many frames a second", func(t *testing.T) {
@@ -360,7 +360,7 @@ func TestHostileClients(t *testing.T) {
 			for range 30 {
 				c.send(map[string]any{"type": "typing", "conv": cv.ID})
 			}
-			if code, reason := c.closeCode(5 * time.Second); code != ClosePolicy || reason != ReasonRateLimited {
+			if code, reason := c.closeCode(5 * time.Second); code != closePolicy || reason != reasonRateLimited {
 				t.Fatalf("closed with %d %q, want rate_limited", code, reason)
 			}
 		})
@@ -386,7 +386,7 @@ func TestHostileClients(t *testing.T) {
 			for _, c := range socks {
 				code, reason := c.closeCode(20 * time.Millisecond)
 				switch {
-				case code == ClosePolicy && reason == ReasonTooManySockets:
+				case code == closePolicy && reason == reasonTooManySockets:
 					refused++
 				case reason != "still open":
 					t.Fatalf("closed with %d %q", code, reason)
@@ -400,12 +400,12 @@ func TestHostileClients(t *testing.T) {
 			u := e.user(t, auth.RoleResident, "Sofia")
 			c := mustDial(t, b.url, u.cookie)
 			c.send(map[string]any{"type": "hello"})
-			if _, ok := c.next(TypeWelcome, 5*time.Second); !ok {
+			if _, ok := c.next(typeWelcome, 5*time.Second); !ok {
 				t.Fatal("no welcome")
 			}
 			a.svc.hub.revokeSession(u.sessionID) // instance A's logout hook
-			if code, reason := c.closeCode(5 * time.Second); code != CloseSessionEnded || reason != ReasonSessionEnded {
-				t.Fatalf("closed with %d %q, want %d", code, reason, CloseSessionEnded)
+			if code, reason := c.closeCode(5 * time.Second); code != closeSessionEnded || reason != reasonSessionEnded {
+				t.Fatalf("closed with %d %q, want %d", code, reason, closeSessionEnded)
 			}
 		})
 	})

@@ -65,7 +65,7 @@ func (p *Principal) mayJoin(c *Conversation) bool {
 // queue is empty, is the only one that writes to the connection. An idle
 // socket therefore costs one goroutine, not two.
 type client struct {
-	hub  *Hub
+	hub  *hub
 	conn *websocket.Conn
 	p    *Principal
 	svc  *Service
@@ -222,7 +222,7 @@ func (c *client) enqueue(frame []byte) bool {
 	if c.push(frame) {
 		return true
 	}
-	c.close(CloseTryAgain, ReasonSlow)
+	c.close(closeTryAgain, reasonSlow)
 	return false
 }
 
@@ -346,7 +346,7 @@ func (c *client) fill(conv int64) {
 		cancel()
 		if err != nil {
 			c.hub.log.Warn("chat: read missed messages", "conversation", conv, "err", err)
-			c.close(CloseTryAgain, ReasonSlow) // the client resumes after a moment
+			c.close(closeTryAgain, reasonSlow) // the client resumes after a moment
 			return
 		}
 		sent := from
@@ -385,7 +385,7 @@ func (c *client) leave(conv int64) {
 		c.enqueue(mustJSON(struct {
 			Type string `json:"type"`
 			Conv int64  `json:"conv"`
-		}{TypeLeft, conv}))
+		}{typeLeft, conv}))
 	}
 }
 
@@ -500,11 +500,11 @@ func (c *client) readLoop(lim Limits) {
 			return
 		}
 		if len(data) > lim.MaxFrame {
-			c.close(ClosePolicy, ReasonTooLarge)
+			c.close(closePolicy, reasonTooLarge)
 			continue
 		}
 		if mt != websocket.TextMessage {
-			c.close(ClosePolicy, ReasonBadFrame)
+			c.close(closePolicy, reasonBadFrame)
 			continue
 		}
 		extend()
@@ -513,7 +513,7 @@ func (c *client) readLoop(lim Limits) {
 				continue
 			}
 			if !c.allow(lim) {
-				c.close(ClosePolicy, ReasonRateLimited)
+				c.close(closePolicy, reasonRateLimited)
 				break
 			}
 			c.handle(line)
@@ -536,28 +536,28 @@ func (c *client) allow(lim Limits) bool {
 func (c *client) handle(line []byte) {
 	var f inFrame
 	if err := json.Unmarshal(line, &f); err != nil {
-		c.enqueue(encodeError(CodeBadFrame, 0, ""))
+		c.enqueue(encodeError(codeBadFrame, 0, ""))
 		return
 	}
 	switch f.Type {
-	case TypeHello:
-		c.enqueue(mustJSON(welcomeFrame{Type: TypeWelcome, V: ProtocolVersion, Role: c.p.Role, Instance: c.hub.id}))
-	case TypeJoin:
+	case typeHello:
+		c.enqueue(mustJSON(welcomeFrame{Type: typeWelcome, V: protocolVersion, Role: c.p.Role, Instance: c.hub.id}))
+	case typeJoin:
 		offStack(func() { c.join(f.Conv, f.After) })
-	case TypeLeave:
+	case typeLeave:
 		c.leave(f.Conv)
-	case TypeSend:
+	case typeSend:
 		c.sendMessage(&f)
-	case TypeTyping:
+	case typeTyping:
 		if c.joined(f.Conv) {
 			c.hub.publishEphemeral(f.Conv, mustJSON(typingFrame{
-				Type: TypeTyping, Conv: f.Conv, From: c.p.senderRole(), Name: c.p.Name,
+				Type: typeTyping, Conv: f.Conv, From: c.p.senderRole(), Name: c.p.Name,
 			}), false, c)
 		}
-	case TypeReceived, TypeRead:
+	case typeReceived, typeRead:
 		offStack(func() { c.receipt(&f) })
 	default:
-		c.enqueue(encodeError(CodeBadFrame, f.Conv, ""))
+		c.enqueue(encodeError(codeBadFrame, f.Conv, ""))
 	}
 }
 
@@ -580,14 +580,14 @@ func (c *client) join(conv, after int64) {
 	ctx, cancel := context.WithTimeout(c.hub.ctx, 10*time.Second)
 	defer cancel()
 	cv, err := c.hub.store.Conversation(ctx, conv)
-	if errors.Is(err, ErrNotFound) || (err == nil && !c.p.mayJoin(cv)) {
+	if errors.Is(err, errNotFound) || (err == nil && !c.p.mayJoin(cv)) {
 		// The same answer for "does not exist" and "not yours".
-		c.enqueue(encodeError(CodeForbidden, conv, ""))
+		c.enqueue(encodeError(codeForbidden, conv, ""))
 		return
 	}
 	if err != nil {
 		c.hub.log.Warn("chat: join", "conversation", conv, "err", err)
-		c.enqueue(encodeError(CodeInternal, conv, ""))
+		c.enqueue(encodeError(codeInternal, conv, ""))
 		return
 	}
 	if c.p.Staff() {
@@ -596,7 +596,7 @@ func (c *client) join(conv, after int64) {
 		actx := auth.WithActor(ctx, auth.Actor{UserID: c.p.UserID, Role: auth.Role(c.p.Role)})
 		if err := c.svc.logRead(actx, cv, audit.ChatOpen, audit.ReasonChatService); err != nil {
 			c.hub.log.Warn("chat: join", "conversation", conv, "err", err)
-			c.enqueue(encodeError(CodeInternal, conv, ""))
+			c.enqueue(encodeError(codeInternal, conv, ""))
 			return
 		}
 	}
@@ -607,7 +607,7 @@ func (c *client) join(conv, after int64) {
 	already := st != nil
 	if !already && len(c.convs) >= maxJoinsPerSocket {
 		c.mu.Unlock()
-		c.enqueue(encodeError(CodeTooMany, conv, ""))
+		c.enqueue(encodeError(codeTooMany, conv, ""))
 		return
 	}
 	if already {
@@ -626,18 +626,18 @@ func (c *client) join(conv, after int64) {
 	} else {
 		c.hint(conv, cv.LastSeq)
 	}
-	if cv.Status == StatusQueued && !c.p.Staff() {
+	if cv.Status == statusQueued && !c.p.Staff() {
 		c.hub.queueChangedLocal() // send this socket its place in the queue
 	}
 }
 
 func (c *client) sendMessage(f *inFrame) {
 	if !validClientID(f.CID) {
-		c.enqueue(encodeError(CodeBadID, f.Conv, ""))
+		c.enqueue(encodeError(codeBadID, f.Conv, ""))
 		return
 	}
 	if !c.joined(f.Conv) {
-		c.enqueue(encodeError(CodeNotJoined, f.Conv, f.CID))
+		c.enqueue(encodeError(codeNotJoined, f.Conv, f.CID))
 		return
 	}
 	body, code := cleanBody(f.Body, c.hub.lim.MaxMessage)
@@ -649,15 +649,15 @@ func (c *client) sendMessage(f *inFrame) {
 		ConversationID: f.Conv, Kind: KindText, SenderRole: c.p.senderRole(),
 		SenderID: c.p.UserID, SenderName: c.p.displayName(), ClientID: f.CID, Body: body,
 	}
-	c.hub.commit.submit(d, func(r Stored) {
+	c.hub.commit.submit(d, func(r stored) {
 		switch {
-		case errors.Is(r.Err, ErrClosed):
-			c.enqueue(encodeError(CodeClosed, d.ConversationID, d.ClientID))
-		case errors.Is(r.Err, ErrForbidden), errors.Is(r.Err, ErrNotFound):
-			c.enqueue(encodeError(CodeForbidden, d.ConversationID, d.ClientID))
+		case errors.Is(r.Err, errClosed):
+			c.enqueue(encodeError(codeClosed, d.ConversationID, d.ClientID))
+		case errors.Is(r.Err, errForbidden), errors.Is(r.Err, errNotFound):
+			c.enqueue(encodeError(codeForbidden, d.ConversationID, d.ClientID))
 		case r.Err != nil:
 			c.hub.log.Error("chat: store message", "conversation", d.ConversationID, "err", r.Err)
-			c.enqueue(encodeError(CodeInternal, d.ConversationID, d.ClientID))
+			c.enqueue(encodeError(codeInternal, d.ConversationID, d.ClientID))
 		default:
 			// Stored, then acknowledged, then published.
 			c.enqueue(mustJSON(ackFrame{Type: TypeAck, Conv: d.ConversationID, CID: d.ClientID,
@@ -683,7 +683,7 @@ func (c *client) receipt(f *inFrame) {
 		return
 	}
 	var delivered, read int64
-	if f.Type == TypeRead {
+	if f.Type == typeRead {
 		delivered, read = f.Seq, f.Seq
 	} else {
 		delivered = f.Seq
@@ -698,7 +698,7 @@ func (c *client) receipt(f *inFrame) {
 	}
 	if changed {
 		c.hub.publishEphemeral(f.Conv, mustJSON(receiptFrame{
-			Type: TypeReceipt, Conv: f.Conv, From: role, Delivered: delivered, Read: read,
+			Type: typeReceipt, Conv: f.Conv, From: role, Delivered: delivered, Read: read,
 		}), false, nil)
 	}
 }

@@ -22,7 +22,7 @@ type committer struct {
 
 type commitReq struct {
 	draft Draft
-	done  func(Stored)
+	done  func(stored)
 }
 
 func newCommitter(ctx context.Context, store *Store, shards, maxBatch, queue int) *committer {
@@ -40,7 +40,7 @@ func newCommitter(ctx context.Context, store *Store, shards, maxBatch, queue int
 // transaction has ended. submit blocks while the shard's queue is full,
 // which slows the sending socket down rather than the others. It returns
 // false when the hub is shutting down.
-func (c *committer) submit(d Draft, done func(Stored)) bool {
+func (c *committer) submit(d Draft, done func(stored)) bool {
 	ch := c.shards[int(uint64(d.ConversationID)%uint64(len(c.shards)))]
 	select {
 	case ch <- commitReq{d, done}:

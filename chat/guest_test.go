@@ -64,7 +64,7 @@ func TestPlantedGuestTokenOpensNothing(t *testing.T) {
 		}
 		g := mustDial(t, in.url, planted)
 		g.join(victimConv, 0)
-		if f, ok := g.next(TypeError, 5*time.Second); !ok || f.Code != CodeForbidden {
+		if f, ok := g.next(TypeError, 5*time.Second); !ok || f.Code != codeForbidden {
 			t.Errorf("the planted token joined the victim's chat: %+v", f)
 		}
 		if resp, _ := in.do(t, "GET", "/chat/c/"+strconv.FormatInt(victimConv, 10), victimCookie, nil); resp.StatusCode != http.StatusOK {
@@ -72,7 +72,7 @@ func TestPlantedGuestTokenOpensNothing(t *testing.T) {
 		}
 		// The chat under the replaced token was ended, not left in the queue.
 		cv, err := in.svc.store.Conversation(ctx, planterConv)
-		if err != nil || cv.Status != StatusClosed {
+		if err != nil || cv.Status != statusClosed {
 			t.Errorf("the replaced token's chat: %+v %v", cv, err)
 		}
 	})

@@ -68,7 +68,7 @@ type env struct {
 // (PostgreSQL, Redis).
 func variants(t *testing.T, fn func(t *testing.T, e *env)) {
 	t.Run("sqlite+memory", func(t *testing.T) {
-		bus := NewMemoryBus()
+		bus := newMemoryBus()
 		fn(t, newEnv(t, dbtest.SQLite(t), func(*testing.T) BrokerFactory { return bus.Factory() }))
 	})
 	t.Run("postgres+redis", func(t *testing.T) {

@@ -13,14 +13,14 @@ import (
 	"time"
 )
 
-// Hub tracks this instance's sockets and the conversations they have
+// hub tracks this instance's sockets and the conversations they have
 // joined. It never writes to a socket: it hands frames to each client's
 // bounded buffer, and a client whose buffer is full is disconnected (it
 // resumes from the database when it reconnects).
-type Hub struct {
+type hub struct {
 	id     string
 	store  *Store
-	broker Broker
+	broker broker
 	commit *committer
 	log    *slog.Logger
 	lim    Limits
@@ -43,7 +43,7 @@ type Hub struct {
 
 // spawn runs fn on a goroutine of the hub's, which close waits for. Once
 // close has begun it runs nothing and reports false.
-func (h *Hub) spawn(fn func()) bool {
+func (h *hub) spawn(fn func()) bool {
 	h.spawnMu.Lock()
 	defer h.spawnMu.Unlock()
 	if h.closing {
@@ -67,12 +67,12 @@ type hubOwner interface {
 	sessionValid(ctx context.Context, id string) (bool, error)
 }
 
-func newHub(store *Store, lim Limits, log *slog.Logger, owner hubOwner) (*Hub, error) {
+func newHub(store *Store, lim Limits, log *slog.Logger, owner hubOwner) (*hub, error) {
 	var b [8]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return nil, err
 	}
-	return &Hub{
+	return &hub{
 		id: hex.EncodeToString(b[:]), store: store, log: log, lim: lim, owner: owner,
 		rooms: map[int64][]*client{}, clients: map[*client]struct{}{}, perKey: map[string]int{},
 		queueKick: make(chan struct{}, 1),
@@ -80,7 +80,7 @@ func newHub(store *Store, lim Limits, log *slog.Logger, owner hubOwner) (*Hub, e
 }
 
 // start connects the broker and starts the hub's goroutines.
-func (h *Hub) start(factory BrokerFactory) error {
+func (h *hub) start(factory BrokerFactory) error {
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	broker, err := factory(h.receive, h.brokerUp)
 	if err != nil {
@@ -101,12 +101,12 @@ func (h *Hub) start(factory BrokerFactory) error {
 
 // close disconnects every socket (they reconnect to another instance and
 // resume) and stops the hub's goroutines.
-func (h *Hub) close(ctx context.Context) error {
+func (h *hub) close(ctx context.Context) error {
 	h.mu.RLock()
 	clients := slices.Collect(maps.Keys(h.clients))
 	h.mu.RUnlock()
 	for _, c := range clients {
-		c.close(CloseGoingAway, ReasonShutdown)
+		c.close(closeGoingAway, reasonShutdown)
 	}
 	h.spawnMu.Lock()
 	h.closing = true
@@ -127,7 +127,7 @@ func (h *Hub) close(ctx context.Context) error {
 }
 
 // register counts a new socket against its owner's limit.
-func (h *Hub) register(c *client) bool {
+func (h *hub) register(c *client) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	k := c.p.key()
@@ -139,7 +139,7 @@ func (h *Hub) register(c *client) bool {
 	return true
 }
 
-func (h *Hub) unregister(c *client) {
+func (h *hub) unregister(c *client) {
 	c.mu.Lock()
 	convs := c.convs.ids()
 	// A gone socket waits for no gap: its timers would only wake it.
@@ -169,7 +169,7 @@ func (h *Hub) unregister(c *client) {
 // enter adds c to a conversation's room and subscribes this instance to
 // the conversation, waiting briefly for the broker to confirm so that the
 // database read that follows misses nothing published afterwards.
-func (h *Hub) enter(c *client, conv int64) {
+func (h *hub) enter(c *client, conv int64) {
 	h.mu.Lock()
 	h.rooms[conv] = append(h.rooms[conv], c)
 	h.mu.Unlock()
@@ -182,7 +182,7 @@ func (h *Hub) enter(c *client, conv int64) {
 	}
 }
 
-func (h *Hub) leave(c *client, conv int64) {
+func (h *hub) leave(c *client, conv int64) {
 	h.mu.Lock()
 	room := h.rooms[conv]
 	i := slices.Index(room, c)
@@ -212,7 +212,7 @@ const (
 	evRevoke    = 'r' // a login session ended; the frame is its id
 )
 
-func (h *Hub) encodeEvent(kind byte, conv, seq int64, flag byte, frame []byte) []byte {
+func (h *hub) encodeEvent(kind byte, conv, seq int64, flag byte, frame []byte) []byte {
 	b := make([]byte, 0, len(frame)+48)
 	b = append(b, kind, ' ')
 	b = strconv.AppendInt(b, conv, 10)
@@ -249,7 +249,7 @@ func decodeEvent(p []byte) (event, bool) {
 }
 
 // receive is the broker's deliver callback. It must not block.
-func (h *Hub) receive(topic string, payload []byte) {
+func (h *hub) receive(topic string, payload []byte) {
 	ev, ok := decodeEvent(payload)
 	if !ok {
 		h.log.Warn("chat: undecodable broker event", "topic", topic)
@@ -273,7 +273,7 @@ func (h *Hub) receive(topic string, payload []byte) {
 // publishMessage delivers a stored message to this instance's sockets and
 // then to the other instances. membership marks messages after which the
 // participants must be checked again (transfer, close).
-func (h *Hub) publishMessage(m *Message, membership bool) {
+func (h *hub) publishMessage(m *message, membership bool) {
 	frame := encodeMessage(m)
 	h.dispatchMessage(m.ConversationID, m.Seq, frame, membership)
 	flag := byte('-')
@@ -286,7 +286,7 @@ func (h *Hub) publishMessage(m *Message, membership bool) {
 
 // publishEphemeral sends a frame that is not stored (typing, receipts,
 // notes) to the conversation's sockets everywhere, except the sender.
-func (h *Hub) publishEphemeral(conv int64, frame []byte, staffOnly bool, except *client) {
+func (h *hub) publishEphemeral(conv int64, frame []byte, staffOnly bool, except *client) {
 	h.dispatchEphemeral(conv, frame, staffOnly, except)
 	flag := byte('-')
 	if staffOnly {
@@ -295,7 +295,7 @@ func (h *Hub) publishEphemeral(conv int64, frame []byte, staffOnly bool, except 
 	_ = h.broker.Publish(convTopic(conv), h.encodeEvent(evEphemeral, conv, 0, flag, frame))
 }
 
-func (h *Hub) dispatchMessage(conv, seq int64, frame []byte, membership bool) {
+func (h *hub) dispatchMessage(conv, seq int64, frame []byte, membership bool) {
 	h.mu.RLock()
 	for _, c := range h.rooms[conv] {
 		c.deliverMessage(conv, seq, frame)
@@ -306,7 +306,7 @@ func (h *Hub) dispatchMessage(conv, seq int64, frame []byte, membership bool) {
 	}
 }
 
-func (h *Hub) dispatchEphemeral(conv int64, frame []byte, staffOnly bool, except *client) {
+func (h *hub) dispatchEphemeral(conv int64, frame []byte, staffOnly bool, except *client) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	for _, c := range h.rooms[conv] {
@@ -318,7 +318,7 @@ func (h *Hub) dispatchEphemeral(conv int64, frame []byte, staffOnly bool, except
 
 // recheck removes staff who are no longer assigned to a conversation
 // (transferred away) from its room here.
-func (h *Hub) recheck(conv int64) {
+func (h *hub) recheck(conv int64) {
 	ctx, cancel := context.WithTimeout(h.ctx, 5*time.Second)
 	defer cancel()
 	cv, err := h.store.Conversation(ctx, conv)
@@ -341,14 +341,14 @@ func (h *Hub) recheck(conv int64) {
 
 // brokerUp runs when the broker (re)connects: whatever was published while
 // it was away is read from the database.
-func (h *Hub) brokerUp() {
+func (h *hub) brokerUp() {
 	h.resync(h.ctx)
 	h.queueChangedLocal()
 }
 
 // resync compares every joined conversation's last sequence in the
 // database with what each socket has, and fills the gaps.
-func (h *Hub) resync(ctx context.Context) {
+func (h *hub) resync(ctx context.Context) {
 	h.mu.RLock()
 	ids := slices.Collect(maps.Keys(h.rooms))
 	h.mu.RUnlock()
@@ -371,7 +371,7 @@ func (h *Hub) resync(ctx context.Context) {
 
 // pollLoop resyncs every PollInterval while the broker is away, and every
 // SafetyPoll regardless, since pub/sub delivers at most once.
-func (h *Hub) pollLoop() {
+func (h *hub) pollLoop() {
 	defer h.wg.Done()
 	t := time.NewTicker(h.lim.PollInterval)
 	defer t.Stop()
@@ -393,7 +393,7 @@ func (h *Hub) pollLoop() {
 }
 
 // every runs fn each d until the hub stops.
-func (h *Hub) every(d time.Duration, fn func()) {
+func (h *hub) every(d time.Duration, fn func()) {
 	defer h.wg.Done()
 	t := time.NewTicker(d)
 	defer t.Stop()
@@ -410,18 +410,18 @@ func (h *Hub) every(d time.Duration, fn func()) {
 // pingAll pings every socket, so that a dead peer is noticed by its read
 // deadline and proxies keep the connection open. It runs each
 // PingInterval: one ticker for the instance rather than one per socket.
-func (h *Hub) pingAll() {
+func (h *hub) pingAll() {
 	h.forClients(func(c *client) { c.ping() })
 }
 
 // queueChanged tells every instance that the queue or an advisor's status
 // changed.
-func (h *Hub) queueChanged() {
+func (h *hub) queueChanged() {
 	h.queueChangedLocal()
 	_ = h.broker.Publish(queueTopic, h.encodeEvent(evQueue, 0, 0, '-', nil))
 }
 
-func (h *Hub) queueChangedLocal() {
+func (h *hub) queueChangedLocal() {
 	select {
 	case h.queueKick <- struct{}{}:
 	default:
@@ -429,7 +429,7 @@ func (h *Hub) queueChangedLocal() {
 }
 
 // queueLoop coalesces queue changes: one refresh per 100 ms at most.
-func (h *Hub) queueLoop() {
+func (h *hub) queueLoop() {
 	defer h.wg.Done()
 	for {
 		select {
@@ -445,7 +445,7 @@ func (h *Hub) queueLoop() {
 }
 
 // forClients calls fn for every socket of this instance.
-func (h *Hub) forClients(fn func(c *client)) {
+func (h *hub) forClients(fn func(c *client)) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	for c := range h.clients {
@@ -457,18 +457,18 @@ func (h *Hub) forClients(fn func(c *client)) {
 // this instance's at once, the others' when the revoke event the broker
 // carries reaches them. Without the broker (Redis away) the others close
 // theirs at their next session check. The logout hook calls it.
-func (h *Hub) revokeSession(sessionID string) {
+func (h *hub) revokeSession(sessionID string) {
 	h.closeSessionLocal(sessionID)
 	_ = h.broker.Publish(controlTopic, h.encodeEvent(evRevoke, 0, 0, '-', []byte(sessionID)))
 }
 
-func (h *Hub) closeSessionLocal(sessionID string) {
+func (h *hub) closeSessionLocal(sessionID string) {
 	if sessionID == "" {
 		return
 	}
 	h.forClients(func(c *client) {
 		if c.p.SessionID == sessionID {
-			c.close(CloseSessionEnded, ReasonSessionEnded)
+			c.close(closeSessionEnded, reasonSessionEnded)
 		}
 	})
 }
@@ -476,7 +476,7 @@ func (h *Hub) closeSessionLocal(sessionID string) {
 // checkSessions closes the sockets of sessions that expired or were
 // deleted without a logout (idle timeout, an administrator). It runs each
 // SessionCheck.
-func (h *Hub) checkSessions() {
+func (h *hub) checkSessions() {
 	ids := map[string]bool{}
 	h.forClients(func(c *client) {
 		if c.p.SessionID != "" {

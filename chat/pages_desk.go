@@ -36,23 +36,23 @@ func (s *Service) DeskSection(c *fiber.Ctx) (frontend.Section, error) {
 	if err != nil {
 		return sec, err
 	}
-	active, err := s.store.ByAdvisor(ctx, u.ID, StatusActive)
+	active, err := s.store.ByAdvisor(ctx, u.ID, statusActive)
 	if err != nil {
 		return sec, err
 	}
-	sec.Data = DeskSectionData{Waiting: len(q), State: states[u.ID], Active: active}
+	sec.Data = deskSectionData{Waiting: len(q), State: states[u.ID], Active: active}
 	return sec, nil
 }
 
-// DeskSectionData is the Data of the chat/desk-section template.
-type DeskSectionData struct {
+// deskSectionData is the Data of the chat/desk-section template.
+type deskSectionData struct {
 	Waiting int
 	State   AdvisorState
 	Active  []Conversation
 }
 
-// DeskData is the Data of chat/desk.
-type DeskData struct {
+// deskData is the Data of chat/desk.
+type deskData struct {
 	State    AdvisorState // the effective status; Absent explains an "away" they did not choose
 	Queue    []queueItem
 	Active   []Conversation
@@ -79,7 +79,7 @@ func (s *Service) handleDesk(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	active, err := s.store.ByAdvisor(ctx, p.UserID, StatusActive)
+	active, err := s.store.ByAdvisor(ctx, p.UserID, statusActive)
 	if err != nil {
 		return err
 	}
@@ -91,9 +91,9 @@ func (s *Service) handleDesk(c *fiber.Ctx) error {
 	for _, r := range rs {
 		names[r.Code] = r.Name(frontend.Lang(c))
 	}
-	d := DeskData{
+	d := deskData{
 		State: states[p.UserID], Queue: s.queueItems(q, p.RegionID, s.now(), s.regionNames(ctx), ""),
-		Active: active, Statuses: []string{AdvisorAvailable, AdvisorBusy, AdvisorAway}, Socket: s.socketURL(),
+		Active: active, Statuses: []string{AdvisorAvailable, advisorBusy, advisorAway}, Socket: s.socketURL(),
 		RegionNames: names,
 	}
 	return s.fe.Render(c, fiber.StatusOK, "chat/desk", frontend.Page{TitleKey: "chat.desk.title", Data: d})
@@ -120,7 +120,7 @@ func (s *Service) handleDeskQueue(c *fiber.Ctx) error {
 	a := states[p.UserID]
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(queueFrame{
-		Type: TypeQueue, Available: avail, CanAccept: a.CanAccept(), Status: a.Status, Active: a.Active, Capacity: a.Capacity,
+		Type: typeQueue, Available: avail, CanAccept: a.CanAccept(), Status: a.Status, Active: a.Active, Capacity: a.Capacity,
 		Items: s.queueItems(q, p.RegionID, s.now(), s.regionNames(ctx), ""),
 	})
 }
@@ -128,7 +128,7 @@ func (s *Service) handleDeskQueue(c *fiber.Ctx) error {
 func (s *Service) handleStatus(c *fiber.Ctx) error {
 	p := s.principal(c)
 	st := c.FormValue("status")
-	if st != AdvisorAvailable && st != AdvisorBusy && st != AdvisorAway {
+	if st != AdvisorAvailable && st != advisorBusy && st != advisorAway {
 		return problem.E(problem.Invalid, "")
 	}
 	if err := s.store.SetStatus(c.UserContext(), p.UserID, st); err != nil {
@@ -151,7 +151,7 @@ func (s *Service) handleNext(c *fiber.Ctx) error {
 	items := s.queueItems(q, p.RegionID, s.now(), nil, "")
 	for _, it := range items {
 		msg, err := s.store.Accept(ctx, it.Conv, p, s.cfg.Capacity)
-		if errors.Is(err, ErrConflict) {
+		if errors.Is(err, errConflict) {
 			continue // taken meanwhile: the next one
 		}
 		if err != nil {
@@ -181,7 +181,7 @@ func (s *Service) logAccept(ctx context.Context, id int64) error {
 func (s *Service) convID(c *fiber.Ctx) (int64, error) {
 	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
 	if err != nil {
-		return 0, ErrNotFound
+		return 0, errNotFound
 	}
 	return id, nil
 }
@@ -213,7 +213,7 @@ func (s *Service) handleDeskConversation(c *fiber.Ctx) error {
 	// Opening a live chat serves the resident; opening an ended one reads
 	// its transcript. Either is logged once per opening.
 	action, reason := audit.ChatOpen, audit.ReasonChatService
-	if cv.Status == StatusClosed {
+	if cv.Status == statusClosed {
 		action, reason = audit.ChatTranscript, audit.ReasonChatHistory
 	}
 	if err := s.logRead(ctx, cv, action, reason); err != nil {
@@ -232,7 +232,7 @@ func (s *Service) handleDeskConversation(c *fiber.Ctx) error {
 	if d.Staff, err = s.store.Staff(ctx); err != nil {
 		return err
 	}
-	d.Staff = slices.DeleteFunc(d.Staff, func(m StaffMember) bool { return m.ID == p.UserID })
+	d.Staff = slices.DeleteFunc(d.Staff, func(m staffMember) bool { return m.ID == p.UserID })
 	_, rs, err := s.availability(ctx, frontend.Lang(c))
 	if err != nil {
 		return err
@@ -240,9 +240,9 @@ func (s *Service) handleDeskConversation(c *fiber.Ctx) error {
 	for _, r := range rs {
 		d.Regions = append(d.Regions, frontend.Option{Value: strconv.FormatInt(r.ID, 10), Label: r.Name(frontend.Lang(c))})
 	}
-	d.Outcomes = Outcomes
-	d.CanClose = cv.Status == StatusActive || (cv.Status == StatusClosed && cv.Outcome == OutcomeEndedByResident)
-	d.CanWrite = cv.Status == StatusActive
+	d.Outcomes = outcomes
+	d.CanClose = cv.Status == statusActive || (cv.Status == statusClosed && cv.Outcome == outcomeEndedByResident)
+	d.CanWrite = cv.Status == statusActive
 	if cv.ResidentID != nil {
 		if d.Resident, err = s.store.FullName(ctx, *cv.ResidentID); err != nil {
 			return err
@@ -262,11 +262,11 @@ func (s *Service) handleNote(c *fiber.Ctx) error {
 	if code != "" {
 		return c.Redirect(back+"#notes", fiber.StatusSeeOther)
 	}
-	n := &Note{ConversationID: cv.ID, AuthorID: p.UserID, Body: body}
+	n := &note{ConversationID: cv.ID, AuthorID: p.UserID, Body: body}
 	if err := s.store.AddNote(c.UserContext(), n); err != nil {
 		return err
 	}
-	s.hub.publishEphemeral(cv.ID, mustJSON(noteFrame{Type: TypeNote, Conv: cv.ID, ID: n.ID,
+	s.hub.publishEphemeral(cv.ID, mustJSON(noteFrame{Type: typeNote, Conv: cv.ID, ID: n.ID,
 		Author: p.Name, Body: n.Body, At: n.CreatedAt}), true, nil)
 	return c.Redirect(back+"#notes", fiber.StatusSeeOther)
 }
@@ -278,7 +278,7 @@ func (s *Service) handleTransfer(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	var msg *Message
+	var msg *message
 	if v := c.FormValue("advisor"); v != "" {
 		to, perr := strconv.ParseInt(v, 10, 64)
 		if perr != nil {
@@ -316,8 +316,8 @@ func (s *Service) handleClose(c *fiber.Ctx) error {
 	return c.Redirect("/chat/desk", fiber.StatusSeeOther)
 }
 
-// ResidentData is the Data of chat/resident.
-type ResidentData struct {
+// residentData is the Data of chat/resident.
+type residentData struct {
 	Conv          *Conversation
 	Name          string
 	Email         string
@@ -336,7 +336,7 @@ func (s *Service) handleResident(c *fiber.Ctx) error {
 		return err
 	}
 	if cv.ResidentID == nil {
-		return ErrNotFound
+		return errNotFound
 	}
 	rid := *cv.ResidentID
 	if err := s.audit.Record(c.UserContext(), rid, audit.ChatResidentPage, "chat:"+strconv.FormatInt(cv.ID, 10),
@@ -351,6 +351,6 @@ func (s *Service) handleResident(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d := ResidentData{Conv: cv, Name: u.Name, Email: u.Email, Phone: u.Phone, PostalCode: u.PostalCode, Conversations: convs}
+	d := residentData{Conv: cv, Name: u.Name, Email: u.Email, Phone: u.Phone, PostalCode: u.PostalCode, Conversations: convs}
 	return s.fe.Render(c, fiber.StatusOK, "chat/resident", frontend.Page{TitleKey: "chat.resident.title", Data: d})
 }

@@ -40,8 +40,8 @@ type HoursRow struct {
 	OpenNow    bool
 }
 
-// IndexData is the Data of chat/index.
-type IndexData struct {
+// indexData is the Data of chat/index.
+type indexData struct {
 	Open        bool // a chat can be started now
 	InHours     bool // some region is within its opening hours
 	Available   int
@@ -55,8 +55,8 @@ type IndexData struct {
 }
 
 func (s *Service) topicOptions() []frontend.Option {
-	out := make([]frontend.Option, 0, len(Topics))
-	for _, t := range Topics {
+	out := make([]frontend.Option, 0, len(topics))
+	for _, t := range topics {
 		out = append(out, frontend.Option{Value: t, LabelKey: "chat.topic." + t})
 	}
 	return out
@@ -68,8 +68,8 @@ func langOptions() []frontend.Option {
 
 // availability reads the opening hours of every region and how many
 // advisors are available now.
-func (s *Service) availability(ctx context.Context, lang string) (IndexData, []regions.Region, error) {
-	var d IndexData
+func (s *Service) availability(ctx context.Context, lang string) (indexData, []regions.Region, error) {
+	var d indexData
 	rs, err := s.regions.List(ctx)
 	if err != nil {
 		return d, nil, err
@@ -183,7 +183,7 @@ func (s *Service) handleIndex(c *fiber.Ctx) error {
 		if err == nil {
 			return c.Redirect("/chat/c/"+strconv.FormatInt(cv.ID, 10), fiber.StatusSeeOther)
 		}
-		if !errors.Is(err, ErrNotFound) {
+		if !errors.Is(err, errNotFound) {
 			return err
 		}
 	}
@@ -217,7 +217,7 @@ func (s *Service) handleStart(c *fiber.Ctx) error {
 		return problem.E(problem.Forbidden, msgStaffOnly)
 	}
 	f := frontend.ReadForm(c, "topic", "lang", "region")
-	if !slices.Contains(Topics, f.Get("topic")) {
+	if !slices.Contains(topics, f.Get("topic")) {
 		f.Fail("topic", "form.error.required")
 	}
 	if l := f.Get("lang"); l != "fi" && l != "sv" && l != "en" {
@@ -258,7 +258,7 @@ func (s *Service) handleStart(c *fiber.Ctx) error {
 		// One open chat at a time: a second start goes back to the first.
 		if open, err := s.store.OpenFor(ctx, p); err == nil {
 			return c.Redirect("/chat/c/"+strconv.FormatInt(open.ID, 10), fiber.StatusSeeOther)
-		} else if !errors.Is(err, ErrNotFound) {
+		} else if !errors.Is(err, errNotFound) {
 			return err
 		}
 	} else {
@@ -288,7 +288,7 @@ func (s *Service) handleStart(c *fiber.Ctx) error {
 // endGuestChat ends the open chat of a guest token, if it has one.
 func (s *Service) endGuestChat(ctx context.Context, p *Principal) error {
 	open, err := s.store.OpenFor(ctx, p)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, errNotFound) {
 		return nil
 	}
 	if err != nil {
@@ -305,16 +305,16 @@ func (s *Service) endGuestChat(ctx context.Context, p *Principal) error {
 	return nil
 }
 
-// ConversationData is the Data of chat/conversation and chat/desk-conversation.
-type ConversationData struct {
+// conversationData is the Data of chat/conversation and chat/desk-conversation.
+type conversationData struct {
 	Conv        *Conversation
-	Messages    []Message
+	Messages    []message
 	Advisor     string
 	Role        string // the viewer's side: "resident" or "advisor"
 	SocketURL   string
-	Notes       []Note
-	Replies     []Reply
-	Staff       []StaffMember
+	Notes       []note
+	Replies     []reply
+	Staff       []staffMember
 	Regions     []frontend.Option
 	Outcomes    []string
 	Resident    string // staff view: the resident's name, "" if unidentified
@@ -343,11 +343,11 @@ func (s *Service) socketURL() string {
 func (s *Service) loadFor(c *fiber.Ctx, p *Principal) (*Conversation, error) {
 	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
 	if err != nil {
-		return nil, ErrNotFound
+		return nil, errNotFound
 	}
 	cv, err := s.store.Conversation(c.UserContext(), id)
-	if errors.Is(err, ErrNotFound) || (err == nil && (p == nil || !p.mayJoin(cv))) {
-		return nil, ErrNotFound
+	if errors.Is(err, errNotFound) || (err == nil && (p == nil || !p.mayJoin(cv))) {
+		return nil, errNotFound
 	}
 	return cv, err
 }
@@ -366,8 +366,8 @@ func (s *Service) logRead(ctx context.Context, cv *Conversation, action audit.Ac
 	return nil
 }
 
-func (s *Service) transcript(ctx context.Context, cv *Conversation) ([]Message, error) {
-	var all []Message
+func (s *Service) transcript(ctx context.Context, cv *Conversation) ([]message, error) {
+	var all []message
 	for after := int64(0); ; {
 		page, err := s.store.After(ctx, cv.ID, after, 1000)
 		if err != nil {
@@ -397,21 +397,21 @@ func (s *Service) handleConversation(c *fiber.Ctx) error {
 	return s.fe.Render(c, fiber.StatusOK, "chat/conversation", frontend.Page{TitleKey: "chat.conversation.title", Data: d})
 }
 
-func (s *Service) conversationData(ctx context.Context, cv *Conversation, p *Principal) (*ConversationData, error) {
+func (s *Service) conversationData(ctx context.Context, cv *Conversation, p *Principal) (*conversationData, error) {
 	msgs, err := s.transcript(ctx, cv)
 	if err != nil {
 		return nil, err
 	}
-	d := &ConversationData{
+	d := &conversationData{
 		Conv: cv, Messages: msgs, Role: p.senderRole(), SocketURL: s.socketURL(),
-		MaxMessage: s.cfg.Limits.MaxMessage, CanWrite: cv.Status != StatusClosed, TimeZone: s.loc.String(),
+		MaxMessage: s.cfg.Limits.MaxMessage, CanWrite: cv.Status != statusClosed, TimeZone: s.loc.String(),
 	}
 	if cv.AdvisorID != nil {
-		if d.Advisor, err = s.store.GivenName(ctx, *cv.AdvisorID); err != nil && !errors.Is(err, ErrNotFound) {
+		if d.Advisor, err = s.store.GivenName(ctx, *cv.AdvisorID); err != nil && !errors.Is(err, errNotFound) {
 			return nil, err
 		}
 	}
-	if cv.Status == StatusQueued {
+	if cv.Status == statusQueued {
 		q, err := s.store.Queue(ctx)
 		if err != nil {
 			return nil, err
@@ -454,8 +454,8 @@ func (s *Service) handlePost(c *fiber.Ctx) error {
 		SenderName: p.displayName(), ClientID: cid, Body: body,
 	}})
 	switch r := res[0]; {
-	case errors.Is(r.Err, ErrClosed), errors.Is(r.Err, ErrForbidden):
-		return ErrConflict
+	case errors.Is(r.Err, errClosed), errors.Is(r.Err, errForbidden):
+		return errConflict
 	case r.Err != nil:
 		return r.Err
 	case !r.Dup:
@@ -510,15 +510,15 @@ func (s *Service) MySection(c *fiber.Ctx) (frontend.Section, error) {
 	if err != nil {
 		return sec, err
 	}
-	sec.Data = MySectionData{Conversations: convs, Location: s.loc}
+	sec.Data = mySectionData{Conversations: convs, Location: s.loc}
 	return sec, nil
 }
 
-// MySectionData is the Data of the chat/my-section template.
-type MySectionData struct {
+// mySectionData is the Data of the chat/my-section template.
+type mySectionData struct {
 	Conversations []Conversation
 	Location      *time.Location
 }
 
 // Date formats a time for the section (which has no View to do it).
-func (d MySectionData) Date(t time.Time) string { return t.In(d.Location).Format("2.1.2006 15.04") }
+func (d mySectionData) Date(t time.Time) string { return t.In(d.Location).Format("2.1.2006 15.04") }

@@ -111,7 +111,7 @@ func TestPages(t *testing.T) {
 				t.Error("staff are offered the residents' Chat")
 			}
 			// A status change here shows at once.
-			if resp, _ := in.do(t, "POST", "/chat/desk/status", advisor.cookie, url.Values{"status": {AdvisorAway}}); resp.StatusCode != fiber.StatusSeeOther {
+			if resp, _ := in.do(t, "POST", "/chat/desk/status", advisor.cookie, url.Values{"status": {advisorAway}}); resp.StatusCode != fiber.StatusSeeOther {
 				t.Fatalf("status: %d", resp.StatusCode)
 			}
 			if shown("") {
@@ -178,10 +178,10 @@ func TestPages(t *testing.T) {
 			}
 			g := mustDial(t, in.url, guestCookie)
 			g.join(guestConv, 0)
-			if f, ok := g.next(TypeJoined, 5*time.Second); !ok || f.Status != StatusQueued {
+			if f, ok := g.next(typeJoined, 5*time.Second); !ok || f.Status != statusQueued {
 				t.Fatalf("guest join: %+v", f)
 			}
-			if f, ok := g.next(TypeQueue, 5*time.Second); !ok || f.Conv != guestConv {
+			if f, ok := g.next(typeQueue, 5*time.Second); !ok || f.Conv != guestConv {
 				t.Fatalf("guest queue frame: %+v", f)
 			}
 		})
@@ -189,7 +189,7 @@ func TestPages(t *testing.T) {
 		t.Run("the advisor takes it from the live queue, notes, closes", func(t *testing.T) {
 			ac := mustDial(t, in.url, advisor.cookie)
 			ac.send(map[string]any{"type": "hello"})
-			if _, ok := ac.next(TypeWelcome, 5*time.Second); !ok {
+			if _, ok := ac.next(typeWelcome, 5*time.Second); !ok {
 				t.Fatal("no welcome for the advisor")
 			}
 			// A staff socket hears of the queue when it changes (on connect
@@ -197,7 +197,7 @@ func TestPages(t *testing.T) {
 			if resp, _ := in.do(t, "POST", "/chat/desk/status", advisor.cookie, url.Values{"status": {AdvisorAvailable}}); resp.StatusCode != fiber.StatusSeeOther {
 				t.Fatalf("status: %d", resp.StatusCode)
 			}
-			if _, ok := ac.next(TypeQueue, 5*time.Second); !ok {
+			if _, ok := ac.next(typeQueue, 5*time.Second); !ok {
 				t.Fatal("no queue frame for the advisor")
 			}
 			resp, body := in.do(t, "GET", "/chat/desk", advisor.cookie, nil)
@@ -239,7 +239,7 @@ func TestPages(t *testing.T) {
 				t.Fatalf("close: status %d", resp.StatusCode)
 			}
 			cv, err := in.svc.store.Conversation(ctx, guestConv)
-			if err != nil || cv.Status != StatusClosed || cv.Outcome != "advice_given" {
+			if err != nil || cv.Status != statusClosed || cv.Outcome != "advice_given" {
 				t.Fatalf("after close: %+v %v", cv, err)
 			}
 		})

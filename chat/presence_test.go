@@ -49,7 +49,7 @@ func greet(t *testing.T, in *instance, u *testUser) *wsClient {
 	t.Helper()
 	c := mustDial(t, in.url, u.cookie)
 	c.send(map[string]any{"type": "hello", "v": 1})
-	if _, ok := c.next(TypeWelcome, 5*time.Second); !ok {
+	if _, ok := c.next(typeWelcome, 5*time.Second); !ok {
 		t.Fatal("no welcome")
 	}
 	return c
@@ -60,7 +60,7 @@ func queueWith(t *testing.T, c *wsClient, what string, ok func(frame) bool) fram
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		f, got := c.next(TypeQueue, time.Until(deadline))
+		f, got := c.next(typeQueue, time.Until(deadline))
 		if !got {
 			t.Fatalf("no queue frame with %s", what)
 		}
@@ -110,7 +110,7 @@ func TestLogoutSetsAdvisorAway(t *testing.T) {
 			}
 		}
 
-		if st := advisorState(t, a.svc.store, leaving.ID); st.Status != AdvisorAway || st.Absent {
+		if st := advisorState(t, a.svc.store, leaving.ID); st.Status != advisorAway || st.Absent {
 			t.Errorf("after logout: %+v, want away by logout", st)
 		}
 		if st := advisorState(t, a.svc.store, staying.ID); st.Status != AdvisorAvailable {
@@ -181,7 +181,7 @@ func TestPresenceLapsesWithoutADesk(t *testing.T) {
 		queueWith(t, ws, "1 available", func(f frame) bool { return f.Available == 1 && f.CanAccept })
 
 		st := advisorState(t, store, gone.ID)
-		if st.Status != AdvisorAway || !st.Absent || st.CanAccept() {
+		if st.Status != advisorAway || !st.Absent || st.CanAccept() {
 			t.Fatalf("lapsed advisor: %+v, want away and absent", st)
 		}
 		if d, _, err := in.svc.availability(ctx, "fi"); err != nil || d.Available != 1 {
@@ -196,7 +196,7 @@ func TestPresenceLapsesWithoutADesk(t *testing.T) {
 			if resp, _ := in.do(t, "POST", "/chat/desk/c/"+strconv.FormatInt(cv.ID, 10)+"/accept", gone.cookie, nil); resp.StatusCode != fiber.StatusConflict {
 				t.Errorf("accept: %d, want 409", resp.StatusCode)
 			}
-			if got, err := store.Conversation(ctx, cv.ID); err != nil || got.Status != StatusQueued {
+			if got, err := store.Conversation(ctx, cv.ID); err != nil || got.Status != statusQueued {
 				t.Fatalf("conversation after the refusals: %+v, %v", got, err)
 			}
 			_, body := in.do(t, "GET", "/chat/desk/queue", gone.cookie, nil)
@@ -218,8 +218,8 @@ func TestPresenceLapsesWithoutADesk(t *testing.T) {
 			if resp, _ := in.do(t, "POST", "/chat/desk/next", atDesk.cookie, nil); resp.StatusCode != fiber.StatusSeeOther {
 				t.Fatalf("take next at the desk: %d", resp.StatusCode)
 			}
-			if _, err := store.TransferToAdvisor(ctx, cv.ID, atDesk.principal(), gone.ID, 3); !errors.Is(err, ErrCapacity) {
-				t.Fatalf("transfer to a lapsed advisor: %v, want ErrCapacity", err)
+			if _, err := store.TransferToAdvisor(ctx, cv.ID, atDesk.principal(), gone.ID, 3); !errors.Is(err, errCapacity) {
+				t.Fatalf("transfer to a lapsed advisor: %v, want errCapacity", err)
 			}
 		})
 		t.Run("choosing available again", func(t *testing.T) {
@@ -237,7 +237,7 @@ func TestPresenceLapsesWithoutADesk(t *testing.T) {
 				t.Fatalf("take next: %d", resp.StatusCode)
 			}
 			got, err := store.Conversation(ctx, next.ID)
-			if err != nil || got.Status != StatusActive || got.AdvisorID == nil || *got.AdvisorID != gone.ID {
+			if err != nil || got.Status != statusActive || got.AdvisorID == nil || *got.AdvisorID != gone.ID {
 				t.Fatalf("conversation: %+v, %v; want it active with the advisor", got, err)
 			}
 		})
@@ -295,15 +295,15 @@ func TestPresenceStore(t *testing.T) {
 			if n := availableAdvisors(t, s); n != 0 {
 				t.Fatalf("past the TTL: %d available, want 0", n)
 			}
-			if st := advisorState(t, s, advisor.ID); st.Status != AdvisorAway || !st.Absent {
+			if st := advisorState(t, s, advisor.ID); st.Status != advisorAway || !st.Absent {
 				t.Fatalf("past the TTL: %+v", st)
 			}
 			cv := &Conversation{ResidentID: &resident.ID, Topic: "eviction", Lang: "fi"}
 			if err := s.NewConversation(ctx, cv); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.Accept(ctx, cv.ID, &Principal{UserID: advisor.ID, Role: "advisor"}, 3); !errors.Is(err, ErrCapacity) {
-				t.Fatalf("accept past the TTL: %v, want ErrCapacity", err)
+			if _, err := s.Accept(ctx, cv.ID, &Principal{UserID: advisor.ID, Role: "advisor"}, 3); !errors.Is(err, errCapacity) {
+				t.Fatalf("accept past the TTL: %v, want errCapacity", err)
 			}
 			// A socket that comes back does not revive a lapsed presence.
 			if err := s.Touch(ctx, []int64{advisor.ID}); err != nil {
@@ -345,7 +345,7 @@ func TestPresenceStore(t *testing.T) {
 					t.Errorf("%s: changed %v, %v; want %v", tc.name, changed, err, tc.want)
 				}
 			}
-			if st := advisorState(t, s, advisor.ID); st.Status != AdvisorAway {
+			if st := advisorState(t, s, advisor.ID); st.Status != advisorAway {
 				t.Fatalf("after SetAway: %+v", st)
 			}
 		})

@@ -7,60 +7,60 @@ import (
 	"unicode/utf8"
 )
 
-// ProtocolVersion is the wire protocol's version (see PROTOCOL.md).
-const ProtocolVersion = 1
+// protocolVersion is the wire protocol's version (see PROTOCOL.md).
+const protocolVersion = 1
 
 // Frame types, client to server.
 const (
-	TypeHello    = "hello"
-	TypeJoin     = "join"
-	TypeSend     = "send"
-	TypeTyping   = "typing"
-	TypeReceived = "received"
-	TypeRead     = "read"
-	TypeLeave    = "leave"
+	typeHello    = "hello"
+	typeJoin     = "join"
+	typeSend     = "send"
+	typeTyping   = "typing"
+	typeReceived = "received"
+	typeRead     = "read"
+	typeLeave    = "leave"
 )
 
 // Frame types, server to client.
 const (
-	TypeWelcome = "welcome"
-	TypeJoined  = "joined"
-	TypeLeft    = "left"
+	typeWelcome = "welcome"
+	typeJoined  = "joined"
+	typeLeft    = "left"
 	TypeAck     = "ack"
 	TypeMessage = "message"
-	TypeReceipt = "receipt"
-	TypeQueue   = "queue"
-	TypeNote    = "note"
+	typeReceipt = "receipt"
+	typeQueue   = "queue"
+	typeNote    = "note"
 	TypeError   = "error"
 )
 
 // Error codes of error frames.
 const (
-	CodeBadFrame  = "bad_frame"
-	CodeForbidden = "forbidden"
-	CodeNotJoined = "not_joined"
-	CodeClosed    = "closed"
-	CodeEmpty     = "empty"
-	CodeTooLong   = "too_long"
-	CodeBadID     = "bad_client_id"
-	CodeInternal  = "internal"
-	CodeTooMany   = "too_many_joins"
+	codeBadFrame  = "bad_frame"
+	codeForbidden = "forbidden"
+	codeNotJoined = "not_joined"
+	codeClosed    = "closed"
+	codeEmpty     = "empty"
+	codeTooLong   = "too_long"
+	codeBadID     = "bad_client_id"
+	codeInternal  = "internal"
+	codeTooMany   = "too_many_joins"
 )
 
 // Close codes and reasons (the reason is the code the UI translates).
 const (
-	ClosePolicy       = 1008 // reasons: too_large, rate_limited, too_many_sockets, bad_frame
-	CloseGoingAway    = 1001 // server shutting down: reconnect
-	CloseTryAgain     = 1013 // slow consumer: reconnect and resume
-	CloseSessionEnded = 4401 // logged out or session expired: do not reconnect
+	closePolicy       = 1008 // reasons: too_large, rate_limited, too_many_sockets, bad_frame
+	closeGoingAway    = 1001 // server shutting down: reconnect
+	closeTryAgain     = 1013 // slow consumer: reconnect and resume
+	closeSessionEnded = 4401 // logged out or session expired: do not reconnect
 
-	ReasonTooLarge       = "too_large"
-	ReasonRateLimited    = "rate_limited"
-	ReasonTooManySockets = "too_many_sockets"
-	ReasonBadFrame       = "bad_frame"
-	ReasonSlow           = "slow"
-	ReasonSessionEnded   = "session_ended"
-	ReasonShutdown       = "shutdown"
+	reasonTooLarge       = "too_large"
+	reasonRateLimited    = "rate_limited"
+	reasonTooManySockets = "too_many_sockets"
+	reasonBadFrame       = "bad_frame"
+	reasonSlow           = "slow"
+	reasonSessionEnded   = "session_ended"
+	reasonShutdown       = "shutdown"
 )
 
 // inFrame is any client frame; fields not used by its type are ignored.
@@ -88,7 +88,7 @@ type messageFrame struct {
 	At    time.Time `json:"at"`
 }
 
-func encodeMessage(m *Message) []byte {
+func encodeMessage(m *message) []byte {
 	return mustJSON(messageFrame{
 		Type: TypeMessage, Conv: m.ConversationID, Seq: m.Seq, Kind: m.Kind,
 		From: m.SenderRole, Name: m.SenderName, CID: m.ClientID, Event: m.Event,
@@ -220,7 +220,7 @@ func validClientID(s string) bool {
 // characters. Control characters other than newline and tab are removed.
 func cleanBody(s string, max int) (string, string) {
 	if !utf8.ValidString(s) {
-		return "", CodeBadFrame
+		return "", codeBadFrame
 	}
 	buf := make([]rune, 0, len(s))
 	blank := true
@@ -234,10 +234,10 @@ func cleanBody(s string, max int) (string, string) {
 		buf = append(buf, r)
 	}
 	if blank {
-		return "", CodeEmpty
+		return "", codeEmpty
 	}
 	if len(buf) > max {
-		return "", CodeTooLong
+		return "", codeTooLong
 	}
 	return string(buf), ""
 }

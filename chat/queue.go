@@ -41,7 +41,7 @@ func (s *Service) refreshQueue(ctx context.Context) {
 	for c, ids := range waiting {
 		for _, id := range ids {
 			if pos := queuePosition(q, id); pos > 0 {
-				c.enqueue(mustJSON(queueFrame{Type: TypeQueue, Conv: id, Position: pos,
+				c.enqueue(mustJSON(queueFrame{Type: typeQueue, Conv: id, Position: pos,
 					Estimate: s.estimate(pos, avail), Available: avail}))
 			}
 		}
@@ -63,7 +63,7 @@ func (s *Service) refreshQueue(ctx context.Context) {
 	names := s.regionNames(ctx)
 	for _, c := range staff {
 		a := states[c.p.UserID]
-		f := queueFrame{Type: TypeQueue, Available: avail, CanAccept: a.CanAccept(),
+		f := queueFrame{Type: typeQueue, Available: avail, CanAccept: a.CanAccept(),
 			Status: a.Status, Active: a.Active, Capacity: a.Capacity}
 		f.Items = s.queueItems(q, c.p.RegionID, now, names, "")
 		c.enqueue(mustJSON(f))

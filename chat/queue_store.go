@@ -20,27 +20,27 @@ import (
 // Advisor statuses: only available advisors are offered chats.
 const (
 	AdvisorAvailable = "available"
-	AdvisorBusy      = "busy"
-	AdvisorAway      = "away"
+	advisorBusy      = "busy"
+	advisorAway      = "away"
 )
 
-// Outcomes an advisor closes a chat with, and the one a resident's own
+// outcomes an advisor closes a chat with, and the one a resident's own
 // ending leaves until an advisor records better.
-var Outcomes = []string{"advice_given", "appointment_booked", "case_opened", "referred_elsewhere"}
+var outcomes = []string{"advice_given", "appointment_booked", "case_opened", "referred_elsewhere"}
 
-// OutcomeEndedByResident is the outcome of a chat the resident ended.
-const OutcomeEndedByResident = "ended_by_resident"
+// outcomeEndedByResident is the outcome of a chat the resident ended.
+const outcomeEndedByResident = "ended_by_resident"
 
-// Topics a resident chooses from.
-var Topics = []string{"rent_debt", "eviction", "exchange", "coping", "general"}
+// topics a resident chooses from.
+var topics = []string{"rent_debt", "eviction", "exchange", "coping", "general"}
 
 // System events in the message sequence.
 const (
-	EventAccepted    = "accepted"
-	EventTransferred = "transferred"
-	EventRequeued    = "requeued"
-	EventClosed      = "closed"
-	EventEnded       = "ended"
+	eventAccepted    = "accepted"
+	eventTransferred = "transferred"
+	eventRequeued    = "requeued"
+	eventClosed      = "closed"
+	eventEnded       = "ended"
 )
 
 // AdvisorState is one advisor's chat status and load.
@@ -60,9 +60,9 @@ type AdvisorState struct {
 	Active      int
 }
 
-// MaxCapacity is the most chats an advisor's own capacity may allow, as
+// maxCapacity is the most chats an advisor's own capacity may allow, as
 // the chat_advisors table checks it.
-const MaxCapacity = 20
+const maxCapacity = 20
 
 // CanAccept reports whether the advisor may take another chat.
 func (a AdvisorState) CanAccept() bool { return a.Status == AdvisorAvailable && a.Active < a.Capacity }
@@ -89,7 +89,7 @@ func (s *Store) state(r advisorRow, defCapacity int) AdvisorState {
 		a.Capacity, a.OwnCapacity = *r.Capacity, true
 	}
 	if a.Status == AdvisorAvailable && (r.SeenAt == nil || r.SeenAt.Before(s.presentSince())) {
-		a.Status, a.Absent = AdvisorAway, true
+		a.Status, a.Absent = advisorAway, true
 	}
 	return a
 }
@@ -113,7 +113,7 @@ func givenName(u *auth.User) string {
 // userErr is chat's error for a failed look-up of a user in auth.
 func userErr(err error) error {
 	if errors.Is(err, auth.ErrNotFound) {
-		return ErrNotFound
+		return errNotFound
 	}
 	return fmt.Errorf("chat: user: %w", err)
 }
@@ -123,7 +123,7 @@ func userErr(err error) error {
 func (s *Store) Advisors(ctx context.Context, ids []int64, defCapacity int) (map[int64]AdvisorState, error) {
 	out := make(map[int64]AdvisorState, len(ids))
 	for _, id := range ids {
-		out[id] = AdvisorState{UserID: id, Status: AdvisorAway, Capacity: defCapacity}
+		out[id] = AdvisorState{UserID: id, Status: advisorAway, Capacity: defCapacity}
 	}
 	if len(ids) == 0 {
 		return out, nil
@@ -140,7 +140,7 @@ func (s *Store) Advisors(ctx context.Context, ids []int64, defCapacity int) (map
 		N         int
 	}
 	err := s.db.WithContext(ctx).Model(&Conversation{}).Select("advisor_id, COUNT(*) AS n").
-		Where("status = ? AND advisor_id IN ?", StatusActive, ids).Group("advisor_id").Scan(&loads).Error
+		Where("status = ? AND advisor_id IN ?", statusActive, ids).Group("advisor_id").Scan(&loads).Error
 	if err != nil {
 		return nil, fmt.Errorf("chat: advisor load: %w", err)
 	}
@@ -155,8 +155,8 @@ func (s *Store) Advisors(ctx context.Context, ids []int64, defCapacity int) (map
 // SetStatus records an advisor's status. Choosing one is being at the
 // desk, so it also renews their presence (see Touch).
 func (s *Store) SetStatus(ctx context.Context, userID int64, status string) error {
-	if status != AdvisorAvailable && status != AdvisorBusy && status != AdvisorAway {
-		return fmt.Errorf("chat: status %q: %w", status, ErrConflict)
+	if status != AdvisorAvailable && status != advisorBusy && status != advisorAway {
+		return fmt.Errorf("chat: status %q: %w", status, errConflict)
 	}
 	now := s.now().UTC()
 	row := advisorRow{UserID: userID, Status: status, UpdatedAt: now, SeenAt: &now}
@@ -175,10 +175,10 @@ func (s *Store) SetStatus(ctx context.Context, userID int64, status string) erro
 // presence as they are: an advisor who never chose a status gets a row
 // that says away.
 func (s *Store) SetCapacity(ctx context.Context, userID int64, capacity *int) error {
-	if capacity != nil && (*capacity < 1 || *capacity > MaxCapacity) {
-		return fmt.Errorf("chat: capacity %d: %w", *capacity, ErrConflict)
+	if capacity != nil && (*capacity < 1 || *capacity > maxCapacity) {
+		return fmt.Errorf("chat: capacity %d: %w", *capacity, errConflict)
 	}
-	row := advisorRow{UserID: userID, Status: AdvisorAway, Capacity: capacity, UpdatedAt: s.now().UTC()}
+	row := advisorRow{UserID: userID, Status: advisorAway, Capacity: capacity, UpdatedAt: s.now().UTC()}
 	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "user_id"}},
 		DoUpdates: clause.AssignmentColumns([]string{"capacity"}),
@@ -192,8 +192,8 @@ func (s *Store) SetCapacity(ctx context.Context, userID int64, capacity *int) er
 // SetAway sets an advisor away, as their logout does, and reports whether
 // their status changed (users who never set one have none to change).
 func (s *Store) SetAway(ctx context.Context, userID int64) (bool, error) {
-	res := s.db.WithContext(ctx).Model(&advisorRow{}).Where("user_id = ? AND status <> ?", userID, AdvisorAway).
-		UpdateColumns(map[string]any{"status": AdvisorAway, "updated_at": s.now().UTC()})
+	res := s.db.WithContext(ctx).Model(&advisorRow{}).Where("user_id = ? AND status <> ?", userID, advisorAway).
+		UpdateColumns(map[string]any{"status": advisorAway, "updated_at": s.now().UTC()})
 	if res.Error != nil {
 		return false, fmt.Errorf("chat: set advisor %d away: %w", userID, res.Error)
 	}
@@ -232,7 +232,7 @@ func (s *Store) AvailableAdvisors(ctx context.Context) (int, error) {
 // Queue returns the waiting conversations, longest waiting first.
 func (s *Store) Queue(ctx context.Context) ([]Conversation, error) {
 	var out []Conversation
-	err := s.db.WithContext(ctx).Where("status = ?", StatusQueued).Order("queued_at, id").Limit(500).Find(&out).Error
+	err := s.db.WithContext(ctx).Where("status = ?", statusQueued).Order("queued_at, id").Limit(500).Find(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("chat: queue: %w", err)
 	}
@@ -262,21 +262,21 @@ func (s *Store) ByResident(ctx context.Context, residentID int64, limit int) ([]
 }
 
 // OpenFor returns the open (queued or active) conversation of a resident
-// or guest, or ErrNotFound.
+// or guest, or errNotFound.
 func (s *Store) OpenFor(ctx context.Context, p *Principal) (*Conversation, error) {
-	q := s.db.WithContext(ctx).Where("status <> ?", StatusClosed)
+	q := s.db.WithContext(ctx).Where("status <> ?", statusClosed)
 	switch {
 	case p.GuestID != "":
 		q = q.Where("guest_id = ?", p.GuestID)
 	case !p.Staff() && p.UserID != 0:
 		q = q.Where("resident_id = ?", p.UserID)
 	default:
-		return nil, ErrNotFound
+		return nil, errNotFound
 	}
 	var c Conversation
 	err := q.Order("id DESC").Take(&c).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, ErrNotFound
+		return nil, errNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("chat: open conversation: %w", err)
@@ -290,14 +290,14 @@ func (s *Store) lockAdvisor(tx *gorm.DB, id int64, defCapacity int) (AdvisorStat
 	var row advisorRow
 	err := s.lock(tx.Where("user_id = ?", id)).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return AdvisorState{UserID: id, Status: AdvisorAway, Capacity: defCapacity}, nil
+		return AdvisorState{UserID: id, Status: advisorAway, Capacity: defCapacity}, nil
 	}
 	if err != nil {
 		return AdvisorState{}, fmt.Errorf("lock advisor: %w", err)
 	}
 	a := s.state(row, defCapacity)
 	var n int64
-	if err := tx.Model(&Conversation{}).Where("advisor_id = ? AND status = ?", id, StatusActive).Count(&n).Error; err != nil {
+	if err := tx.Model(&Conversation{}).Where("advisor_id = ? AND status = ?", id, statusActive).Count(&n).Error; err != nil {
 		return AdvisorState{}, fmt.Errorf("count advisor's chats: %w", err)
 	}
 	a.Active = int(n)
@@ -306,13 +306,13 @@ func (s *Store) lockAdvisor(tx *gorm.DB, id int64, defCapacity int) (AdvisorStat
 
 // change runs fn on a locked conversation in a transaction and stores the
 // system message fn returns (if any) with the conversation's next sequence.
-func (s *Store) change(ctx context.Context, convID int64, fn func(tx *gorm.DB, c *Conversation) (*Draft, error)) (*Message, error) {
-	var msg *Message
+func (s *Store) change(ctx context.Context, convID int64, fn func(tx *gorm.DB, c *Conversation) (*Draft, error)) (*message, error) {
+	var msg *message
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var c Conversation
 		err := s.lock(tx.Where("id = ?", convID)).Take(&c).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return ErrNotFound
+			return errNotFound
 		}
 		if err != nil {
 			return fmt.Errorf("lock conversation: %w", err)
@@ -324,8 +324,8 @@ func (s *Store) change(ctx context.Context, convID int64, fn func(tx *gorm.DB, c
 		if err := tx.Save(&c).Error; err != nil {
 			return fmt.Errorf("save conversation: %w", err)
 		}
-		d.ConversationID, d.Kind, d.SenderRole = convID, KindSystem, RoleSystem
-		out := make([]Stored, 1)
+		d.ConversationID, d.Kind, d.SenderRole = convID, kindSystem, roleSystem
+		out := make([]stored, 1)
 		if err := s.appendTx(tx, []Draft{*d}, out, func(*Conversation, *Draft) error { return nil }); err != nil {
 			return err
 		}
@@ -343,34 +343,34 @@ func (s *Store) change(ctx context.Context, convID int64, fn func(tx *gorm.DB, c
 
 // Accept gives a queued conversation to an advisor who is available and
 // under capacity.
-func (s *Store) Accept(ctx context.Context, convID int64, advisor *Principal, defCapacity int) (*Message, error) {
+func (s *Store) Accept(ctx context.Context, convID int64, advisor *Principal, defCapacity int) (*message, error) {
 	return s.change(ctx, convID, func(tx *gorm.DB, c *Conversation) (*Draft, error) {
 		a, err := s.lockAdvisor(tx, advisor.UserID, defCapacity)
 		if err != nil {
 			return nil, err
 		}
 		if !a.CanAccept() {
-			return nil, ErrCapacity
+			return nil, errCapacity
 		}
-		if c.Status != StatusQueued {
-			return nil, ErrConflict
+		if c.Status != statusQueued {
+			return nil, errConflict
 		}
 		now := s.now().UTC()
 		id := advisor.UserID
-		c.Status, c.AdvisorID, c.AcceptedAt = StatusActive, &id, &now
-		return &Draft{Event: EventAccepted, SenderName: advisor.Name}, nil
+		c.Status, c.AdvisorID, c.AcceptedAt = statusActive, &id, &now
+		return &Draft{Event: eventAccepted, SenderName: advisor.Name}, nil
 	})
 }
 
 // TransferToAdvisor hands an active conversation from its advisor to
 // another, who must be available and under capacity.
-func (s *Store) TransferToAdvisor(ctx context.Context, convID int64, from *Principal, to int64, defCapacity int) (*Message, error) {
+func (s *Store) TransferToAdvisor(ctx context.Context, convID int64, from *Principal, to int64, defCapacity int) (*message, error) {
 	return s.change(ctx, convID, func(tx *gorm.DB, c *Conversation) (*Draft, error) {
-		if c.Status != StatusActive || !from.mayJoin(c) {
-			return nil, ErrConflict
+		if c.Status != statusActive || !from.mayJoin(c) {
+			return nil, errConflict
 		}
 		if to == from.UserID {
-			return nil, ErrConflict
+			return nil, errConflict
 		}
 		// Read on the transaction, through auth, which owns users.
 		target, err := auth.NewUsers(tx).ByID(tx.Statement.Context, to)
@@ -378,85 +378,85 @@ func (s *Store) TransferToAdvisor(ctx context.Context, convID int64, from *Princ
 			return nil, userErr(err)
 		}
 		if !target.Role.Staff() {
-			return nil, ErrNotFound
+			return nil, errNotFound
 		}
 		a, err := s.lockAdvisor(tx, to, defCapacity)
 		if err != nil {
 			return nil, err
 		}
 		if !a.CanAccept() {
-			return nil, ErrCapacity
+			return nil, errCapacity
 		}
 		c.AdvisorID = &to
-		return &Draft{Event: EventTransferred, SenderName: givenName(target)}, nil
+		return &Draft{Event: eventTransferred, SenderName: givenName(target)}, nil
 	})
 }
 
 // TransferToRegion puts an active conversation back in the queue for a
 // region (0: any region), keeping its place in line.
-func (s *Store) TransferToRegion(ctx context.Context, convID int64, from *Principal, regionID int64) (*Message, error) {
+func (s *Store) TransferToRegion(ctx context.Context, convID int64, from *Principal, regionID int64) (*message, error) {
 	return s.change(ctx, convID, func(tx *gorm.DB, c *Conversation) (*Draft, error) {
-		if c.Status != StatusActive || !from.mayJoin(c) {
-			return nil, ErrConflict
+		if c.Status != statusActive || !from.mayJoin(c) {
+			return nil, errConflict
 		}
 		if regionID != 0 {
 			if _, err := regions.NewStore(tx).ByID(tx.Statement.Context, regionID); err != nil {
-				return nil, ErrNotFound
+				return nil, errNotFound
 			}
 			c.RegionID = &regionID
 		} else {
 			c.RegionID = nil
 		}
-		c.Status, c.AdvisorID, c.AcceptedAt = StatusQueued, nil, nil
-		return &Draft{Event: EventRequeued}, nil
+		c.Status, c.AdvisorID, c.AcceptedAt = statusQueued, nil, nil
+		return &Draft{Event: eventRequeued}, nil
 	})
 }
 
 // Close ends a conversation with an outcome. An advisor closes their
 // active chat, or records the outcome of one the resident ended.
-func (s *Store) Close(ctx context.Context, convID int64, by *Principal, outcome string) (*Message, error) {
-	if !slices.Contains(Outcomes, outcome) {
-		return nil, ErrConflict
+func (s *Store) Close(ctx context.Context, convID int64, by *Principal, outcome string) (*message, error) {
+	if !slices.Contains(outcomes, outcome) {
+		return nil, errConflict
 	}
 	var updated bool
 	msg, err := s.change(ctx, convID, func(tx *gorm.DB, c *Conversation) (*Draft, error) {
 		if !by.mayJoin(c) {
-			return nil, ErrForbidden
+			return nil, errForbidden
 		}
 		switch {
-		case c.Status == StatusActive:
+		case c.Status == statusActive:
 			now := s.now().UTC()
-			c.Status, c.Outcome, c.ClosedAt = StatusClosed, outcome, &now
-			return &Draft{Event: EventClosed, SenderName: by.Name}, nil
-		case c.Status == StatusClosed && c.Outcome == OutcomeEndedByResident:
+			c.Status, c.Outcome, c.ClosedAt = statusClosed, outcome, &now
+			return &Draft{Event: eventClosed, SenderName: by.Name}, nil
+		case c.Status == statusClosed && c.Outcome == outcomeEndedByResident:
 			updated = true
 			return nil, tx.Model(c).Update("outcome", outcome).Error
 		}
-		return nil, ErrConflict
+		return nil, errConflict
 	})
 	if err == nil && msg == nil && !updated {
-		return nil, ErrConflict
+		return nil, errConflict
 	}
 	return msg, err
 }
 
 // End is the resident leaving: a queued or active chat closes.
-func (s *Store) End(ctx context.Context, convID int64, by *Principal) (*Message, error) {
+func (s *Store) End(ctx context.Context, convID int64, by *Principal) (*message, error) {
 	return s.change(ctx, convID, func(tx *gorm.DB, c *Conversation) (*Draft, error) {
 		if by.Staff() || !by.mayJoin(c) {
-			return nil, ErrForbidden
+			return nil, errForbidden
 		}
-		if c.Status == StatusClosed {
+		if c.Status == statusClosed {
 			return nil, nil
 		}
 		now := s.now().UTC()
-		c.Status, c.Outcome, c.ClosedAt = StatusClosed, OutcomeEndedByResident, &now
-		return &Draft{Event: EventEnded}, nil
+		c.Status, c.Outcome, c.ClosedAt = statusClosed, outcomeEndedByResident, &now
+		return &Draft{Event: eventEnded}, nil
 	})
 }
 
 // AddNote stores a staff note.
-func (s *Store) AddNote(ctx context.Context, n *Note) error {
+func (s *Store) AddNote(ctx context.Context, n *note) error {
 	n.ID, n.CreatedAt = 0, s.now().UTC()
 	if err := s.db.WithContext(ctx).Omit("AuthorName").Create(n).Error; err != nil {
 		return fmt.Errorf("chat: add note: %w", err)
@@ -465,8 +465,8 @@ func (s *Store) AddNote(ctx context.Context, n *Note) error {
 }
 
 // Notes returns a conversation's staff notes, oldest first.
-func (s *Store) Notes(ctx context.Context, convID int64) ([]Note, error) {
-	var out []Note
+func (s *Store) Notes(ctx context.Context, convID int64) ([]note, error) {
+	var out []note
 	err := s.db.WithContext(ctx).Table("chat_notes").
 		Where("conversation_id = ?", convID).Order("id").Find(&out).Error
 	if err != nil {
@@ -490,21 +490,21 @@ func (s *Store) Notes(ctx context.Context, convID int64) ([]Note, error) {
 
 // Staff returns the advisors and admins, for the transfer form and the
 // capacity settings.
-func (s *Store) Staff(ctx context.Context) ([]StaffMember, error) {
+func (s *Store) Staff(ctx context.Context) ([]staffMember, error) {
 	us, err := auth.NewUsers(s.db).WithRole(ctx, auth.RoleAdvisor, auth.RoleAdmin)
 	if err != nil {
 		return nil, fmt.Errorf("chat: staff: %w", err)
 	}
-	out := make([]StaffMember, len(us))
+	out := make([]staffMember, len(us))
 	for i, u := range us {
-		out[i] = StaffMember{ID: u.ID, Name: u.Name, RegionID: u.RegionID}
+		out[i] = staffMember{ID: u.ID, Name: u.Name, RegionID: u.RegionID}
 	}
 	return out, nil
 }
 
-// StaffMember is an advisor or admin as the transfer form and the
+// staffMember is an advisor or admin as the transfer form and the
 // capacity settings list them.
-type StaffMember struct {
+type staffMember struct {
 	ID       int64
 	Name     string
 	RegionID *int64

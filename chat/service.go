@@ -105,7 +105,7 @@ type Deps struct {
 type Service struct {
 	cfg      Config
 	store    *Store
-	hub      *Hub
+	hub      *hub
 	fe       *frontend.Frontend
 	audit    *audit.Log
 	regions  *regions.Store
@@ -204,7 +204,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	}
 	factory := d.Broker
 	if factory == nil {
-		factory = NewMemoryBus().Factory()
+		factory = newMemoryBus().Factory()
 	}
 	s := &Service{
 		cfg: cfg, store: NewStore(d.DB, now), fe: d.Frontend, audit: d.Audit, regions: d.Regions,
@@ -337,7 +337,7 @@ func (s *Service) Register(r fiber.Router) {
 // joinedFrame describes a conversation to a socket that (re)joins it.
 func (s *Service) joinedFrame(ctx context.Context, cv *Conversation, p *Principal) joinedFrame {
 	f := joinedFrame{
-		Type: TypeJoined, Conv: cv.ID, Status: cv.Status, Last: cv.LastSeq,
+		Type: typeJoined, Conv: cv.ID, Status: cv.Status, Last: cv.LastSeq,
 		Identified: cv.Identified(), Topic: cv.Topic, Lang: cv.Lang,
 	}
 	if p.Staff() {

@@ -100,7 +100,7 @@ func (s *Service) serveSocket(conn *websocket.Conn) {
 			s.hub.queueChangedLocal() // the desk gets the queue at once
 		}
 	} else {
-		cl.close(ClosePolicy, ReasonTooManySockets)
+		cl.close(closePolicy, reasonTooManySockets)
 	}
 	cl.readLoop(*lim)
 	cl.close(0, "")

@@ -21,7 +21,7 @@ import (
 // socketEnv is a single instance with short ping timings.
 func socketEnv(t *testing.T) (*env, *instance) {
 	t.Helper()
-	bus := NewMemoryBus()
+	bus := newMemoryBus()
 	e := newEnv(t, dbtest.SQLite(t), func(*testing.T) BrokerFactory { return bus.Factory() })
 	e.lim.PingInterval = 50 * time.Millisecond
 	e.lim.PongWait = 300 * time.Millisecond
@@ -97,13 +97,13 @@ func TestStaffSocketGetsTheQueueOnConnect(t *testing.T) {
 	advisor := e.user(t, auth.RoleAdvisor, "Anna")
 	c := mustDial(t, in.url, advisor.cookie)
 	// No join and no hello: the desk's socket gets the queue by itself.
-	if _, ok := c.next(TypeQueue, 5*time.Second); !ok {
+	if _, ok := c.next(typeQueue, 5*time.Second); !ok {
 		t.Fatal("no queue frame on a new staff socket")
 	}
 }
 
 func TestSocketOfAnEndedSessionIsClosed(t *testing.T) {
-	bus := NewMemoryBus()
+	bus := newMemoryBus()
 	e := newEnv(t, dbtest.SQLite(t), func(*testing.T) BrokerFactory { return bus.Factory() })
 	e.lim.SessionCheck = 100 * time.Millisecond
 	in := e.instance(t)
@@ -118,8 +118,8 @@ func TestSocketOfAnEndedSessionIsClosed(t *testing.T) {
 	if err := auth.NewDBSessions(e.db.Gorm).Delete(context.Background(), resident.sessionID); err != nil {
 		t.Fatal(err)
 	}
-	if code, reason := c.closeCode(5 * time.Second); code != CloseSessionEnded || reason != ReasonSessionEnded {
-		t.Fatalf("closed with %d %q, want %d %q", code, reason, CloseSessionEnded, ReasonSessionEnded)
+	if code, reason := c.closeCode(5 * time.Second); code != closeSessionEnded || reason != reasonSessionEnded {
+		t.Fatalf("closed with %d %q, want %d %q", code, reason, closeSessionEnded, reasonSessionEnded)
 	}
 	if code, reason := stays.closeCode(3 * e.lim.SessionCheck); reason != "still open" {
 		t.Fatalf("the other session's socket closed with %d %q", code, reason)
@@ -156,7 +156,7 @@ func dialStalled(t *testing.T, wsURL, cookie string, conv int64) *websocket.Conn
 }
 
 func TestSlowClientIsDroppedWithoutHoldingUpOthersAndResumes(t *testing.T) {
-	bus := NewMemoryBus()
+	bus := newMemoryBus()
 	e := newEnv(t, dbtest.SQLite(t), func(*testing.T) BrokerFactory { return bus.Factory() })
 	e.lim.SendBuffer = 64 << 10
 	e.lim.WriteWait = time.Minute // only the full buffer may drop it

@@ -17,25 +17,25 @@ import (
 
 // Errors of the store. Handlers map them to error frames and pages.
 var (
-	ErrNotFound  = problem.E(problem.NotFound, msgNotFound)
-	ErrForbidden = problem.E(problem.NotFound, msgNotFound) // the same answer as ErrNotFound: ids do not leak
-	ErrClosed    = problem.E(problem.Conflict, msgConflict)
-	ErrConflict  = problem.E(problem.Conflict, msgConflict)
-	ErrCapacity  = problem.E(problem.Conflict, msgCapacity)
+	errNotFound  = problem.E(problem.NotFound, msgNotFound)
+	errForbidden = problem.E(problem.NotFound, msgNotFound) // the same answer as errNotFound: ids do not leak
+	errClosed    = problem.E(problem.Conflict, msgConflict)
+	errConflict  = problem.E(problem.Conflict, msgConflict)
+	errCapacity  = problem.E(problem.Conflict, msgCapacity)
 )
 
 // Conversation statuses.
 const (
-	StatusQueued = "queued"
-	StatusActive = "active"
-	StatusClosed = "closed"
+	statusQueued = "queued"
+	statusActive = "active"
+	statusClosed = "closed"
 )
 
 // Sender roles of a message.
 const (
 	RoleResident = "resident"
 	RoleAdvisor  = "advisor"
-	RoleSystem   = "system"
+	roleSystem   = "system"
 )
 
 // Message kinds: what people wrote, and the conversation's own events
@@ -43,7 +43,7 @@ const (
 // resume replays them too.
 const (
 	KindText   = "text"
-	KindSystem = "system"
+	kindSystem = "system"
 )
 
 // Conversation is one chat between a resident (or an unidentified guest)
@@ -75,10 +75,10 @@ func (Conversation) TableName() string { return "chat_conversations" }
 // Identified reports whether the resident logged in (as opposed to a guest).
 func (c *Conversation) Identified() bool { return c.ResidentID != nil }
 
-// Message is one stored message. Seq numbers a conversation's messages
+// message is one stored message. Seq numbers a conversation's messages
 // 1, 2, 3… without gaps; it is assigned in the transaction that stores the
 // message.
-type Message struct {
+type message struct {
 	ConversationID int64 `gorm:"primaryKey;autoIncrement:false"`
 	Seq            int64 `gorm:"primaryKey;autoIncrement:false"`
 	Kind           string
@@ -92,10 +92,10 @@ type Message struct {
 }
 
 // TableName keeps gorm on the migrated table.
-func (Message) TableName() string { return "chat_messages" }
+func (message) TableName() string { return "chat_messages" }
 
-// Note is a staff-only remark on a conversation; residents never see it.
-type Note struct {
+// note is a staff-only remark on a conversation; residents never see it.
+type note struct {
 	ID             int64
 	ConversationID int64
 	AuthorID       int64
@@ -105,7 +105,7 @@ type Note struct {
 }
 
 // TableName keeps gorm on the migrated table.
-func (Note) TableName() string { return "chat_notes" }
+func (note) TableName() string { return "chat_notes" }
 
 // Draft is a message to store.
 type Draft struct {
@@ -119,9 +119,9 @@ type Draft struct {
 	Body           string
 }
 
-// Stored is the outcome of storing one Draft.
-type Stored struct {
-	Message Message
+// stored is the outcome of storing one Draft.
+type stored struct {
+	Message message
 	// Dup is set when the client id had been stored before: Message is the
 	// original and nothing new was written.
 	Dup bool
@@ -159,7 +159,7 @@ func (s *Store) lock(q *gorm.DB) *gorm.DB {
 // NewConversation opens a queued conversation.
 func (s *Store) NewConversation(ctx context.Context, c *Conversation) error {
 	now := s.now().UTC()
-	c.ID, c.Status, c.LastSeq = 0, StatusQueued, 0
+	c.ID, c.Status, c.LastSeq = 0, statusQueued, 0
 	c.CreatedAt, c.QueuedAt = now, now
 	if err := s.db.WithContext(ctx).Create(c).Error; err != nil {
 		return fmt.Errorf("chat: create conversation: %w", err)
@@ -172,7 +172,7 @@ func (s *Store) Conversation(ctx context.Context, id int64) (*Conversation, erro
 	var c Conversation
 	err := s.db.WithContext(ctx).First(&c, id).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, ErrNotFound
+		return nil, errNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("chat: load conversation %d: %w", id, err)
@@ -199,8 +199,8 @@ func (s *Store) LastSeqs(ctx context.Context, ids []int64) (map[int64]int64, err
 
 // After returns up to limit messages of a conversation with seq > after,
 // in order.
-func (s *Store) After(ctx context.Context, convID, after int64, limit int) ([]Message, error) {
-	var out []Message
+func (s *Store) After(ctx context.Context, convID, after int64, limit int) ([]message, error) {
+	var out []message
 	err := s.db.WithContext(ctx).Where("conversation_id = ? AND seq > ?", convID, after).
 		Order("seq").Limit(limit).Find(&out).Error
 	if err != nil {
@@ -215,15 +215,15 @@ func (s *Store) After(ctx context.Context, convID, after int64, limit int) ([]Me
 // closed conversation, an advisor no longer assigned) gets its own error
 // and does not stop the others. If the transaction fails, every result
 // carries that error.
-func (s *Store) Append(ctx context.Context, drafts []Draft) []Stored {
+func (s *Store) Append(ctx context.Context, drafts []Draft) []stored {
 	var (
-		out []Stored
+		out []stored
 		err error
 	)
 	if s.dialect == database.Postgres {
 		out, err = s.appendPG(ctx, s.sql, drafts)
 	} else {
-		out = make([]Stored, len(drafts))
+		out = make([]stored, len(drafts))
 		err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			return s.appendTx(tx, drafts, out, nil)
 		})
@@ -235,10 +235,10 @@ func (s *Store) Append(ctx context.Context, drafts []Draft) []Stored {
 }
 
 // failAll is the result of a batch whose transaction failed.
-func failAll(n int, err error) []Stored {
-	out := make([]Stored, n)
+func failAll(n int, err error) []stored {
+	out := make([]stored, n)
 	for i := range out {
-		out[i] = Stored{Err: fmt.Errorf("chat: store messages: %w", err)}
+		out[i] = stored{Err: fmt.Errorf("chat: store messages: %w", err)}
 	}
 	return out
 }
@@ -250,7 +250,7 @@ type dupKey struct {
 
 // appendTx is Append inside tx. allow, when set, decides instead of the
 // usual rules whether a draft may be written to its conversation.
-func (s *Store) appendTx(tx *gorm.DB, drafts []Draft, out []Stored, allow func(*Conversation, *Draft) error) error {
+func (s *Store) appendTx(tx *gorm.DB, drafts []Draft, out []stored, allow func(*Conversation, *Draft) error) error {
 	ids := make([]int64, 0, 4)
 	for i := range drafts {
 		if !slices.Contains(ids, drafts[i].ConversationID) {
@@ -275,9 +275,9 @@ func (s *Store) appendTx(tx *gorm.DB, drafts []Draft, out []Stored, allow func(*
 		}
 	}
 	seen := map[dupKey]int{} // → index into out of the first occurrence
-	existing := map[dupKey]Message{}
+	existing := map[dupKey]message{}
 	if len(cids) > 0 {
-		var prev []Message
+		var prev []message
 		if err := tx.Where("conversation_id IN ? AND client_id IN ?", ids, cids).Find(&prev).Error; err != nil {
 			return fmt.Errorf("find resent messages: %w", err)
 		}
@@ -287,20 +287,20 @@ func (s *Store) appendTx(tx *gorm.DB, drafts []Draft, out []Stored, allow func(*
 	}
 
 	now := s.now().UTC()
-	rows := make([]Message, 0, len(drafts))
+	rows := make([]message, 0, len(drafts))
 	rowOf := make([]int, len(drafts)) // draft → rows index, -1 if none
 	for i := range drafts {
 		d := &drafts[i]
 		rowOf[i] = -1
 		c, ok := byID[d.ConversationID]
 		if !ok {
-			out[i].Err = ErrNotFound
+			out[i].Err = errNotFound
 			continue
 		}
 		k := dupKey{d.ConversationID, d.SenderRole, d.ClientID}
 		if d.ClientID != "" {
 			if m, ok := existing[k]; ok {
-				out[i] = Stored{Message: m, Dup: true}
+				out[i] = stored{Message: m, Dup: true}
 				continue
 			}
 			if j, ok := seen[k]; ok {
@@ -318,7 +318,7 @@ func (s *Store) appendTx(tx *gorm.DB, drafts []Draft, out []Stored, allow func(*
 			continue
 		}
 		c.LastSeq++
-		m := Message{
+		m := message{
 			ConversationID: d.ConversationID, Seq: c.LastSeq, Kind: d.Kind,
 			SenderRole: d.SenderRole, SenderName: d.SenderName, ClientID: d.ClientID,
 			Event: d.Event, Body: d.Body, CreatedAt: now,
@@ -368,11 +368,11 @@ func (s *Store) appendTx(tx *gorm.DB, drafts []Draft, out []Stored, allow func(*
 // mayWrite is the rule for messages people send: the conversation is open,
 // and an advisor is the one it is assigned to.
 func mayWrite(c *Conversation, d *Draft) error {
-	if c.Status == StatusClosed {
-		return ErrClosed
+	if c.Status == statusClosed {
+		return errClosed
 	}
 	if d.SenderRole == RoleAdvisor && (c.AdvisorID == nil || *c.AdvisorID != d.SenderID) {
-		return ErrForbidden
+		return errForbidden
 	}
 	return nil
 }

@@ -71,7 +71,7 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-func (s *Store) appendPG(ctx context.Context, q querier, drafts []Draft) ([]Stored, error) {
+func (s *Store) appendPG(ctx context.Context, q querier, drafts []Draft) ([]stored, error) {
 	n := len(drafts)
 	conv, sender := make([]int64, n), make([]int64, n)
 	ord := make([]int32, n)
@@ -81,7 +81,7 @@ func (s *Store) appendPG(ctx context.Context, q querier, drafts []Draft) ([]Stor
 		name[i], cid[i], event[i], body[i] = d.SenderName, d.ClientID, d.Event, d.Body
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
-	var out []Stored
+	var out []stored
 	for attempt := 0; ; attempt++ {
 		rows, err := q.QueryContext(ctx, appendPGSQL, conv, ord, kind, role, sender, name, cid, event, body, now)
 		if err == nil {
@@ -99,7 +99,7 @@ func (s *Store) appendPG(ctx context.Context, q querier, drafts []Draft) ([]Stor
 
 // appender stores a batch of drafts; see Store.Append.
 type appender interface {
-	Append(ctx context.Context, drafts []Draft) []Stored
+	Append(ctx context.Context, drafts []Draft) []stored
 	close()
 }
 
@@ -124,7 +124,7 @@ type pgLane struct {
 	conn  *sql.Conn
 }
 
-func (l *pgLane) Append(ctx context.Context, drafts []Draft) []Stored {
+func (l *pgLane) Append(ctx context.Context, drafts []Draft) []stored {
 	out, err := l.append(ctx, drafts)
 	if err != nil {
 		return failAll(len(drafts), err)
@@ -132,7 +132,7 @@ func (l *pgLane) Append(ctx context.Context, drafts []Draft) []Stored {
 	return out
 }
 
-func (l *pgLane) append(ctx context.Context, drafts []Draft) ([]Stored, error) {
+func (l *pgLane) append(ctx context.Context, drafts []Draft) ([]stored, error) {
 	for attempt := 0; ; attempt++ {
 		if l.conn == nil {
 			conn, err := l.store.sql.Conn(ctx)
@@ -176,9 +176,9 @@ type rowsScanner interface {
 	Close() error
 }
 
-func (s *Store) readVerdicts(rows rowsScanner, drafts []Draft, now time.Time) ([]Stored, error) {
+func (s *Store) readVerdicts(rows rowsScanner, drafts []Draft, now time.Time) ([]stored, error) {
 	defer rows.Close()
-	out := make([]Stored, len(drafts))
+	out := make([]stored, len(drafts))
 	first := map[dupKey]int{}
 	for rows.Next() {
 		var (
@@ -191,7 +191,7 @@ func (s *Store) readVerdicts(rows rowsScanner, drafts []Draft, now time.Time) ([
 			return nil, fmt.Errorf("read verdict: %w", err)
 		}
 		d := &drafts[i]
-		m := Message{ConversationID: d.ConversationID, Seq: seq, Kind: d.Kind, SenderRole: d.SenderRole,
+		m := message{ConversationID: d.ConversationID, Seq: seq, Kind: d.Kind, SenderRole: d.SenderRole,
 			SenderName: d.SenderName, ClientID: d.ClientID, Event: d.Event, Body: d.Body, CreatedAt: at.UTC()}
 		if d.SenderID != 0 {
 			id := d.SenderID
@@ -199,24 +199,24 @@ func (s *Store) readVerdicts(rows rowsScanner, drafts []Draft, now time.Time) ([
 		}
 		switch verdict {
 		case "ok":
-			out[i] = Stored{Message: m}
+			out[i] = stored{Message: m}
 			if d.ClientID != "" {
 				first[dupKey{d.ConversationID, d.SenderRole, d.ClientID}] = i
 			}
 		case "dup":
-			out[i] = Stored{Message: m, Dup: true}
+			out[i] = stored{Message: m, Dup: true}
 		case "dup_batch":
 			if j, ok := first[dupKey{d.ConversationID, d.SenderRole, d.ClientID}]; ok {
-				out[i] = Stored{Message: out[j].Message, Dup: true}
+				out[i] = stored{Message: out[j].Message, Dup: true}
 			} else {
-				out[i].Err = ErrConflict // its first occurrence was refused
+				out[i].Err = errConflict // its first occurrence was refused
 			}
 		case "not_found":
-			out[i].Err = ErrNotFound
+			out[i].Err = errNotFound
 		case "closed":
-			out[i].Err = ErrClosed
+			out[i].Err = errClosed
 		case "forbidden":
-			out[i].Err = ErrForbidden
+			out[i].Err = errForbidden
 		default:
 			return nil, fmt.Errorf("unknown verdict %q", verdict)
 		}

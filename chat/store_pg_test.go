@@ -19,7 +19,7 @@ func TestPGLaneSurvivesALostConnectionAndCleansUp(t *testing.T) {
 	admin := dbtest.Open(t, url, false)
 	db.SQL.SetMaxOpenConns(1) // the lane's connection is the pool's only one
 
-	bus := NewMemoryBus()
+	bus := newMemoryBus()
 	e := newEnv(t, db, func(*testing.T) BrokerFactory { return bus.Factory() })
 	in := e.instance(t)
 	resident := e.user(t, auth.RoleResident, "Aino")
