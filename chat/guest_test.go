@@ -88,3 +88,47 @@ func TestGuestCookieFollowsTheCookieRule(t *testing.T) {
 		}
 	}
 }
+
+// TestTwoGuestTokensIdentifyNobody: a request with two guest tokens (one
+// planted at Path=/chat) is nobody's; the conversation page deletes the
+// narrower one once and loads again.
+func TestTwoGuestTokensIdentifyNobody(t *testing.T) {
+	variants(t, func(t *testing.T, e *env) {
+		region := seedRegion(t, e)
+		e.frontend()
+		in := e.instance(t)
+		if err := in.svc.store.SetStatus(context.Background(), e.user(t, "advisor", "Aila").ID, AdvisorAvailable); err != nil {
+			t.Fatal(err)
+		}
+		resp, _ := in.do(t, "POST", "/chat/start", "", url.Values{"topic": {"rent_debt"}, "lang": {"fi"}, "region": {strconv.FormatInt(region.ID, 10)}})
+		page := resp.Header.Get("Location")
+		var own string
+		for _, c := range resp.Cookies() {
+			if c.Name == "asn_chat_guest" {
+				own = c.Name + "=" + c.Value
+			}
+		}
+		tok, _, err := in.svc.GuestToken()
+		if err != nil {
+			t.Fatal(err)
+		}
+		both := "asn_chat_guest=" + tok + "; " + own
+		resp, _ = in.do(t, "GET", page, both, nil)
+		if resp.StatusCode != http.StatusSeeOther || !strings.HasSuffix(resp.Header.Get("Location"), "?dropped=1") {
+			t.Fatalf("two tokens: %d to %q, want a redirect that drops one", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		deleted := false
+		for _, c := range resp.Cookies() {
+			deleted = deleted || (c.Name == "asn_chat_guest" && c.Path == "/chat" && c.Expires.Before(time.Now()))
+		}
+		if !deleted {
+			t.Error("the narrower token was not deleted")
+		}
+		if resp, _ := in.do(t, "GET", page+"?dropped=1", both, nil); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("still two tokens: %d, want the page for nobody", resp.StatusCode)
+		}
+		if resp, _ := in.do(t, "GET", page, own, nil); resp.StatusCode != http.StatusOK {
+			t.Errorf("the own token alone: %d", resp.StatusCode)
+		}
+	})
+}

@@ -382,6 +382,9 @@ func (s *Service) transcript(ctx context.Context, cv *Conversation) ([]message, 
 }
 
 func (s *Service) handleConversation(c *fiber.Ctx) error {
+	if done, err := s.dropShadowingGuest(c); done {
+		return err
+	}
 	p := s.principal(c)
 	if p != nil && p.Staff() {
 		return c.Redirect("/chat/desk/c/"+c.Params("id"), fiber.StatusSeeOther)

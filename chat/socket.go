@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/contrib/websocket"
 	"github.com/gofiber/fiber/v2"
@@ -169,7 +170,13 @@ func (s *Service) verifyGuest(tok string) (string, error) {
 
 // guestID reads and checks the guest cookie.
 func (s *Service) guestID(c *fiber.Ctx) (string, bool) {
-	tok := c.Cookies(s.guestCookieName())
+	// Two tokens under the name (one planted with a narrower path, say)
+	// identify nobody: which one a browser sends first is not ours to pick.
+	name := s.guestCookieName()
+	if s.guestCookies(c) != 1 {
+		return "", false
+	}
+	tok := c.Cookies(name)
 	if tok == "" {
 		return "", false
 	}
@@ -194,4 +201,31 @@ func (s *Service) newGuest(c *fiber.Ctx) (string, error) {
 		HTTPOnly: true, Secure: s.cfg.Secure, SameSite: fiber.CookieSameSiteLaxMode,
 	})
 	return id, nil
+}
+
+// guestCookies counts the guest token cookies the request carries.
+func (s *Service) guestCookies(c *fiber.Ctx) int {
+	name, n := s.guestCookieName(), 0
+	c.Request().Header.VisitAllCookie(func(k, _ []byte) {
+		if string(k) == name {
+			n++
+		}
+	})
+	return n
+}
+
+// dropShadowingGuest answers a request that carries a second guest token
+// at Path=/chat (left from before tokens moved to Path=/, or planted there)
+// by deleting that one and loading the page again; it reports whether it
+// answered. The response can carry one cookie of a name, so the deletion
+// gets a response of its own.
+func (s *Service) dropShadowingGuest(c *fiber.Ctx) (bool, error) {
+	// Once only: a token planted for a parent domain cannot be deleted from
+	// here, and the page then answers as for nobody.
+	if s.guestCookies(c) < 2 || c.Query("dropped") != "" {
+		return false, nil
+	}
+	c.Cookie(&fiber.Cookie{Name: s.guestCookieName(), Path: "/chat", Expires: time.Unix(1, 0),
+		HTTPOnly: true, Secure: s.cfg.Secure, SameSite: fiber.CookieSameSiteLaxMode})
+	return true, c.Redirect(strings.Clone(c.Path())+"?dropped=1", fiber.StatusSeeOther)
 }
