@@ -459,7 +459,10 @@ func (h *hub) forClients(fn func(c *client)) {
 // theirs at their next session check. The logout hook calls it.
 func (h *hub) revokeSession(sessionID string) {
 	h.closeSessionLocal(sessionID)
-	_ = h.broker.Publish(controlTopic, h.encodeEvent(evRevoke, 0, 0, '-', []byte(sessionID)))
+	if err := h.broker.Publish(controlTopic, h.encodeEvent(evRevoke, 0, 0, '-', []byte(sessionID))); err != nil {
+		// The other instances close these sockets at their next session check.
+		h.log.Warn("chat: publish session revoke", "err", err)
+	}
 }
 
 func (h *hub) closeSessionLocal(sessionID string) {
