@@ -46,13 +46,29 @@ func ReadForm(c *fiber.Ctx, fields ...string) *Form {
 func (f *Form) Read(c *fiber.Ctx, fields ...string) *Form {
 	for _, name := range fields {
 		// strings.Clone: fasthttp reuses the request buffer after the handler.
-		v := strings.Clone(strings.TrimSpace(c.FormValue(name)))
-		if strings.ContainsFunc(v, unicode.IsControl) {
-			f.Fail(name, "error.field.control")
-		}
-		f.Set(name, v)
+		f.SetLine(name, strings.Clone(c.FormValue(name)))
 	}
 	return f
+}
+
+// SetLine stores a single-line field's value read some other way (a JSON
+// body) under the rules of Read: trimmed, and failed on a control character.
+func (f *Form) SetLine(field, v string) {
+	v = strings.TrimSpace(v)
+	if strings.ContainsFunc(v, unicode.IsControl) {
+		f.Fail(field, "error.field.control")
+	}
+	f.Set(field, v)
+}
+
+// SetText stores a multi-line field's value under the rules of ReadText.
+func (f *Form) SetText(field, v string) {
+	v = strings.TrimSpace(v)
+	v = strings.ReplaceAll(strings.ReplaceAll(v, "\r\n", "\n"), "\r", "\n")
+	if strings.ContainsFunc(v, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' }) {
+		f.Fail(field, "error.field.control")
+	}
+	f.Set(field, v)
 }
 
 // ReadText adds the named multi-line text fields of the request, trimmed of
@@ -61,12 +77,7 @@ func (f *Form) Read(c *fiber.Ctx, fields ...string) *Form {
 // error.field.control. It returns f.
 func (f *Form) ReadText(c *fiber.Ctx, fields ...string) *Form {
 	for _, name := range fields {
-		v := strings.TrimSpace(c.FormValue(name))
-		v = strings.ReplaceAll(strings.ReplaceAll(v, "\r\n", "\n"), "\r", "\n") // copies too
-		if strings.ContainsFunc(v, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' }) {
-			f.Fail(name, "error.field.control")
-		}
-		f.Set(name, strings.Clone(v))
+		f.SetText(name, strings.Clone(c.FormValue(name)))
 	}
 	return f
 }

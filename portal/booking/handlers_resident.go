@@ -128,11 +128,14 @@ func readJSONForm(c *fiber.Ctx) (*frontend.Form, error) {
 	if err := c.BodyParser(&in); err != nil {
 		return nil, problem.E(problem.Invalid, "")
 	}
+	// The same rules as a posted form: single-line fields refuse control
+	// characters, the message keeps its line breaks.
 	f := frontend.NewForm()
 	for k, v := range map[string]string{"topic": in.Topic, "type": in.Type, "region": in.Region, "point": in.Point,
-		"advisor": in.Advisor, "slot": in.Slot, "message": in.Message, "phone": in.Phone, "address": in.Address} {
-		f.Set(k, strings.TrimSpace(v))
+		"advisor": in.Advisor, "slot": in.Slot, "phone": in.Phone, "address": in.Address} {
+		f.SetLine(k, v)
 	}
+	f.SetText("message", in.Message)
 	return f, nil
 }
 

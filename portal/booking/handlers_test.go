@@ -846,3 +846,38 @@ func TestLimitSaidUpFrontAndBookAgain(t *testing.T) {
 		}
 	})
 }
+
+// TestJSONBookingRefusesControlCharacters: a JSON booking follows the same
+// rules as the form: a CR in the home-visit address is refused with a
+// problem document naming the field, and nothing is booked.
+func TestJSONBookingRefusesControlCharacters(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		h := newHarness(t, db)
+		aino := h.login(h.residents[0])
+		form := h.officeForm(tuesday10)
+		payload, err := json.Marshal(map[string]string{
+			"topic": form.Get("topic"), "type": "home", "region": form.Get("region"), "slot": form.Get("slot"),
+			"address": "Kotikatu 1\rDESCRIPTION:x", "message": "rivi 1\nrivi 2",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := h.bookingCount()
+		r := aino.request(http.MethodPost, "/booking", bytes.NewReader(payload))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("Accept", "application/json")
+		st, body, hdr := h.do(r)
+		var doc map[string]any
+		if err := json.Unmarshal([]byte(body), &doc); err != nil {
+			t.Fatalf("%d %s: %v", st, body, err)
+		}
+		errs, _ := doc["errors"].(map[string]any)
+		if st != http.StatusUnprocessableEntity || !strings.HasPrefix(hdr.Get("Content-Type"), "application/problem+json") ||
+			errs["address"] != h.fe.T("fi", "error.field.control") || errs["message"] != nil {
+			t.Errorf("JSON booking with a CR in the address = %d %v", st, doc)
+		}
+		if after := h.bookingCount(); after != before {
+			t.Errorf("bookings %d → %d", before, after)
+		}
+	})
+}
