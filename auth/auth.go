@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -27,6 +28,10 @@ type ProviderConfig struct {
 	// (strong identification) grants only RoleResident, whatever its
 	// claims say; a staff provider grants the role in the role claim.
 	Roles []Role
+	// Scopes are asked for besides openid; nil means profile and email. A
+	// provider may put the role claim in the token only for a scope asked
+	// for (Keycloak's roles, Dex's groups).
+	Scopes []string
 }
 
 // RegionResolver finds regions for the region claim; portal/regions
@@ -38,9 +43,16 @@ type RegionResolver interface {
 
 // Config configures Auth.
 type Config struct {
-	PublicURL   *url.URL
-	Providers   []ProviderConfig // the first is the default for /login
-	RoleClaim   string
+	PublicURL *url.URL
+	Providers []ProviderConfig // the first is the default for /login
+	// RoleClaim is where the role is in the ID token: a claim name or a
+	// dotted path into nested claims (Keycloak's realm_access.roles or
+	// resource_access.<client>.roles).
+	RoleClaim string
+	// RoleMap renames the provider's role names to the portal's
+	// (asumisneuvoja → advisor); names it does not list are taken as they
+	// are.
+	RoleMap     map[string]Role
 	Secure      bool // Secure cookies (production)
 	IdleTimeout time.Duration
 	MaxAge      time.Duration
@@ -171,7 +183,7 @@ func (a *Auth) provider(ctx context.Context, name string) (*provider, error) {
 			ClientSecret: pc.ClientSecret,
 			Endpoint:     endpoint(op),
 			RedirectURL:  a.callbackURL(),
-			Scopes:       []string{oidc.ScopeOpenID, "profile", "email"},
+			Scopes:       scopes(pc.Scopes),
 		},
 	}
 	a.mu.Lock()
@@ -305,7 +317,7 @@ func (a *Auth) userFromToken(ctx context.Context, p *provider, idt *oidc.IDToken
 		s, _ := all[k].(string) // absent or not a string: empty
 		return s
 	}
-	role, err := pickRole(all[a.cfg.RoleClaim], p.cfg.Roles)
+	role, err := pickRole(claimAt(all, a.cfg.RoleClaim), a.cfg.RoleMap, p.cfg.Roles)
 	if err != nil {
 		return nil, err
 	}
@@ -333,7 +345,7 @@ func (a *Auth) userFromToken(ctx context.Context, p *provider, idt *oidc.IDToken
 // pickRole chooses the highest-privilege role the claim names that the
 // provider may grant. A provider allowed only to grant residents always
 // yields a resident.
-func pickRole(claim any, allowed []Role) (Role, error) {
+func pickRole(claim any, roleMap map[string]Role, allowed []Role) (Role, error) {
 	if len(allowed) == 1 && allowed[0] == RoleResident {
 		return RoleResident, nil
 	}
@@ -352,6 +364,9 @@ func pickRole(claim any, allowed []Role) (Role, error) {
 	rank := map[Role]int{RoleResident: 1, RoleAdvisor: 2, RoleAdmin: 3}
 	for _, n := range names {
 		r := Role(n)
+		if mapped, ok := roleMap[n]; ok {
+			r = mapped
+		}
 		if !r.Valid() || !roleIn(r, allowed) {
 			continue
 		}
@@ -437,4 +452,38 @@ func endpoint(op *oidc.Provider) oauth2.Endpoint {
 	e := op.Endpoint()
 	e.AuthStyle = oauth2.AuthStyleInHeader
 	return e
+}
+
+// scopes are the scopes to ask for: openid first, then extra, or profile
+// and email when extra is nil.
+func scopes(extra []string) []string {
+	if extra == nil {
+		extra = []string{"profile", "email"}
+	}
+	out := []string{oidc.ScopeOpenID}
+	for _, s := range extra {
+		if s != oidc.ScopeOpenID && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// claimAt follows a dotted path (realm_access.roles) into the claims; a
+// claim whose own name holds a dot is found too.
+func claimAt(claims map[string]any, path string) any {
+	if v, ok := claims[path]; ok {
+		return v
+	}
+	var cur any = claims
+	for _, part := range strings.Split(path, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		if cur, ok = m[part]; !ok {
+			return nil
+		}
+	}
+	return cur
 }

@@ -82,8 +82,12 @@ func (a *Auth) handleCallback(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	state := c.Query("state")
 	// The state must come back to the browser that started the login.
-	bound := c.Cookies(stateCookie)
-	c.ClearCookie(stateCookie)
+	bound := strings.Clone(c.Cookies(stateCookie))
+	// Cleared at the path it was set with, or the browser keeps it.
+	c.Cookie(&fiber.Cookie{
+		Name: stateCookie, Path: "/auth/callback", Expires: time.Unix(1, 0),
+		HTTPOnly: true, Secure: a.cfg.Secure, SameSite: fiber.CookieSameSiteLaxMode,
+	})
 	if state == "" || bound == "" || subtle.ConstantTimeCompare([]byte(state), []byte(bound)) != 1 {
 		return fiber.NewError(fiber.StatusBadRequest, MsgLoginFailed)
 	}

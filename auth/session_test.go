@@ -89,7 +89,7 @@ func TestPickRole(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := pickRole(tc.claim, tc.allowed)
+			got, err := pickRole(tc.claim, nil, tc.allowed)
 			if (err != nil) != tc.err || got != tc.want {
 				t.Errorf("pickRole = %q, %v; want %q, err=%v", got, err, tc.want, tc.err)
 			}
@@ -126,6 +126,59 @@ func TestSafeReturn(t *testing.T) {
 	for _, tc := range cases {
 		if got := safeReturn(tc.in); got != tc.want {
 			t.Errorf("safeReturn(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestRolesFromNestedClaimsAndRoleMap: the role is found at a dotted path
+// (Keycloak's realm_access.roles, resource_access.<client>.roles) and the
+// provider's names are mapped to the portal's.
+func TestRolesFromNestedClaimsAndRoleMap(t *testing.T) {
+	claims := map[string]any{
+		"realm_access":    map[string]any{"roles": []any{"offline_access", "asumisneuvoja"}},
+		"resource_access": map[string]any{"portal": map[string]any{"roles": []any{"asumisneuvonta-admin"}}},
+		"roles":           []any{"advisor"},
+		"dotted.name":     "admin",
+	}
+	roleMap := map[string]Role{"asumisneuvoja": RoleAdvisor, "asumisneuvonta-admin": RoleAdmin}
+	staff := []Role{RoleAdvisor, RoleAdmin}
+	cases := []struct {
+		path string
+		want Role
+		err  bool
+	}{
+		{"realm_access.roles", RoleAdvisor, false},
+		{"resource_access.portal.roles", RoleAdmin, false},
+		{"roles", RoleAdvisor, false},
+		{"dotted.name", RoleAdmin, false},
+		{"realm_access.missing", "", true},
+		{"resource_access.other.roles", "", true},
+	}
+	for _, tc := range cases {
+		got, err := pickRole(claimAt(claims, tc.path), roleMap, staff)
+		if got != tc.want || (err != nil) != tc.err {
+			t.Errorf("%s: %q, %v; want %q, error %v", tc.path, got, err, tc.want, tc.err)
+		}
+	}
+	if got, err := pickRole(claimAt(claims, "realm_access.roles"), nil, staff); err == nil {
+		t.Errorf("without the map the provider's own names grant %q", got)
+	}
+}
+
+// TestScopesAskedFor: openid always first, then the configured scopes, or
+// profile and email when none are configured.
+func TestScopesAskedFor(t *testing.T) {
+	for _, tc := range []struct {
+		in   []string
+		want string
+	}{
+		{nil, "openid profile email"},
+		{[]string{"profile", "email", "roles"}, "openid profile email roles"},
+		{[]string{"openid", "groups", "groups"}, "openid groups"},
+		{[]string{}, "openid"},
+	} {
+		if got := strings.Join(scopes(tc.in), " "); got != tc.want {
+			t.Errorf("scopes(%v) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 	_ "time/tzdata" // PORTAL_TIME_ZONE must resolve on hosts without tzdata
 
+	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
 )
 
@@ -39,6 +40,7 @@ type Config struct {
 	ResidentOIDC OIDCConfig
 	StaffOIDC    OIDCConfig
 	RoleClaim    string
+	RoleMap      map[string]auth.Role // PORTAL_OIDC_ROLE_MAP
 	DevIDPListen string
 
 	DemoData        bool
@@ -56,6 +58,7 @@ type OIDCConfig struct {
 	Issuer       string
 	ClientID     string
 	ClientSecret string
+	Scopes       []string // asked for besides openid; nil: profile and email
 }
 
 // Production reports whether development defaults are refused.
@@ -145,6 +148,30 @@ func (r *envReader) duration(name string, def time.Duration) time.Duration {
 	return d
 }
 
+// list reads a list separated by spaces or commas; unset is nil.
+func (r *envReader) list(name string) []string {
+	v := strings.TrimSpace(r.get(name))
+	if v == "" {
+		return nil
+	}
+	return strings.FieldsFunc(v, func(c rune) bool { return c == ',' || c == ' ' })
+}
+
+// roleMap reads "provider-role=portal-role,…", each portal role resident,
+// advisor or admin.
+func (r *envReader) roleMap(name string) map[string]auth.Role {
+	out := map[string]auth.Role{}
+	for _, pair := range r.list(name) {
+		from, to, ok := strings.Cut(pair, "=")
+		if !ok || from == "" || !auth.Role(to).Valid() {
+			r.fail(name, "want provider-role=portal-role pairs such as asumisneuvoja=advisor,asumisneuvonta-admin=admin (portal roles: resident, advisor, admin), got %q", pair)
+			continue
+		}
+		out[from] = auth.Role(to)
+	}
+	return out
+}
+
 func (r *envReader) hostPort(name, def string) string {
 	v := r.str(name, def)
 	if _, _, err := net.SplitHostPort(v); err != nil {
@@ -185,12 +212,15 @@ func loadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 			Issuer:       r.str("PORTAL_OIDC_ISSUER", ""),
 			ClientID:     r.str("PORTAL_OIDC_CLIENT_ID", ""),
 			ClientSecret: r.secret("PORTAL_OIDC_CLIENT_SECRET"),
+			Scopes:       r.list("PORTAL_OIDC_SCOPES"),
 		},
 		StaffOIDC: OIDCConfig{
 			Issuer:       r.str("PORTAL_STAFF_OIDC_ISSUER", ""),
 			ClientID:     r.str("PORTAL_STAFF_OIDC_CLIENT_ID", ""),
 			ClientSecret: r.secret("PORTAL_STAFF_OIDC_CLIENT_SECRET"),
+			Scopes:       r.list("PORTAL_STAFF_OIDC_SCOPES"),
 		},
+		RoleMap:         r.roleMap("PORTAL_OIDC_ROLE_MAP"),
 		SingleInstance:  r.boolean("PORTAL_SINGLE_INSTANCE", false),
 		LoginRateLimit:  r.integer("PORTAL_LOGIN_RATE_LIMIT", 30, 1, 100000),
 		FormRateLimit:   r.integer("PORTAL_FORM_RATE_LIMIT", 10, 1, 100000),
@@ -253,12 +283,12 @@ func loadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 	}
 
 	if c.ResidentOIDC.Issuer != "" {
-		checkOIDC(r, "PORTAL_OIDC", c.ResidentOIDC)
+		checkOIDC(r, "PORTAL_OIDC", c.ResidentOIDC, prod)
 	} else if c.ResidentOIDC.ClientID != "" || c.ResidentOIDC.ClientSecret != "" {
 		r.fail("PORTAL_OIDC_ISSUER", "is needed when a client id or secret is set")
 	}
 	if c.StaffOIDC.Issuer != "" {
-		checkOIDC(r, "PORTAL_STAFF_OIDC", c.StaffOIDC)
+		checkOIDC(r, "PORTAL_STAFF_OIDC", c.StaffOIDC, prod)
 	} else if c.StaffOIDC.ClientID != "" || c.StaffOIDC.ClientSecret != "" {
 		r.fail("PORTAL_STAFF_OIDC_ISSUER", "is needed when a client id or secret is set")
 	}
@@ -291,10 +321,12 @@ func loadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 	return c, nil
 }
 
-func checkOIDC(r *envReader, prefix string, o OIDCConfig) {
+func checkOIDC(r *envReader, prefix string, o OIDCConfig, prod bool) {
 	u, err := url.Parse(o.Issuer)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		r.fail(prefix+"_ISSUER", "want the provider's issuer URL, got %q", o.Issuer)
+	} else if prod && u.Scheme != "https" && !loopback(u.Hostname()) {
+		r.fail(prefix+"_ISSUER", "must be https in production (tokens and codes travel over it), got %q", o.Issuer)
 	}
 	if o.ClientID == "" {
 		r.fail(prefix+"_CLIENT_ID", "is required with %s_ISSUER", prefix)

@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
 )
 
 func env(m map[string]string) func(string) string {
@@ -112,6 +114,9 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{"production instances without redis", with(prod, "PORTAL_REDIS_URL", ""), "PORTAL_REDIS_URL"},
 		{"production with demo data", with(prod, "PORTAL_DEMO_DATA", "true"), "PORTAL_DEMO_DATA"},
 		{"production without smtp", with(prod, "PORTAL_SMTP_HOST", ""), "PORTAL_SMTP_HOST"},
+		{"production with an http issuer", with(prod, "PORTAL_OIDC_ISSUER", "http://login.example.fi/realms/city"), "PORTAL_OIDC_ISSUER"},
+		{"a role map without a portal role", map[string]string{"PORTAL_OIDC_ROLE_MAP": "asumisneuvoja=boss"}, "PORTAL_OIDC_ROLE_MAP"},
+		{"a role map without =", map[string]string{"PORTAL_OIDC_ROLE_MAP": "asumisneuvoja"}, "PORTAL_OIDC_ROLE_MAP"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -134,4 +139,24 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestConfigProviderScopesAndRoles: scopes and the role map are read from
+// their variables; an http issuer on loopback is allowed in production
+// (a provider beside the portal).
+func TestConfigProviderScopesAndRoles(t *testing.T) {
+	c, err := loadConfig(env(map[string]string{
+		"PORTAL_OIDC_ISSUER": "https://login.example.fi/realms/city", "PORTAL_OIDC_CLIENT_ID": "portal", "PORTAL_OIDC_CLIENT_SECRET": "s",
+		"PORTAL_OIDC_SCOPES": "profile email roles", "PORTAL_STAFF_OIDC_SCOPES": "profile,groups",
+		"PORTAL_OIDC_ROLE_CLAIM": "realm_access.roles", "PORTAL_OIDC_ROLE_MAP": "asumisneuvoja=advisor,asumisneuvonta-admin=admin",
+	}), noFiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(c.ResidentOIDC.Scopes, " ") != "profile email roles" || strings.Join(c.StaffOIDC.Scopes, " ") != "profile groups" {
+		t.Errorf("scopes %v / %v", c.ResidentOIDC.Scopes, c.StaffOIDC.Scopes)
+	}
+	if c.RoleClaim != "realm_access.roles" || c.RoleMap["asumisneuvoja"] != auth.RoleAdvisor || c.RoleMap["asumisneuvonta-admin"] != auth.RoleAdmin {
+		t.Errorf("role claim %q, map %v", c.RoleClaim, c.RoleMap)
+	}
 }

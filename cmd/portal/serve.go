@@ -118,6 +118,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (s *server, err er
 		PublicURL:   cfg.PublicURL,
 		Providers:   providers(d.cfg),
 		RoleClaim:   cfg.RoleClaim,
+		RoleMap:     cfg.RoleMap,
 		Secure:      secureCookies(cfg),
 		IdleTimeout: cfg.SessionIdle,
 		MaxAge:      cfg.SessionMaxAge,
@@ -182,19 +183,19 @@ func providers(cfg Config) []auth.ProviderConfig {
 		return []auth.ProviderConfig{{
 			Name: "resident", Issuer: cfg.ResidentOIDC.Issuer,
 			ClientID: cfg.ResidentOIDC.ClientID, ClientSecret: cfg.ResidentOIDC.ClientSecret,
-			Roles: []auth.Role{auth.RoleResident, auth.RoleAdvisor, auth.RoleAdmin},
+			Roles: []auth.Role{auth.RoleResident, auth.RoleAdvisor, auth.RoleAdmin}, Scopes: cfg.ResidentOIDC.Scopes,
 		}}
 	}
 	return []auth.ProviderConfig{
 		{
 			Name: "resident", Issuer: cfg.ResidentOIDC.Issuer,
 			ClientID: cfg.ResidentOIDC.ClientID, ClientSecret: cfg.ResidentOIDC.ClientSecret,
-			Roles: []auth.Role{auth.RoleResident},
+			Roles: []auth.Role{auth.RoleResident}, Scopes: cfg.ResidentOIDC.Scopes,
 		},
 		{
 			Name: "staff", Issuer: cfg.StaffOIDC.Issuer,
 			ClientID: cfg.StaffOIDC.ClientID, ClientSecret: cfg.StaffOIDC.ClientSecret,
-			Roles: []auth.Role{auth.RoleAdvisor, auth.RoleAdmin},
+			Roles: []auth.Role{auth.RoleAdvisor, auth.RoleAdmin}, Scopes: cfg.StaffOIDC.Scopes,
 		},
 	}
 }
