@@ -88,14 +88,14 @@ func (d *Desk) accessLog(c *fiber.Ctx) error {
 	if v := form.Get("from"); v != "" {
 		t, err := time.ParseInLocation("2006-01-02", v, d.loc)
 		if err != nil {
-			form.Fail("from", "form.invalid_date")
+			form.Fail("from", "form.error.date")
 		}
 		f.From = t
 	}
 	if v := form.Get("to"); v != "" {
 		t, err := time.ParseInLocation("2006-01-02", v, d.loc)
 		if err != nil {
-			form.Fail("to", "form.invalid_date")
+			form.Fail("to", "form.error.date")
 		}
 		f.To = t.AddDate(0, 0, 1) // through the end of that day
 	}
@@ -104,7 +104,7 @@ func (d *Desk) accessLog(c *fiber.Ctx) error {
 	}
 	for _, field := range []string{"actor", "resident", "action"} {
 		if len(form.Get(field)) > 200 {
-			form.Fail(field, "form.too_long")
+			form.Fail(field, "form.error.too_long")
 		}
 	}
 	data := AccessLogData{Page: page}
