@@ -409,8 +409,10 @@ func (a *Auth) logout(ctx context.Context, sess *Session) (string, error) {
 		}
 		return back, nil
 	}
+	// No id_token_hint: the ID token carries the person's name and e-mail,
+	// and this URL is a redirect that lands in history and logs. RP-Initiated
+	// Logout identifies the client by client_id instead.
 	q := url.Values{}
-	q.Set("id_token_hint", sess.IDToken)
 	q.Set("post_logout_redirect_uri", back)
 	q.Set("client_id", p.cfg.ClientID)
 	sep := "?"

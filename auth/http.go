@@ -107,7 +107,7 @@ func (a *Auth) handleCallback(c *fiber.Ctx) error {
 	}
 	cookie, sess, err := a.finishLogin(ctx, att, code)
 	if errors.Is(err, ErrBadToken) || errors.Is(err, ErrBadRole) {
-		a.log.Warn("login rejected", "provider", att.Provider, "err", err)
+		a.log.Warn("login rejected", "request_id", ActorFrom(c.UserContext()).RequestID, "provider", att.Provider, "err", err)
 		return fiber.NewError(fiber.StatusBadRequest, MsgLoginFailed)
 	}
 	if err != nil {

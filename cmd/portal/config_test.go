@@ -160,3 +160,15 @@ func TestConfigProviderScopesAndRoles(t *testing.T) {
 		t.Errorf("role claim %q, map %v", c.RoleClaim, c.RoleMap)
 	}
 }
+
+// TestProviderOriginsOnce: two providers on one origin (two realms of one
+// Keycloak) put that origin in the CSP once.
+func TestProviderOriginsOnce(t *testing.T) {
+	got := providerOrigins(Config{
+		ResidentOIDC: OIDCConfig{Issuer: "https://login.example.fi/realms/residents"},
+		StaffOIDC:    OIDCConfig{Issuer: "https://login.example.fi/realms/staff"},
+	})
+	if strings.Join(got, " ") != "https://login.example.fi" {
+		t.Errorf("origins %v", got)
+	}
+}

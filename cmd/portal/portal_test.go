@@ -248,7 +248,23 @@ func TestDevLoginRoundTripAndLogout(t *testing.T) {
 		}
 		stale := b.c.Jar.Cookies(resp.Request.URL)
 
+		// The way to the provider's end-session carries no ID token: it
+		// would put the person's name and e-mail in a URL.
+		var hops []string
+		b.c.CheckRedirect = func(req *http.Request, _ []*http.Request) error {
+			hops = append(hops, req.URL.String())
+			return nil
+		}
 		resp, page = b.post(p.url+"/logout", url.Values{"_csrf": {csrfOf(t, page)}})
+		b.c.CheckRedirect = nil
+		for _, h := range hops {
+			if strings.Contains(h, "id_token_hint") {
+				t.Errorf("logout redirect carries the ID token: %.80s…", h)
+			}
+		}
+		if len(hops) < 2 {
+			t.Errorf("logout went %v, want through the provider's end-session", hops)
+		}
 		if resp.Request.URL.Path != "/" || resp.Request.URL.Query().Get("logged_out") == "" {
 			t.Errorf("logout ended at %s, want the front page via the provider's end-session", resp.Request.URL)
 		}

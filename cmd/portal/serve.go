@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -203,8 +204,8 @@ func providers(cfg Config) []auth.ProviderConfig {
 func providerOrigins(cfg Config) []string {
 	var out []string
 	for _, iss := range []string{cfg.ResidentOIDC.Issuer, cfg.StaffOIDC.Issuer} {
-		if u, err := url.Parse(iss); err == nil && u.Host != "" {
-			out = append(out, u.Scheme+"://"+u.Host)
+		if u, err := url.Parse(iss); err == nil && u.Host != "" && !slices.Contains(out, u.Scheme+"://"+u.Host) {
+			out = append(out, u.Scheme+"://"+u.Host) // once, though both providers share it
 		}
 	}
 	return out
