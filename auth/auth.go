@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -32,6 +34,19 @@ type ProviderConfig struct {
 	// provider may put the role claim in the token only for a scope asked
 	// for (Keycloak's roles, Dex's groups).
 	Scopes []string
+	// RequiredACR, when set, lists the authentication context classes
+	// (the acr claim) a login must reach, such as Suomi.fi's substantial
+	// and high; they are asked for as acr_values too. A login below them
+	// is refused with ErrWeakLogin.
+	RequiredACR []string
+	// RegionClaim names the claim (a dotted path) with a staff member's
+	// region code. Empty: the provider says nothing about regions, and an
+	// admin assigns them in the portal, where each login leaves them be.
+	RegionClaim string
+	// Settings is the prefix of the settings that configure this provider
+	// (PORTAL_OIDC, PORTAL_STAFF_OIDC), named in logs when the provider
+	// refuses the client, so that operators know what to fix.
+	Settings string
 }
 
 // RegionResolver finds regions for the region claim; portal/regions
@@ -60,13 +75,22 @@ type Config struct {
 	// Regions turns a staff member's region claim into a region id; nil
 	// ignores the claim.
 	Regions RegionResolver
-	Now     func() time.Time
-	Logger  *slog.Logger
+	// Timeout bounds every call to a provider: discovery, key fetch, code
+	// exchange (default 10 s).
+	Timeout time.Duration
+	// MetadataTTL is how long a provider's discovery document is kept
+	// before it is read again (default an hour); a failed read keeps the
+	// old one, and a provider that stopped answering is read again at the
+	// next login.
+	MetadataTTL time.Duration
+	Now         func() time.Time
+	Logger      *slog.Logger
 }
 
 // Auth is the login, session and CSRF machinery.
 type Auth struct {
 	cfg      Config
+	client   *http.Client // for every call to a provider
 	db       *gorm.DB
 	users    *Users
 	sessions SessionStore
@@ -84,6 +108,12 @@ type provider struct {
 	verifier *oidc.IDTokenVerifier
 	oauth    oauth2.Config
 	endSess  string
+	read     time.Time // when the metadata was read
+	// userIssuer is the issuer users of this provider are stored under:
+	// the issuer, or for a staff client on the residents' issuer the issuer
+	// marked as staff, so that one person's resident and staff identities
+	// stay two users and a resident login never demotes an advisor.
+	userIssuer string
 }
 
 // New returns Auth. Providers are discovered lazily, so a provider that is
@@ -98,6 +128,12 @@ func New(cfg Config, db *gorm.DB, sessions SessionStore) (*Auth, error) {
 	if cfg.RoleClaim == "" {
 		cfg.RoleClaim = "roles"
 	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	if cfg.MetadataTTL <= 0 {
+		cfg.MetadataTTL = time.Hour
+	}
 	now := cfg.Now
 	if now == nil {
 		now = time.Now
@@ -107,7 +143,8 @@ func New(cfg Config, db *gorm.DB, sessions SessionStore) (*Auth, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Auth{
-		cfg: cfg, db: db, users: NewUsers(db), sessions: sessions,
+		cfg: cfg, client: &http.Client{Timeout: cfg.Timeout},
+		db: db, users: NewUsers(db), sessions: sessions,
 		now: now, log: log, providers: map[string]*provider{},
 	}, nil
 }
@@ -149,23 +186,60 @@ func (a *Auth) providerConfig(name string) (ProviderConfig, bool) {
 	return ProviderConfig{}, false
 }
 
-// provider discovers (once) and returns the named provider.
+// providerCtx makes ctx carry the HTTP client with the provider deadline,
+// which go-oidc and oauth2 use for every call they make.
+func (a *Auth) providerCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.Timeout)
+	return oidc.ClientContext(ctx, a.client), cancel
+}
+
+// provider returns the named provider, reading its metadata when it has
+// not been read or is older than MetadataTTL. When the provider does not
+// answer, metadata read before is used; with none, ErrUnavailable.
 func (a *Auth) provider(ctx context.Context, name string) (*provider, error) {
 	a.mu.Lock()
 	p, ok := a.providers[name]
 	a.mu.Unlock()
-	if ok {
+	if ok && a.now().Sub(p.read) < a.cfg.MetadataTTL {
 		return p, nil
 	}
+	fresh, err := a.discover(ctx, name)
+	if err != nil {
+		if ok {
+			a.log.Warn("auth: provider metadata not refreshed, keeping what was read before",
+				"provider", name, "read", p.read, "err", err)
+			return p, nil
+		}
+		return nil, err
+	}
+	a.mu.Lock()
+	a.providers[name] = fresh
+	a.mu.Unlock()
+	return fresh, nil
+}
+
+// stale makes the next use of the provider read its metadata again: it
+// failed to answer, or its keys did not verify a token.
+func (a *Auth) stale(name string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if p, ok := a.providers[name]; ok {
+		p.read = time.Time{}
+	}
+}
+
+func (a *Auth) discover(ctx context.Context, name string) (*provider, error) {
 	pc, ok := a.providerConfig(name)
 	if !ok {
 		return nil, fmt.Errorf("auth: unknown provider %q", name)
 	}
-	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	dctx, cancel := a.providerCtx(ctx)
 	defer cancel()
+	// The key set keeps this context's client, without its deadline, for
+	// its later key fetches; the client's own timeout bounds them.
 	op, err := oidc.NewProvider(dctx, pc.Issuer)
 	if err != nil {
-		return nil, fmt.Errorf("auth: discover %s provider: %w", name, err)
+		return nil, fmt.Errorf("%w: discover %s provider: %v", ErrUnavailable, name, err)
 	}
 	var meta struct {
 		EndSession string `json:"end_session_endpoint"`
@@ -173,11 +247,13 @@ func (a *Auth) provider(ctx context.Context, name string) (*provider, error) {
 	if err := op.Claims(&meta); err != nil {
 		return nil, fmt.Errorf("auth: %s provider metadata: %w", name, err)
 	}
-	p = &provider{
-		cfg:      pc,
-		oidc:     op,
-		verifier: op.Verifier(&oidc.Config{ClientID: pc.ClientID, Now: a.now}),
-		endSess:  meta.EndSession,
+	return &provider{
+		cfg:        pc,
+		oidc:       op,
+		verifier:   op.Verifier(&oidc.Config{ClientID: pc.ClientID, Now: a.now}),
+		endSess:    meta.EndSession,
+		read:       a.now(),
+		userIssuer: a.userIssuer(pc),
 		oauth: oauth2.Config{
 			ClientID:     pc.ClientID,
 			ClientSecret: pc.ClientSecret,
@@ -185,11 +261,21 @@ func (a *Auth) provider(ctx context.Context, name string) (*provider, error) {
 			RedirectURL:  a.callbackURL(),
 			Scopes:       scopes(pc.Scopes),
 		},
+	}, nil
+}
+
+// userIssuer is the issuer the users of pc are stored under (see
+// provider.userIssuer).
+func (a *Auth) userIssuer(pc ProviderConfig) string {
+	if !slices.ContainsFunc(pc.Roles, Role.Staff) || slices.Contains(pc.Roles, RoleResident) {
+		return pc.Issuer
 	}
-	a.mu.Lock()
-	a.providers[name] = p
-	a.mu.Unlock()
-	return p, nil
+	for _, o := range a.cfg.Providers {
+		if o.Name != pc.Name && o.Issuer == pc.Issuer {
+			return pc.Issuer + "#staff"
+		}
+	}
+	return pc.Issuer
 }
 
 func (a *Auth) callbackURL() string { return a.cfg.PublicURL.String() + "/auth/callback" }
@@ -208,12 +294,42 @@ type loginAttempt struct {
 
 func (loginAttempt) TableName() string { return "login_attempts" }
 
-// Errors of the login callback; all of them mean "start again".
+// Errors of the login. ErrBadState, ErrBadToken and ErrBadRole mean
+// "start again"; ErrUnavailable means the provider did not answer in time
+// or failed; ErrMisconfigured means it refused the portal's client, which
+// only an operator can fix; ErrWeakLogin means the login did not reach the
+// required assurance level.
 var (
-	ErrBadState = errors.New("auth: unknown, expired or already used state")
-	ErrBadToken = errors.New("auth: ID token rejected")
-	ErrBadRole  = errors.New("auth: the provider granted no role this portal accepts")
+	ErrBadState      = errors.New("auth: unknown, expired or already used state")
+	ErrBadToken      = errors.New("auth: ID token rejected")
+	ErrBadRole       = errors.New("auth: the provider granted no role this portal accepts")
+	ErrUnavailable   = errors.New("auth: the OpenID provider is not answering")
+	ErrMisconfigured = errors.New("auth: the OpenID provider refused the portal's client")
+	ErrWeakLogin     = errors.New("auth: the login did not reach the required assurance level")
 )
+
+// providerFault classifies an error of a call to the provider: a refused
+// client (ErrMisconfigured), a provider that failed or did not answer
+// (ErrUnavailable), else a token the provider refused (ErrBadToken).
+func providerFault(p *provider, step string, err error) error {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		switch {
+		case re.ErrorCode == "invalid_client" || re.ErrorCode == "unauthorized_client" ||
+			re.Response != nil && re.Response.StatusCode == http.StatusUnauthorized:
+			return fmt.Errorf("%w: %s: %s (check %s_CLIENT_ID and %s_CLIENT_SECRET)",
+				ErrMisconfigured, step, re.ErrorCode, p.cfg.Settings, p.cfg.Settings)
+		case re.Response != nil && re.Response.StatusCode >= 500:
+			return fmt.Errorf("%w: %s: status %d", ErrUnavailable, step, re.Response.StatusCode)
+		}
+		return fmt.Errorf("%w: %s: %v", ErrBadToken, step, err)
+	}
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) {
+		return fmt.Errorf("%w: %s: %v", ErrUnavailable, step, err)
+	}
+	return fmt.Errorf("%w: %s: %v", ErrBadToken, step, err)
+}
 
 // beginLogin records a login attempt and returns the provider URL to send
 // the browser to, and the state to bind to the browser.
@@ -240,7 +356,11 @@ func (a *Auth) beginLogin(ctx context.Context, providerName, returnTo string) (r
 	if err := a.db.WithContext(ctx).Create(&att).Error; err != nil {
 		return "", "", fmt.Errorf("auth: store login attempt: %w", err)
 	}
-	return p.oauth.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)), state, nil
+	opts := []oauth2.AuthCodeOption{oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)}
+	if len(p.cfg.RequiredACR) > 0 {
+		opts = append(opts, oauth2.SetAuthURLParam("acr_values", strings.Join(p.cfg.RequiredACR, " ")))
+	}
+	return p.oauth.AuthCodeURL(state, opts...), state, nil
 }
 
 // takeAttempt deletes and returns the attempt for state: a second callback
@@ -266,26 +386,39 @@ func (a *Auth) finishLogin(ctx context.Context, att *loginAttempt, code string) 
 	if err != nil {
 		return "", nil, err
 	}
-	tok, err := p.oauth.Exchange(ctx, code, oauth2.VerifierOption(att.CodeVerifier))
+	pctx, cancel := a.providerCtx(ctx)
+	defer cancel()
+	tok, err := p.oauth.Exchange(pctx, code, oauth2.VerifierOption(att.CodeVerifier))
 	if err != nil {
-		return "", nil, fmt.Errorf("%w: code exchange: %v", ErrBadToken, err)
+		err = providerFault(p, "code exchange", err)
+		if errors.Is(err, ErrUnavailable) {
+			a.stale(att.Provider)
+		}
+		return "", nil, err
 	}
 	raw, ok := tok.Extra("id_token").(string)
 	if !ok || raw == "" {
 		return "", nil, fmt.Errorf("%w: no id_token in token response", ErrBadToken)
 	}
-	idt, err := p.verifier.Verify(ctx, raw)
+	idt, err := p.verifier.Verify(pctx, raw)
 	if err != nil {
+		// go-oidc flattens the key fetch's error into text: a deadline
+		// that passed, or its "fetching keys" prefix, is a provider that
+		// did not answer, not a bad token.
+		if pctx.Err() != nil || strings.Contains(err.Error(), "fetching keys") {
+			a.stale(att.Provider)
+			return "", nil, fmt.Errorf("%w: key fetch: %v", ErrUnavailable, err)
+		}
 		return "", nil, fmt.Errorf("%w: %v", ErrBadToken, err)
 	}
 	if idt.Nonce != att.Nonce {
 		return "", nil, fmt.Errorf("%w: nonce mismatch", ErrBadToken)
 	}
-	u, err := a.userFromToken(ctx, p, idt)
+	u, sid, err := a.userFromToken(ctx, p, idt)
 	if err != nil {
 		return "", nil, err
 	}
-	u, err = a.users.Upsert(ctx, u)
+	u, err = a.users.Upsert(ctx, u, p.cfg.RegionClaim != "")
 	if err != nil {
 		return "", nil, err
 	}
@@ -299,8 +432,8 @@ func (a *Auth) finishLogin(ctx context.Context, att *loginAttempt, code string) 
 	}
 	now := a.now().UTC()
 	sess = &Session{
-		ID: hashToken(cookie), UserID: u.ID, CSRFToken: csrf, IDToken: raw,
-		Provider: att.Provider, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(a.cfg.MaxAge),
+		ID: hashToken(cookie), UserID: u.ID, CSRFToken: csrf,
+		Provider: att.Provider, ProviderSID: sid, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(a.cfg.MaxAge),
 	}
 	if err := a.sessions.Create(ctx, sess); err != nil {
 		return "", nil, err
@@ -308,38 +441,45 @@ func (a *Auth) finishLogin(ctx context.Context, att *loginAttempt, code string) 
 	return cookie, sess, nil
 }
 
-func (a *Auth) userFromToken(ctx context.Context, p *provider, idt *oidc.IDToken) (*User, error) {
+// userFromToken reads the user, and the provider's session id (sid) for
+// back-channel logout, from a verified ID token.
+func (a *Auth) userFromToken(ctx context.Context, p *provider, idt *oidc.IDToken) (*User, string, error) {
 	var all map[string]any
 	if err := idt.Claims(&all); err != nil {
-		return nil, fmt.Errorf("%w: claims: %v", ErrBadToken, err)
+		return nil, "", fmt.Errorf("%w: claims: %v", ErrBadToken, err)
 	}
 	str := func(k string) string {
-		s, _ := all[k].(string) // absent or not a string: empty
+		s, _ := claimAt(all, k).(string) // absent or not a string: empty
 		return s
+	}
+	if acr := p.cfg.RequiredACR; len(acr) > 0 && !slices.Contains(acr, str("acr")) {
+		return nil, "", fmt.Errorf("%w: acr %q, want one of %v", ErrWeakLogin, str("acr"), acr)
 	}
 	role, err := pickRole(claimAt(all, a.cfg.RoleClaim), a.cfg.RoleMap, p.cfg.Roles)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	now := a.now().UTC()
 	u := &User{
-		Issuer: idt.Issuer, Subject: idt.Subject, Role: role,
+		Issuer: p.userIssuer, Subject: idt.Subject, Role: role,
 		Name: str("name"), GivenName: str("given_name"), FamilyName: str("family_name"),
 		Email: str("email"), PostalCode: str("postal_code"), LastLoginAt: &now,
 	}
 	if u.Name == "" {
 		u.Name = strings.TrimSpace(u.GivenName + " " + u.FamilyName)
 	}
-	if code := str("region"); code != "" && role.Staff() && a.cfg.Regions != nil {
-		id, err := a.cfg.Regions.IDByCode(ctx, code)
-		if err != nil {
-			return nil, fmt.Errorf("auth: region %q: %w", code, err)
-		}
-		if id != 0 {
-			u.RegionID = &id
+	if p.cfg.RegionClaim != "" && role.Staff() && a.cfg.Regions != nil {
+		if code := str(p.cfg.RegionClaim); code != "" {
+			id, err := a.cfg.Regions.IDByCode(ctx, code)
+			if err != nil {
+				return nil, "", fmt.Errorf("auth: region %q: %w", code, err)
+			}
+			if id != 0 {
+				u.RegionID = &id
+			}
 		}
 	}
-	return u, nil
+	return u, str("sid"), nil
 }
 
 // pickRole chooses the highest-privilege role the claim names that the
@@ -395,12 +535,7 @@ func (a *Auth) logout(ctx context.Context, sess *Session) (string, error) {
 	if err := a.sessions.Delete(ctx, sess.ID); err != nil {
 		return "", err
 	}
-	a.mu.Lock()
-	hooks := append([]func(string, int64){}, a.onLogout...)
-	a.mu.Unlock()
-	for _, fn := range hooks {
-		fn(sess.ID, sess.UserID)
-	}
+	a.loggedOut(sess.ID, sess.UserID)
 	back := a.cfg.PublicURL.String() + "/?logged_out=1"
 	p, err := a.provider(ctx, sess.Provider)
 	if err != nil || p.endSess == "" {
@@ -488,4 +623,10 @@ func claimAt(claims map[string]any, path string) any {
 		}
 	}
 	return cur
+}
+
+// settings is the settings prefix of the named provider, for logs.
+func (a *Auth) settings(name string) string {
+	pc, _ := a.providerConfig(name) // unknown: empty
+	return pc.Settings
 }

@@ -1,12 +1,15 @@
 package auth_test
 
 import (
+	"bytes"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,6 +30,7 @@ type harness struct {
 	db     *database.DB
 	a      *auth.Auth
 	posted int
+	logs   syncBuffer
 }
 
 func newHarness(t *testing.T, db *database.DB, secure bool) *harness {
@@ -41,6 +45,19 @@ func newHarnessRoles(t *testing.T, db *database.DB, secure bool, roles []auth.Ro
 
 func newHarnessWith(t *testing.T, db *database.DB, secure bool, roles []auth.Role, regions auth.RegionResolver) *harness {
 	t.Helper()
+	return newHarnessConfig(t, db, func(cfg *auth.Config) {
+		cfg.Secure = secure
+		cfg.Providers[0].Roles = roles
+		cfg.Providers[0].RegionClaim = "region"
+		cfg.Regions = regions
+	})
+}
+
+// newHarnessConfig is the harness with its auth.Config changed by
+// configure: one provider, "resident", the test provider's one client,
+// all roles.
+func newHarnessConfig(t *testing.T, db *database.DB, configure func(*auth.Config)) *harness {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -51,17 +68,19 @@ func newHarnessWith(t *testing.T, db *database.DB, secure bool, roles []auth.Rol
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.a, err = auth.New(auth.Config{
+	cfg := auth.Config{
 		PublicURL: pub,
 		Providers: []auth.ProviderConfig{{
 			Name: "resident", Issuer: h.idp.URL, ClientID: "portal", ClientSecret: "portal-secret",
-			Roles: roles,
+			Roles: []auth.Role{auth.RoleResident, auth.RoleAdvisor, auth.RoleAdmin}, Settings: "PORTAL_OIDC",
 		}},
-		RoleClaim: h.idp.RoleClaim(), Secure: secure,
+		RoleClaim:   h.idp.RoleClaim(),
 		IdleTimeout: 30 * time.Minute, MaxAge: 12 * time.Hour,
 		SecretKey: []byte(strings.Repeat("k", 32)),
-		Regions:   regions,
-	}, db.Gorm, auth.NewDBSessions(db.Gorm))
+		Logger:    slog.New(slog.NewTextHandler(&h.logs, nil)),
+	}
+	configure(&cfg)
+	h.a, err = auth.New(cfg, db.Gorm, auth.NewDBSessions(db.Gorm))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,6 +104,24 @@ func newHarnessWith(t *testing.T, db *database.DB, secure bool, roles []auth.Rol
 		}
 	})
 	return h
+}
+
+// syncBuffer is a log sink safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func newClient(t *testing.T, follow bool) *http.Client {

@@ -25,9 +25,15 @@ const (
 const (
 	MsgLoginFailed    = "error.login_failed"
 	MsgLoginCancelled = "error.login_cancelled"
-	MsgCSRF           = "error.csrf"
-	MsgForbidden      = "error.403"
-	MsgLoginRequired  = "error.401"
+	// MsgLoginUnavailable: the identification service did not answer or
+	// refused the portal; try again later.
+	MsgLoginUnavailable = "error.login_unavailable"
+	// MsgLoginWeak: the resident's login did not reach the required
+	// assurance level (strong identification).
+	MsgLoginWeak     = "error.login_weak"
+	MsgCSRF          = "error.csrf"
+	MsgForbidden     = "error.403"
+	MsgLoginRequired = "error.401"
 )
 
 func (a *Auth) sessionCookie() string {
@@ -54,6 +60,8 @@ func (a *Auth) Register(r fiber.Router, limit fiber.Handler) {
 	r.Get("/auth/callback", limit, a.handleCallback)
 	// Logout ends the session here and at the provider.
 	r.Post("/logout", a.handleLogout)
+	// The provider ends sessions (logged out there, or elsewhere).
+	r.Post(BackchannelPath, limit, a.handleBackchannelLogout)
 }
 
 func (a *Auth) handleLogin(name string) fiber.Handler {
@@ -62,6 +70,10 @@ func (a *Auth) handleLogin(name string) fiber.Handler {
 			name = a.cfg.Providers[0].Name
 		}
 		to, state, err := a.beginLogin(c.UserContext(), name, c.Query("return"))
+		if errors.Is(err, ErrUnavailable) {
+			a.log.Error("login: provider not answering", "request_id", ActorFrom(c.UserContext()).RequestID, "provider", name, "err", err)
+			return fiber.NewError(fiber.StatusServiceUnavailable, MsgLoginUnavailable)
+		}
 		if err != nil {
 			return err
 		}
@@ -98,19 +110,39 @@ func (a *Auth) handleCallback(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if e := c.Query("error"); e != "" {
+	rid := ActorFrom(ctx).RequestID
+	switch e := c.Query("error"); e {
+	case "":
+	case "access_denied":
+		// The person cancelled at the provider (or declined consent).
 		return fiber.NewError(fiber.StatusBadRequest, MsgLoginCancelled)
+	case "temporarily_unavailable", "server_error":
+		a.log.Error("login: provider failed the authorization", "request_id", rid, "provider", att.Provider, "error", e)
+		return fiber.NewError(fiber.StatusServiceUnavailable, MsgLoginUnavailable)
+	default:
+		// invalid_scope, unauthorized_client and the like: the provider
+		// does not accept the request as the portal is configured.
+		a.log.Error("login: provider refused the authorization request; check the client and scope settings",
+			"request_id", rid, "provider", att.Provider, "error", e, "settings", a.settings(att.Provider))
+		return fiber.NewError(fiber.StatusServiceUnavailable, MsgLoginUnavailable)
 	}
 	code := c.Query("code")
 	if code == "" {
 		return fiber.NewError(fiber.StatusBadRequest, MsgLoginFailed)
 	}
 	cookie, sess, err := a.finishLogin(ctx, att, code)
-	if errors.Is(err, ErrBadToken) || errors.Is(err, ErrBadRole) {
-		a.log.Warn("login rejected", "request_id", ActorFrom(c.UserContext()).RequestID, "provider", att.Provider, "err", err)
+	switch {
+	case errors.Is(err, ErrBadToken) || errors.Is(err, ErrBadRole):
+		a.log.Warn("login rejected", "request_id", rid, "provider", att.Provider, "err", err)
 		return fiber.NewError(fiber.StatusBadRequest, MsgLoginFailed)
-	}
-	if err != nil {
+	case errors.Is(err, ErrWeakLogin):
+		a.log.Warn("login below the required assurance level", "request_id", rid, "provider", att.Provider, "err", err)
+		return fiber.NewError(fiber.StatusForbidden, MsgLoginWeak)
+	case errors.Is(err, ErrUnavailable), errors.Is(err, ErrMisconfigured):
+		// Never the secret: the error names the settings, not their values.
+		a.log.Error("login: provider call failed", "request_id", rid, "provider", att.Provider, "err", err)
+		return fiber.NewError(fiber.StatusServiceUnavailable, MsgLoginUnavailable)
+	case err != nil:
 		return err
 	}
 	// A browser that was already logged in gets a new session; the old
@@ -297,6 +329,9 @@ func (a *Auth) CSRF() fiber.Handler {
 		switch c.Method() {
 		case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
 			return c.Next()
+		}
+		if c.Path() == BackchannelPath {
+			return c.Next() // server to server, signed; no cookie to ride on
 		}
 		if o := c.Get(fiber.HeaderOrigin); o != "" && o != "null" && !strings.EqualFold(o, origin) {
 			return fiber.NewError(fiber.StatusForbidden, MsgCSRF)

@@ -14,14 +14,16 @@ import (
 // stores keep the SHA-256 of it, so a leaked table or Redis dump holds no
 // usable cookies.
 type Session struct {
-	ID         string // hash of the cookie value
-	UserID     int64
-	CSRFToken  string
-	IDToken    string // for the provider's end-session id_token_hint
-	Provider   string
-	CreatedAt  time.Time
-	LastSeenAt time.Time
-	ExpiresAt  time.Time // absolute end of life
+	ID        string // hash of the cookie value
+	UserID    int64
+	CSRFToken string
+	Provider  string
+	// ProviderSID is the provider's session id (the ID token's sid), by
+	// which a back-channel logout names the sessions to end.
+	ProviderSID string `gorm:"column:provider_sid"`
+	CreatedAt   time.Time
+	LastSeenAt  time.Time
+	ExpiresAt   time.Time // absolute end of life
 }
 
 // TableName keeps gorm on the migrated table.
@@ -37,6 +39,17 @@ type SessionStore interface {
 	// until expiresAt.
 	Touch(ctx context.Context, id string, at time.Time) error
 	Delete(ctx context.Context, id string) error
+	// DeleteMatching removes the sessions of provider that m names and
+	// returns the ids removed: a back-channel logout.
+	DeleteMatching(ctx context.Context, m SessionMatch) ([]string, error)
+}
+
+// SessionMatch names sessions by the provider's session id, or, when SID
+// is empty, all of a user's sessions from that provider.
+type SessionMatch struct {
+	Provider string
+	SID      string
+	UserID   int64
 }
 
 // randomToken returns n random bytes, base64url-encoded.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // DBSessions keeps sessions in the database.
@@ -57,6 +58,25 @@ func (s *DBSessions) Delete(ctx context.Context, id string) error {
 	return nil
 }
 
+// DeleteMatching removes the sessions m names.
+func (s *DBSessions) DeleteMatching(ctx context.Context, m SessionMatch) ([]string, error) {
+	q := s.db.WithContext(ctx).Clauses(clause.Returning{Columns: []clause.Column{{Name: "id"}}}).Where("provider = ?", m.Provider)
+	if m.SID != "" {
+		q = q.Where("provider_sid = ?", m.SID)
+	} else {
+		q = q.Where("user_id = ?", m.UserID)
+	}
+	var gone []Session
+	if err := q.Delete(&gone).Error; err != nil {
+		return nil, fmt.Errorf("auth: delete sessions of %s: %w", m.Provider, err)
+	}
+	ids := make([]string, len(gone))
+	for i, g := range gone {
+		ids[i] = g.ID
+	}
+	return ids, nil
+}
+
 // DeleteExpired removes sessions past their absolute or idle end, and
 // abandoned login attempts; the server runs it periodically.
 func (s *DBSessions) DeleteExpired(ctx context.Context, now time.Time, idle time.Duration) (int64, error) {
@@ -66,6 +86,9 @@ func (s *DBSessions) DeleteExpired(ctx context.Context, now time.Time, idle time
 	}
 	if err := s.db.WithContext(ctx).Where("expires_at < ?", now).Delete(&loginAttempt{}).Error; err != nil {
 		return res.RowsAffected, fmt.Errorf("auth: delete expired login attempts: %w", err)
+	}
+	if err := s.db.WithContext(ctx).Where("expires_at < ?", now).Delete(&usedLogoutToken{}).Error; err != nil {
+		return res.RowsAffected, fmt.Errorf("auth: delete expired logout tokens: %w", err)
 	}
 	return res.RowsAffected, nil
 }

@@ -43,10 +43,66 @@ func (s *RedisSessions) Create(ctx context.Context, sess *Session) error {
 	if ttl <= 0 {
 		return fmt.Errorf("auth: create session: already expired")
 	}
-	if err := s.rdb.Set(ctx, s.prefix+sess.ID, b, ttl).Err(); err != nil {
+	// The indexes by which a back-channel logout finds the session live
+	// as long as the newest session they list; a member whose session has
+	// gone is skipped at logout.
+	life := sess.ExpiresAt.Sub(sess.LastSeenAt)
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, s.prefix+sess.ID, b, ttl)
+		for _, idx := range s.indexes(sess) {
+			p.SAdd(ctx, idx, sess.ID)
+			p.Expire(ctx, idx, life) // every session lives MaxAge at most: the newest outlives the rest
+		}
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("auth: create session: %w", err)
 	}
 	return nil
+}
+
+// indexes are the sets that list sess: its user's sessions from its
+// provider, and its provider session's.
+func (s *RedisSessions) indexes(sess *Session) []string {
+	out := []string{s.userIndex(sess.Provider, sess.UserID)}
+	if sess.ProviderSID != "" {
+		out = append(out, s.sidIndex(sess.Provider, sess.ProviderSID))
+	}
+	return out
+}
+
+func (s *RedisSessions) userIndex(provider string, userID int64) string {
+	return fmt.Sprintf("%sby-user:%s:%d", s.prefix, provider, userID)
+}
+
+func (s *RedisSessions) sidIndex(provider, sid string) string {
+	return s.prefix + "by-sid:" + provider + ":" + hashToken(sid)
+}
+
+// DeleteMatching removes the sessions m names.
+func (s *RedisSessions) DeleteMatching(ctx context.Context, m SessionMatch) ([]string, error) {
+	idx := s.userIndex(m.Provider, m.UserID)
+	if m.SID != "" {
+		idx = s.sidIndex(m.Provider, m.SID)
+	}
+	ids, err := s.rdb.SMembers(ctx, idx).Result()
+	if err != nil {
+		return nil, fmt.Errorf("auth: sessions of %s: %w", m.Provider, err)
+	}
+	var gone []string
+	for _, id := range ids {
+		n, err := s.rdb.Del(ctx, s.prefix+id).Result()
+		if err != nil {
+			return gone, fmt.Errorf("auth: delete session: %w", err)
+		}
+		if n == 1 {
+			gone = append(gone, id)
+		}
+	}
+	if err := s.rdb.Del(ctx, idx).Err(); err != nil {
+		return gone, fmt.Errorf("auth: delete session index: %w", err)
+	}
+	return gone, nil
 }
 
 // Get loads a session.

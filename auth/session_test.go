@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +17,7 @@ import (
 func testStores(t *testing.T, fn func(t *testing.T, s SessionStore, userID int64)) {
 	t.Run("database", func(t *testing.T) {
 		dbtest.Each(t, func(t *testing.T, db *database.DB) {
-			u, err := NewUsers(db.Gorm).Upsert(context.Background(), &User{Issuer: "i", Subject: "s", Role: RoleResident})
+			u, err := NewUsers(db.Gorm).Upsert(context.Background(), &User{Issuer: "i", Subject: "s", Role: RoleResident}, true)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -33,7 +34,7 @@ func TestSessionStores(t *testing.T) {
 	testStores(t, func(t *testing.T, s SessionStore, userID int64) {
 		ctx := context.Background()
 		now := time.Now().UTC().Truncate(time.Second)
-		sess := &Session{ID: hashToken("cookie"), UserID: userID, CSRFToken: "c", IDToken: "t", Provider: "resident",
+		sess := &Session{ID: hashToken("cookie"), UserID: userID, CSRFToken: "c", Provider: "resident", ProviderSID: "sid-1",
 			CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}
 		if err := s.Create(ctx, sess); err != nil {
 			t.Fatal(err)
@@ -64,6 +65,53 @@ func TestSessionStores(t *testing.T) {
 		}
 		if _, err := s.Get(ctx, sess.ID); !errors.Is(err, ErrNotFound) {
 			t.Errorf("touch resurrected a deleted session: %v", err)
+		}
+	})
+}
+
+// TestDeleteMatching: a back-channel logout ends the sessions of one
+// provider session (sid), or all of a user's sessions from the provider,
+// and nothing else.
+func TestDeleteMatching(t *testing.T) {
+	testStores(t, func(t *testing.T, s SessionStore, userID int64) {
+		ctx := context.Background()
+		now := time.Now().UTC().Truncate(time.Second)
+		mk := func(cookie, provider, sid string) string {
+			t.Helper()
+			sess := &Session{ID: hashToken(cookie), UserID: userID, CSRFToken: "c", Provider: provider, ProviderSID: sid,
+				CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}
+			if err := s.Create(ctx, sess); err != nil {
+				t.Fatal(err)
+			}
+			return sess.ID
+		}
+		a1, a2 := mk("a1", "resident", "sid-a"), mk("a2", "resident", "sid-a")
+		b := mk("b", "resident", "sid-b")
+		staff := mk("s", "staff", "sid-a") // the same sid from another client
+		alive := func(id string) bool {
+			_, err := s.Get(ctx, id)
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				t.Fatal(err)
+			}
+			return err == nil
+		}
+
+		gone, err := s.DeleteMatching(ctx, SessionMatch{Provider: "resident", SID: "sid-a"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(gone)
+		want := []string{a1, a2}
+		slices.Sort(want)
+		if !slices.Equal(gone, want) || alive(a1) || alive(a2) || !alive(b) || !alive(staff) {
+			t.Fatalf("by sid: ended %v, want %v; b alive %v, staff alive %v", gone, want, alive(b), alive(staff))
+		}
+		if gone, err := s.DeleteMatching(ctx, SessionMatch{Provider: "resident", SID: "sid-a"}); err != nil || len(gone) != 0 {
+			t.Errorf("again: %v, %v; want nothing", gone, err)
+		}
+		gone, err = s.DeleteMatching(ctx, SessionMatch{Provider: "resident", UserID: userID})
+		if err != nil || !slices.Equal(gone, []string{b}) || alive(b) || !alive(staff) {
+			t.Errorf("by user: ended %v, %v; want [b] and the staff session alive", gone, err)
 		}
 	})
 }

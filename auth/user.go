@@ -78,20 +78,32 @@ func (s *Users) ByID(ctx context.Context, id int64) (*User, error) {
 	return &u, nil
 }
 
+// BySubject loads the user a provider knows as subject.
+func (s *Users) BySubject(ctx context.Context, issuer, subject string) (*User, error) {
+	var u User
+	err := s.db.WithContext(ctx).Where("issuer = ? AND subject = ?", issuer, subject).First(&u).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: load user by subject: %w", err)
+	}
+	return &u, nil
+}
+
 // Upsert creates the user identified by issuer and subject, or refreshes
-// the provider-owned fields of an existing one, and returns it.
-func (s *Users) Upsert(ctx context.Context, u *User) (*User, error) {
+// the provider-owned fields of an existing one, and returns it. The region
+// is the provider's only when withRegion: otherwise an existing user keeps
+// the region an admin gave them.
+func (s *Users) Upsert(ctx context.Context, u *User, withRegion bool) (*User, error) {
 	now := time.Now().UTC()
 	u.CreatedAt, u.UpdatedAt = now, now
 	if u.PreferredLang == "" {
 		u.PreferredLang = "fi"
 	}
 	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{
-		Columns: []clause.Column{{Name: "issuer"}, {Name: "subject"}},
-		DoUpdates: clause.AssignmentColumns([]string{
-			"role", "name", "given_name", "family_name", "email", "postal_code",
-			"region_id", "title", "updated_at", "last_login_at",
-		}),
+		Columns:   []clause.Column{{Name: "issuer"}, {Name: "subject"}},
+		DoUpdates: clause.AssignmentColumns(upsertColumns(withRegion)),
 	}).Create(u).Error
 	if err != nil {
 		return nil, fmt.Errorf("auth: upsert user: %w", err)
@@ -101,6 +113,27 @@ func (s *Users) Upsert(ctx context.Context, u *User) (*User, error) {
 		return nil, fmt.Errorf("auth: reload user: %w", err)
 	}
 	return &out, nil
+}
+
+func upsertColumns(withRegion bool) []string {
+	cols := []string{
+		"role", "name", "given_name", "family_name", "email", "postal_code",
+		"title", "updated_at", "last_login_at",
+	}
+	if withRegion {
+		cols = append(cols, "region_id")
+	}
+	return cols
+}
+
+// SetRegion assigns a staff member's region; nil removes it.
+func (s *Users) SetRegion(ctx context.Context, id int64, regionID *int64) error {
+	err := s.db.WithContext(ctx).Model(&User{}).Where("id = ?", id).
+		Updates(map[string]any{"region_id": regionID, "updated_at": time.Now().UTC()}).Error
+	if err != nil {
+		return fmt.Errorf("auth: set region of user %d: %w", id, err)
+	}
+	return nil
 }
 
 // Lookups for other features, so that the users table is read here only.

@@ -177,7 +177,7 @@ func (e *env) user(t *testing.T, role auth.Role, given string) *testUser {
 	t.Helper()
 	ctx := context.Background()
 	u, err := e.auth.Users().Upsert(ctx, &auth.User{Issuer: "test", Subject: given + "-" + testPrefix(t), Role: role,
-		Name: given + " Testinen", GivenName: given})
+		Name: given + " Testinen", GivenName: given}, true)
 	if err != nil {
 		t.Fatal(err)
 	}

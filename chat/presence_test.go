@@ -259,7 +259,7 @@ func TestPresenceStore(t *testing.T) {
 		ctx := context.Background()
 		users := auth.NewUsers(db.Gorm)
 		newUser := func(role auth.Role, name string) *auth.User {
-			u, err := users.Upsert(ctx, &auth.User{Issuer: "test", Subject: name, Role: role, Name: name, GivenName: name})
+			u, err := users.Upsert(ctx, &auth.User{Issuer: "test", Subject: name, Role: role, Name: name, GivenName: name}, true)
 			if err != nil {
 				t.Fatal(err)
 			}

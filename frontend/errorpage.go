@@ -2,9 +2,12 @@ package frontend
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
 )
 
 // errorStatuses are the statuses with their own translated title and text;
@@ -16,6 +19,10 @@ var errorStatuses = [...]int{
 	http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusServiceUnavailable,
 }
 
+// loginErrors are the messages of a login that did not go through; their
+// pages offer to log in again.
+var loginErrors = []string{auth.MsgLoginFailed, auth.MsgLoginCancelled, auth.MsgLoginUnavailable, auth.MsgLoginWeak}
+
 func errorTitleKey(status int) string { return "error." + strconv.Itoa(status) + ".title" }
 func errorBodyKey(status int) string  { return "error." + strconv.Itoa(status) + ".body" }
 
@@ -24,6 +31,9 @@ type ErrorData struct {
 	Status     int
 	MessageKey string   // translation key of the text under the title
 	FieldKeys  []string // translation keys of what is wrong with each field (422)
+	// Login offers to start the login again: the page is about a login
+	// that did not go through.
+	Login bool
 }
 
 // ErrorPage renders the HDS error page with status: a translated title and
@@ -49,7 +59,10 @@ func (f *Frontend) ErrorPage(c *fiber.Ctx, status int, messageKey string, fieldK
 	}
 	err := f.Render(c, status, "pages/error", Page{
 		TitleKey: titleKey,
-		Data:     ErrorData{Status: status, MessageKey: bodyKey, FieldKeys: fieldKeys},
+		Data: ErrorData{
+			Status: status, MessageKey: bodyKey, FieldKeys: fieldKeys,
+			Login: slices.Contains(loginErrors, messageKey),
+		},
 	})
 	if err != nil {
 		f.log.Error("frontend: render error page", "status", status, "err", err)

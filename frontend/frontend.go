@@ -343,6 +343,7 @@ func navFor(viewer *Viewer, path string) []NavItem {
 		case auth.RoleAdmin:
 			items = append(items,
 				NavItem{Key: "nav.desk", URL: "/desk"},
+				NavItem{Key: "nav.staff", URL: "/admin/staff"},
 				NavItem{Key: "nav.access_log", URL: "/admin/access-log"})
 		}
 	}

@@ -53,6 +53,20 @@ type accessLogData struct {
 	Page, PrevPage, NextPage int
 }
 
+// staffData has the shape of desk.StaffData.
+type staffData struct {
+	Staff   []staffRow
+	Regions []Option
+}
+
+type staffRow struct {
+	ID          int64
+	Name, Email string
+	Role        auth.Role
+	RegionID    string
+	LastLoginAt *time.Time
+}
+
 func newFrontend(t *testing.T, opts Options) *Frontend {
 	t.Helper()
 	if opts.Location == nil {
@@ -109,6 +123,7 @@ func get(t *testing.T, app *fiber.App, target string, header ...string) (*http.R
 
 func TestPagesRender(t *testing.T) {
 	at := time.Date(2025, 3, 4, 12, 5, 0, 0, time.UTC)
+	loggedIn := at
 	resident := &Viewer{Name: "Maija Meikäläinen", Role: auth.RoleResident}
 	advisor := &Viewer{Name: "Anna Neuvoja", Role: auth.RoleAdvisor}
 	admin := &Viewer{Name: "Pekka Pääkäyttäjä", Role: auth.RoleAdmin}
@@ -178,6 +193,18 @@ func TestPagesRender(t *testing.T) {
 		{name: "access log empty en", target: "/admin/access-log?lang=en", viewer: admin, page: "pages/access-log",
 			p:    Page{TitleKey: "accesslog.title", Data: accessLogData{}},
 			want: []string{"No log events found"}, absent: []string{"<table", "hds-pagination"}},
+		{name: "staff and regions", target: "/admin/staff", viewer: admin, page: "pages/staff",
+			p: Page{TitleKey: "staffadmin.title", Data: staffData{
+				Staff: []staffRow{
+					{ID: 3, Name: "Anna Neuvoja", Email: "anna@example.test", Role: auth.RoleAdvisor, RegionID: "2", LastLoginAt: &loggedIn},
+					{ID: 4, Name: "Uusi Neuvoja", Role: auth.RoleAdvisor},
+				},
+				Regions: []Option{{Value: "1", Label: "Länsi"}, {Value: "2", Label: "Itä"}},
+			}},
+			want: []string{"<h1>Henkilöstö ja alueet</h1>", `action="/admin/staff/3/region"`, `<label class="visually-hidden" for="region-3">Alue: Anna Neuvoja</label>`,
+				`<option value="2" selected>Itä</option>`, "Ei vielä", "4.3.2025 klo 14.05", `<a class="main-nav__link" href="/admin/staff" aria-current="page">Henkilöstö</a>`}},
+		{name: "staff empty sv", target: "/admin/staff?lang=sv", viewer: admin, page: "pages/staff",
+			p: Page{TitleKey: "staffadmin.title", Data: staffData{}}, want: []string{"Ingen i personalen har loggat in ännu"}, absent: []string{"<table"}},
 		{name: "info", target: "/accessibility", page: "pages/info",
 			p: Page{TitleKey: "info.accessibility.title", Data: infoData{Intro: "info.accessibility.intro", Sections: []infoSection{
 				{TitleKey: "info.accessibility.status_title", Paragraphs: []string{"info.accessibility.status_text"}},
@@ -662,6 +689,12 @@ func TestErrorPage(t *testing.T) {
 		{"unknown key falls back", 500, "no.such.key", "/x", []string{"<h1>Jokin meni vikaan</h1>", "Palvelussa tapahtui virhe"}},
 		{"418 as 400", 418, "", "/x", []string{"<h1>Pyyntöä ei voitu käsitellä</h1>", "Virhekoodi 418"}},
 		{"502 as 500", 502, "", "/x", []string{"<h1>Jokin meni vikaan</h1>"}},
+		{"login cancelled offers the login", 400, "error.login_cancelled", "/x",
+			[]string{"<h1>Kirjautuminen keskeytettiin</h1>", `href="/login">Kirjaudu uudelleen</a>`}},
+		{"login service down sv", 503, "error.login_unavailable", "/x?lang=sv",
+			[]string{"<h1>Identifieringstjänsten svarar inte</h1>", `href="/login">Logga in igen</a>`}},
+		{"weak login en", 403, "error.login_weak", "/x?lang=en",
+			[]string{"<h1>Logging in needs strong identification</h1>", `href="/login">Log in again</a>`}},
 	}
 	f := newFrontend(t, Options{})
 	for _, tc := range cases {
@@ -712,7 +745,7 @@ func TestNav(t *testing.T) {
 		{nil, "/chat", []string{"/", "/booking", "/chat", "/my"}, "/chat"},
 		{&Viewer{Role: auth.RoleResident}, "/my/messages", []string{"/", "/my", "/booking", "/chat"}, "/my"},
 		{&Viewer{Role: auth.RoleAdvisor}, "/desk", []string{"/", "/desk"}, "/desk"},
-		{&Viewer{Role: auth.RoleAdmin}, "/admin/access-log", []string{"/", "/desk", "/admin/access-log"}, "/admin/access-log"},
+		{&Viewer{Role: auth.RoleAdmin}, "/admin/access-log", []string{"/", "/desk", "/admin/staff", "/admin/access-log"}, "/admin/access-log"},
 		{&Viewer{Role: "stranger"}, "/mystery", []string{"/"}, ""},
 	}
 	for _, tc := range cases {

@@ -49,7 +49,7 @@ type User struct {
 func Login(t testing.TB, db *gorm.DB, role auth.Role, name string) *User {
 	t.Helper()
 	ctx := context.Background()
-	u, err := auth.NewUsers(db).Upsert(ctx, &auth.User{Issuer: "authtest", Subject: name, Role: role, Name: name, GivenName: name})
+	u, err := auth.NewUsers(db).Upsert(ctx, &auth.User{Issuer: "authtest", Subject: name, Role: role, Name: name, GivenName: name}, true)
 	if err != nil {
 		t.Fatal(err)
 	}

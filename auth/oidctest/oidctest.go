@@ -41,6 +41,14 @@ const (
 	Expired                    // exp (and iat) lie an hour in the past
 	BadSignature               // signed with a key not in the JWKS
 	WrongIssuer                // iss differs from the discovered issuer
+
+	// Faults of the provider rather than of its tokens: each must make a
+	// correct client tell the person that the login service is not
+	// answering (or that they cancelled), not that their login was wrong.
+	HangToken        // the token endpoint accepts the request and never answers
+	HangKeys         // the JWKS endpoint accepts the request and never answers
+	TokenServerError // the token endpoint answers 500
+	DenyAccess       // authorize returns error=access_denied: the person cancelled
 )
 
 // String names the fault, for subtest names and messages.
@@ -58,15 +66,27 @@ func (f Fault) String() string {
 		return "BadSignature"
 	case WrongIssuer:
 		return "WrongIssuer"
+	case HangToken:
+		return "HangToken"
+	case HangKeys:
+		return "HangKeys"
+	case TokenServerError:
+		return "TokenServerError"
+	case DenyAccess:
+		return "DenyAccess"
 	}
 	return fmt.Sprintf("Fault(%d)", int(f))
 }
 
 // Claims is the user the provider signs in, as it appears in the ID token and
-// at userinfo. Roles go into the claim RoleClaim names.
+// at userinfo. Roles go into the claim RoleClaim names; ACR, when set, is the
+// acr claim (the assurance level of the login); Extra adds claims as they
+// are, nested ones too (Keycloak's realm_access).
 type Claims struct {
 	Subject, Name, GivenName, FamilyName, Email, Region, PostalCode string
 	Roles                                                           []string
+	ACR                                                             string
+	Extra                                                           map[string]any
 }
 
 // Provider is a running test OpenID provider with one registered client.
@@ -85,10 +105,17 @@ type Provider struct {
 	codes   map[string]grant // by code, until redeemed
 	tokens  map[string]Claims
 	logouts int
+
+	rolesScope string // when set, roles are in tokens only for this scope
+	noEndSess  bool   // discovery leaves out end_session_endpoint
+	lastSID    string
+	acrValues  string        // acr_values of the last authorize request
+	stop       chan struct{} // closed at cleanup: hung handlers return
 }
 
 // grant is what authorize remembers for its code.
 type grant struct {
+	sid       string
 	user      Claims
 	nonce     string
 	challenge string
@@ -139,11 +166,53 @@ func New(tb testing.TB, clientID, clientSecret string, redirectURI string) *Prov
 		},
 		codes:  make(map[string]grant),
 		tokens: make(map[string]Claims),
+		stop:   make(chan struct{}),
 	}
 	srv := httptest.NewServer(p.routes())
 	p.URL = srv.URL
 	tb.Cleanup(srv.Close)
+	tb.Cleanup(func() { close(p.stop) }) // runs first: hung handlers end before Close waits for them
 	return p
+}
+
+// hang holds a request until its client gives up or the test ends, as a
+// provider that accepted the connection and then stalled.
+func (p *Provider) hang(r *http.Request) {
+	select {
+	case <-r.Context().Done():
+	case <-p.stop:
+	}
+}
+
+// SetRolesScope puts the roles claim into ID tokens only when scope was
+// asked for, as Dex does with groups and Keycloak with its roles scope; ""
+// puts it there always.
+func (p *Provider) SetRolesScope(scope string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.rolesScope = scope
+}
+
+// SetEndSession makes discovery announce end_session_endpoint (the
+// default) or leave it out.
+func (p *Provider) SetEndSession(on bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.noEndSess = !on
+}
+
+// LastSID is the provider session id (sid) of the last code issued.
+func (p *Provider) LastSID() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lastSID
+}
+
+// LastACRValues is the acr_values parameter of the last authorize request.
+func (p *Provider) LastACRValues() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.acrValues
 }
 
 // SetFault makes every ID token issued from now on carry f; None repairs them.
@@ -195,7 +264,7 @@ func (p *Provider) routes() http.Handler {
 }
 
 func (p *Provider) discovery(w http.ResponseWriter, _ *http.Request) {
-	p.writeJSON(w, http.StatusOK, map[string]any{
+	doc := map[string]any{
 		"issuer":                                p.URL,
 		"authorization_endpoint":                p.URL + authorizePath,
 		"token_endpoint":                        p.URL + tokenPath,
@@ -211,12 +280,27 @@ func (p *Provider) discovery(w http.ResponseWriter, _ *http.Request) {
 		"scopes_supported":                      []string{"openid", "profile", "email"},
 		"claims_supported": []string{
 			"iss", "sub", "aud", "exp", "iat", "nonce", "name", "given_name", "family_name",
-			"email", "region", "postal_code", roleClaim,
+			"email", "region", "postal_code", "sid", "acr", roleClaim,
 		},
-	})
+		"backchannel_logout_supported":         true,
+		"backchannel_logout_session_supported": true,
+	}
+	p.mu.Lock()
+	if p.noEndSess {
+		delete(doc, "end_session_endpoint")
+	}
+	p.mu.Unlock()
+	p.writeJSON(w, http.StatusOK, doc)
 }
 
-func (p *Provider) jwks(w http.ResponseWriter, _ *http.Request) {
+func (p *Provider) jwks(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	fault := p.fault
+	p.mu.Unlock()
+	if fault == HangKeys {
+		p.hang(r)
+		return
+	}
 	p.writeJSON(w, http.StatusOK, jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{
 		Key:       &p.key.PublicKey,
 		KeyID:     p.keyID,
@@ -247,11 +331,23 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	p.mu.Lock()
+	deny := p.fault == DenyAccess
+	p.acrValues = q.Get("acr_values")
+	p.mu.Unlock()
+	if deny {
+		p.redirect(w, r, url.Values{"error": {"access_denied"}, "state": {state}})
+		return
+	}
+
 	code := rand.Text()
+	sid := rand.Text()
 	p.mu.Lock()
 	user := p.user
 	user.Roles = slices.Clone(user.Roles)
+	p.lastSID = sid
 	p.codes[code] = grant{
+		sid:       sid,
 		user:      user,
 		nonce:     q.Get("nonce"),
 		challenge: q.Get("code_challenge"),
@@ -265,6 +361,17 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 // token redeems a code. The code is spent on the first attempt, good or bad,
 // so a replay always gets invalid_grant.
 func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	fault := p.fault
+	p.mu.Unlock()
+	switch fault {
+	case HangToken:
+		p.hang(r)
+		return
+	case TokenServerError:
+		http.Error(w, "oidctest: internal error", http.StatusInternalServerError)
+		return
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
@@ -325,7 +432,7 @@ type userClaims struct {
 	GivenName  string   `json:"given_name,omitempty"`
 	FamilyName string   `json:"family_name,omitempty"`
 	Email      string   `json:"email,omitempty"`
-	Roles      []string `json:"roles"` // the name RoleClaim returns
+	Roles      []string `json:"roles,omitempty"` // the name RoleClaim returns
 	Region     string   `json:"region,omitempty"`
 	PostalCode string   `json:"postal_code,omitempty"`
 }
@@ -347,6 +454,8 @@ func claimsOf(c Claims) userClaims {
 type loginClaims struct {
 	Nonce    string `json:"nonce,omitempty"`
 	AuthTime int64  `json:"auth_time"`
+	SID      string `json:"sid,omitempty"`
+	ACR      string `json:"acr,omitempty"`
 }
 
 // idToken signs the ID token for a redeemed code, broken as the current fault says.
@@ -363,7 +472,13 @@ func (p *Provider) idToken(g grant) (string, error) {
 		IssuedAt: jwt.NewNumericDate(now),
 		Expiry:   jwt.NewNumericDate(now.Add(tokenLifetime)),
 	}
-	login := loginClaims{Nonce: g.nonce, AuthTime: now.Unix()}
+	login := loginClaims{Nonce: g.nonce, AuthTime: now.Unix(), SID: g.sid, ACR: g.user.ACR}
+	user := claimsOf(g.user)
+	p.mu.Lock()
+	if p.rolesScope != "" && !slices.Contains(strings.Fields(g.scope), p.rolesScope) {
+		user.Roles = nil
+	}
+	p.mu.Unlock()
 	key := p.key
 	switch fault {
 	case WrongNonce:
@@ -388,11 +503,77 @@ func (p *Provider) idToken(g grant) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("make ID token signer: %w", err)
 	}
-	token, err := jwt.Signed(signer).Claims(claimsOf(g.user)).Claims(login).Claims(registered).Serialize()
+	b := jwt.Signed(signer).Claims(user).Claims(login).Claims(registered)
+	if len(g.user.Extra) > 0 {
+		b = b.Claims(g.user.Extra)
+	}
+	token, err := b.Serialize()
 	if err != nil {
 		return "", fmt.Errorf("sign ID token (fault %s): %w", fault, err)
 	}
 	return token, nil
+}
+
+// LogoutToken is what a back-channel logout token says. Zero fields take
+// their correct values; Broken lists faults to build into it.
+type LogoutToken struct {
+	SID, Subject string
+	JTI          string    // random when empty
+	IssuedAt     time.Time // now when zero
+	Audience     string    // the client when empty
+	NoEvent      bool      // leave out the back-channel logout event
+	Nonce        bool      // add a nonce, which a logout token must not have
+	Rogue        bool      // sign with a key not in the JWKS
+}
+
+// LogoutToken signs a back-channel logout token for the portal's client.
+func (p *Provider) LogoutToken(lt LogoutToken) string {
+	p.tb.Helper()
+	if lt.JTI == "" {
+		lt.JTI = rand.Text()
+	}
+	if lt.IssuedAt.IsZero() {
+		lt.IssuedAt = time.Now()
+	}
+	if lt.Audience == "" {
+		lt.Audience = p.ClientID
+	}
+	key := p.key
+	if lt.Rogue {
+		rogue, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			p.tb.Fatalf("oidctest: rogue key: %v", err)
+		}
+		key = rogue
+	}
+	claims := map[string]any{
+		"iss": p.URL, "aud": lt.Audience, "jti": lt.JTI,
+		"iat": lt.IssuedAt.Unix(), "exp": lt.IssuedAt.Add(2 * time.Minute).Unix(),
+	}
+	if !lt.NoEvent {
+		claims["events"] = map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}}
+	}
+	if lt.Nonce {
+		claims["nonce"] = rand.Text()
+	}
+	if lt.SID != "" {
+		claims["sid"] = lt.SID
+	}
+	if lt.Subject != "" {
+		claims["sub"] = lt.Subject
+	}
+	signer, err := jose.NewSigner(
+		jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: p.keyID}},
+		(&jose.SignerOptions{}).WithType("logout+jwt"),
+	)
+	if err != nil {
+		p.tb.Fatalf("oidctest: logout token signer: %v", err)
+	}
+	tok, err := jwt.Signed(signer).Claims(claims).Serialize()
+	if err != nil {
+		p.tb.Fatalf("oidctest: sign logout token: %v", err)
+	}
+	return tok
 }
 
 func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {

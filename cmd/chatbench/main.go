@@ -696,7 +696,7 @@ func seed(ctx context.Context, dsn string, n int) ([]pair, error) {
 	store := chat.NewStore(db, nil)
 	now := time.Now().UTC()
 	newUser := func(role auth.Role, sub string) (*auth.User, string, error) {
-		u, err := users.Upsert(ctx, &auth.User{Issuer: "chatbench", Subject: sub, Role: role, Name: sub, GivenName: sub})
+		u, err := users.Upsert(ctx, &auth.User{Issuer: "chatbench", Subject: sub, Role: role, Name: sub, GivenName: sub}, true)
 		if err != nil {
 			return nil, "", err
 		}

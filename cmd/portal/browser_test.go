@@ -633,6 +633,37 @@ func TestBrowserStaffPages(t *testing.T) {
 		s.expectClean("/admin/access-log")
 		s.screenshot("access-log")
 	})
+	t.Run("admin moves an advisor to another region", func(t *testing.T) {
+		s := newSession(t, browser, p.url)
+		s.open("/desk")
+		s.pickDemoUser("Pirjo Pääkäyttäjä")
+		s.follow("Henkilöstö", link(`//nav[contains(@class, "main-nav")]`, "Henkilöstö"))
+		if !s.onPortal("/admin/staff") {
+			t.Fatalf("Henkilöstö led to %s", s.location())
+		}
+		const row = `//tr[th[normalize-space()="Amina Yusuf"]]`
+		if got := eval[string](s, `(() => { const sel = document.evaluate('`+row+`//select', document, null, 9, null).singleNodeValue;
+			return sel.options[sel.selectedIndex].text; })()`); got != "Itä" {
+			t.Fatalf("Amina's region shows %q, want Itä", got)
+		}
+		if !eval[bool](s, `(() => { const sel = document.evaluate('`+row+`//select', document, null, 9, null).singleNodeValue;
+			const o = [...sel.options].find(o => o.text === "Etelä"); if (!o) return false; sel.value = o.value; return true; })()`) {
+			t.Fatal("no Etelä among the regions")
+		}
+		s.follow("save Amina's region", row+`//button`)
+		if !s.onPortal("/admin/staff") {
+			t.Fatalf("saving led to %s", s.location())
+		}
+		if got := s.text(`[role="status"]`); !strings.Contains(got, "Alue tallennettu.") {
+			t.Errorf("status after saving %q", got)
+		}
+		if got := eval[string](s, `(() => { const sel = document.evaluate('`+row+`//select', document, null, 9, null).singleNodeValue;
+			return sel.options[sel.selectedIndex].text; })()`); got != "Etelä" {
+			t.Errorf("after saving Amina's region shows %q, want Etelä", got)
+		}
+		s.expectClean("/admin/staff")
+		s.screenshot("staff")
+	})
 }
 
 // axeViolation is one failed axe-core rule with the elements that fail it.
@@ -738,6 +769,7 @@ func TestBrowserAccessibility(t *testing.T) {
 		{"/my", "Aino Asukas"},
 		{"/desk", "Minna Järvinen"},
 		{"/admin/access-log", "Pirjo Pääkäyttäjä"},
+		{"/admin/staff", "Pirjo Pääkäyttäjä"},
 	} {
 		t.Run(tc.path, func(t *testing.T) {
 			s := newSession(t, browser, p.url)

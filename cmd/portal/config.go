@@ -41,7 +41,11 @@ type Config struct {
 	StaffOIDC    OIDCConfig
 	RoleClaim    string
 	RoleMap      map[string]auth.Role // PORTAL_OIDC_ROLE_MAP
-	DevIDPListen string
+	// OIDCTimeout bounds every call to a provider (PORTAL_OIDC_TIMEOUT);
+	// OIDCMetadataTTL is how long discovery is kept (PORTAL_OIDC_METADATA_TTL).
+	OIDCTimeout     time.Duration
+	OIDCMetadataTTL time.Duration
+	DevIDPListen    string
 
 	DemoData        bool
 	LoginRateLimit  int // requests per minute per client address
@@ -59,6 +63,11 @@ type OIDCConfig struct {
 	ClientID     string
 	ClientSecret string
 	Scopes       []string // asked for besides openid; nil: profile and email
+	// RequiredACR (residents' provider): acr values a login must reach.
+	RequiredACR []string
+	// RegionClaim (staff provider): the claim with the advisor's region
+	// code; empty, admins assign regions in the portal.
+	RegionClaim string
 }
 
 // Production reports whether development defaults are refused.
@@ -213,13 +222,17 @@ func loadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 			ClientID:     r.str("PORTAL_OIDC_CLIENT_ID", ""),
 			ClientSecret: r.secret("PORTAL_OIDC_CLIENT_SECRET"),
 			Scopes:       r.list("PORTAL_OIDC_SCOPES"),
+			RequiredACR:  r.list("PORTAL_OIDC_REQUIRED_ACR"),
 		},
 		StaffOIDC: OIDCConfig{
 			Issuer:       r.str("PORTAL_STAFF_OIDC_ISSUER", ""),
 			ClientID:     r.str("PORTAL_STAFF_OIDC_CLIENT_ID", ""),
 			ClientSecret: r.secret("PORTAL_STAFF_OIDC_CLIENT_SECRET"),
 			Scopes:       r.list("PORTAL_STAFF_OIDC_SCOPES"),
+			RegionClaim:  r.str("PORTAL_STAFF_OIDC_REGION_CLAIM", ""),
 		},
+		OIDCTimeout:     r.duration("PORTAL_OIDC_TIMEOUT", 10*time.Second),
+		OIDCMetadataTTL: r.duration("PORTAL_OIDC_METADATA_TTL", time.Hour),
 		RoleMap:         r.roleMap("PORTAL_OIDC_ROLE_MAP"),
 		SingleInstance:  r.boolean("PORTAL_SINGLE_INSTANCE", false),
 		LoginRateLimit:  r.integer("PORTAL_LOGIN_RATE_LIMIT", 30, 1, 100000),

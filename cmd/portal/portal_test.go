@@ -220,6 +220,8 @@ func startInstances(t *testing.T, n int, extra map[string]string) []*testPortal 
 		"PORTAL_OIDC_ISSUER":        client.Issuer,
 		"PORTAL_OIDC_CLIENT_ID":     client.ClientID,
 		"PORTAL_OIDC_CLIENT_SECRET": client.ClientSecret,
+
+		"PORTAL_STAFF_OIDC_REGION_CLAIM": "region",
 	}
 	for k, v := range extra {
 		env[k] = v

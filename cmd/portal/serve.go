@@ -103,6 +103,9 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (s *server, err er
 		if s.devIDP, d.cfg.ResidentOIDC, err = startDevIDP(cfg.DevIDPListen, cfg.RoleClaim, cfg.PublicURL); err != nil {
 			return s, err
 		}
+		if d.cfg.StaffOIDC.RegionClaim == "" {
+			d.cfg.StaffOIDC.RegionClaim = "region" // the development provider sends one
+		}
 	}
 	if cfg.DemoData {
 		if err := demo.Seed(ctx, d.db.Gorm, d.cfg.ResidentOIDC.Issuer); err != nil {
@@ -120,6 +123,8 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (s *server, err er
 		Providers:   providers(d.cfg),
 		RoleClaim:   cfg.RoleClaim,
 		RoleMap:     cfg.RoleMap,
+		Timeout:     cfg.OIDCTimeout,
+		MetadataTTL: cfg.OIDCMetadataTTL,
 		Secure:      secureCookies(cfg),
 		IdleTimeout: cfg.SessionIdle,
 		MaxAge:      cfg.SessionMaxAge,
@@ -152,7 +157,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (s *server, err er
 	s.app = newApp(d)
 	// Features add their blocks to these shared pages in their wire functions.
 	d.home = home.New(d.fe, d.regions)
-	d.desk = desk.New(d.fe, d.audit)
+	d.desk = desk.New(d.fe, d.audit, d.auth.Users(), d.regions)
 	for _, wire := range []func(*fiber.App, *deps) (func(context.Context) error, error){wireChat, wireBooking} {
 		stop, err := wire(s.app, d)
 		if err != nil {
@@ -179,26 +184,24 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (s *server, err er
 func secureCookies(cfg Config) bool { return cfg.PublicURL.Scheme == "https" }
 
 func providers(cfg Config) []auth.ProviderConfig {
-	if cfg.StaffOIDC.Issuer == "" {
-		// One provider for everyone: roles come from its role claim.
-		return []auth.ProviderConfig{{
-			Name: "resident", Issuer: cfg.ResidentOIDC.Issuer,
-			ClientID: cfg.ResidentOIDC.ClientID, ClientSecret: cfg.ResidentOIDC.ClientSecret,
-			Roles: []auth.Role{auth.RoleResident, auth.RoleAdvisor, auth.RoleAdmin}, Scopes: cfg.ResidentOIDC.Scopes,
-		}}
+	r, st := cfg.ResidentOIDC, cfg.StaffOIDC
+	resident := auth.ProviderConfig{
+		Name: "resident", Issuer: r.Issuer, ClientID: r.ClientID, ClientSecret: r.ClientSecret,
+		Scopes: r.Scopes, RequiredACR: r.RequiredACR, Settings: "PORTAL_OIDC",
 	}
-	return []auth.ProviderConfig{
-		{
-			Name: "resident", Issuer: cfg.ResidentOIDC.Issuer,
-			ClientID: cfg.ResidentOIDC.ClientID, ClientSecret: cfg.ResidentOIDC.ClientSecret,
-			Roles: []auth.Role{auth.RoleResident}, Scopes: cfg.ResidentOIDC.Scopes,
-		},
-		{
-			Name: "staff", Issuer: cfg.StaffOIDC.Issuer,
-			ClientID: cfg.StaffOIDC.ClientID, ClientSecret: cfg.StaffOIDC.ClientSecret,
-			Roles: []auth.Role{auth.RoleAdvisor, auth.RoleAdmin}, Scopes: cfg.StaffOIDC.Scopes,
-		},
+	if st.Issuer == "" {
+		// One provider for everyone: roles come from its role claim, and
+		// so does the staff region when the staff's region claim is set.
+		resident.Roles = []auth.Role{auth.RoleResident, auth.RoleAdvisor, auth.RoleAdmin}
+		resident.RegionClaim = st.RegionClaim
+		return []auth.ProviderConfig{resident}
 	}
+	resident.Roles = []auth.Role{auth.RoleResident}
+	return []auth.ProviderConfig{resident, {
+		Name: "staff", Issuer: st.Issuer, ClientID: st.ClientID, ClientSecret: st.ClientSecret,
+		Roles: []auth.Role{auth.RoleAdvisor, auth.RoleAdmin}, Scopes: st.Scopes,
+		RegionClaim: st.RegionClaim, Settings: "PORTAL_STAFF_OIDC",
+	}}
 }
 
 func providerOrigins(cfg Config) []string {

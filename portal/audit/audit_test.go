@@ -13,7 +13,7 @@ import (
 
 func addUser(t *testing.T, db *database.DB, subject string, role auth.Role, name string) *auth.User {
 	t.Helper()
-	u, err := auth.NewUsers(db.Gorm).Upsert(context.Background(), &auth.User{Issuer: "i", Subject: subject, Role: role, Name: name})
+	u, err := auth.NewUsers(db.Gorm).Upsert(context.Background(), &auth.User{Issuer: "i", Subject: subject, Role: role, Name: name}, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,6 @@
 // Package desk serves the advisor's desk, which gathers each feature's
 // work for staff (chat queue, today's appointments…), and the admin's
-// access log page.
+// pages: the access log, and staff with their regions.
 package desk
 
 import (
@@ -12,19 +12,22 @@ import (
 	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/frontend"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/audit"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/regions"
 )
 
 // Desk serves the staff pages.
 type Desk struct {
 	fe       *frontend.Frontend
 	log      *audit.Log
+	users    *auth.Users
+	regions  *regions.Store
 	sections []frontend.SectionFunc
 	loc      *time.Location
 }
 
 // New returns the desk.
-func New(fe *frontend.Frontend, log *audit.Log) *Desk {
-	return &Desk{fe: fe, log: log, loc: fe.Location()}
+func New(fe *frontend.Frontend, log *audit.Log, users *auth.Users, regs *regions.Store) *Desk {
+	return &Desk{fe: fe, log: log, users: users, regions: regs, loc: fe.Location()}
 }
 
 // AddSection adds a feature's block to the desk, in call order.
@@ -37,6 +40,8 @@ func (d *Desk) Register(r fiber.Router) {
 	// and URLs end up in browser history and proxy logs.
 	r.Get("/admin/access-log", auth.RequireRole(auth.RoleAdmin), d.accessLog)
 	r.Post("/admin/access-log", auth.RequireRole(auth.RoleAdmin), d.accessLog)
+	r.Get("/admin/staff", auth.RequireRole(auth.RoleAdmin), d.staff)
+	r.Post("/admin/staff/:id/region", auth.RequireRole(auth.RoleAdmin), d.setRegion)
 }
 
 // Data is the Data of pages/desk.
