@@ -55,6 +55,7 @@ var kindStatus = map[problem.Kind]int{
 	problem.Conflict:    fiber.StatusConflict,
 	problem.Invalid:     fiber.StatusUnprocessableEntity,
 	problem.Unavailable: fiber.StatusServiceUnavailable,
+	problem.TooLarge:    fiber.StatusRequestEntityTooLarge,
 }
 
 // classify returns the status of err, the translation key of its message

@@ -25,11 +25,12 @@ const (
 	Conflict                // the state changed under you (slot taken, already cancelled): 409
 	Invalid                 // the input is wrong; Fields say where: 422
 	Unavailable             // a dependency is away, try again: 503
+	TooLarge                // the upload or request is over its limit: 413
 )
 
 var kindNames = map[Kind]string{
 	Internal: "internal", NotFound: "not_found", Forbidden: "forbidden", Conflict: "conflict",
-	Invalid: "invalid", Unavailable: "unavailable",
+	Invalid: "invalid", Unavailable: "unavailable", TooLarge: "too_large",
 }
 
 // String names the kind as it appears in problem documents and logs.
