@@ -155,3 +155,27 @@ func (f *Frontend) T(lang, id string, data ...map[string]any) (out string) {
 	}
 	return msg
 }
+
+// Translator translates into one language; a section's Data embeds it, so
+// that its template (whose dot is the Section) translates with .Data.T.
+type Translator struct {
+	Lang string
+	f    *Frontend
+}
+
+// Translator returns the translator into lang.
+func (f *Frontend) Translator(lang string) Translator { return Translator{Lang: lang, f: f} }
+
+// T translates key; args are name and value pairs for its placeholders.
+func (t Translator) T(key string, args ...any) string {
+	if len(args) == 0 {
+		return t.f.T(t.Lang, key)
+	}
+	data := map[string]any{}
+	for i := 0; i+1 < len(args); i += 2 {
+		if k, ok := args[i].(string); ok {
+			data[k] = args[i+1]
+		}
+	}
+	return t.f.T(t.Lang, key, data)
+}

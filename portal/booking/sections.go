@@ -10,7 +10,7 @@ import (
 
 // MySectionData is the Data of booking/my-section.
 type MySectionData struct {
-	Translator
+	frontend.Translator
 	Upcoming []View
 	Past     []View
 }
@@ -20,7 +20,7 @@ type MySectionData struct {
 func (s *Service) MySection(c *fiber.Ctx) (frontend.Section, error) {
 	u := auth.CurrentUser(c)
 	lang := frontend.Lang(c)
-	d := MySectionData{Translator: Translator{Lang: lang, fe: s.fe}}
+	d := MySectionData{Translator: s.fe.Translator(lang)}
 	sec := frontend.Section{TitleKey: "booking.my.title", Template: "booking/my-section", Data: &d, Lang: lang}
 	if u == nil || u.Role != auth.RoleResident {
 		return sec, nil
@@ -53,7 +53,7 @@ func (s *Service) MySection(c *fiber.Ctx) (frontend.Section, error) {
 
 // DeskSectionData is the Data of booking/desk-section.
 type DeskSectionData struct {
-	Translator
+	frontend.Translator
 	Today []View
 }
 
@@ -63,7 +63,7 @@ type DeskSectionData struct {
 func (s *Service) DeskSection(c *fiber.Ctx) (frontend.Section, error) {
 	u := auth.CurrentUser(c)
 	lang := frontend.Lang(c)
-	d := DeskSectionData{Translator: Translator{Lang: lang, fe: s.fe}}
+	d := DeskSectionData{Translator: s.fe.Translator(lang)}
 	sec := frontend.Section{TitleKey: "booking.desk.title", Template: "booking/desk-section", Data: &d, Lang: lang}
 	if u == nil || !u.Role.Staff() {
 		return sec, nil

@@ -10,27 +10,8 @@ import (
 	"time"
 
 	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
-	"github.com/asumisneuvonta/asumisneuvonta-portal/frontend"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/regions"
 )
-
-// Translator translates into one language; page data carries one so that
-// section templates, whose dot is a frontend.Section, can translate too.
-type Translator struct {
-	Lang string
-	fe   *frontend.Frontend
-}
-
-// T translates key; args are key-value pairs for its placeholders.
-func (t Translator) T(key string, args ...any) string {
-	data := map[string]any{}
-	for i := 0; i+1 < len(args); i += 2 {
-		if k, ok := args[i].(string); ok {
-			data[k] = args[i+1]
-		}
-	}
-	return t.fe.T(t.Lang, key, data)
-}
 
 // View is a booking as the pages show it.
 type View struct {
