@@ -100,6 +100,7 @@ type Auth struct {
 	mu        sync.Mutex
 	providers map[string]*provider
 	onLogout  []func(sessionID string, userID int64)
+	uploads   streamedUploads // csrf_stream.go
 }
 
 type provider struct {

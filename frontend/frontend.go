@@ -200,6 +200,8 @@ func (f *Frontend) funcs() template.FuncMap {
 		},
 		// dict "V" $ "Name" "email" builds the argument of a partial.
 		"dict": dict,
+		// list "a" "b" is a []string, for a partial's Values.
+		"list": func(v ...string) []string { return v },
 		// tel "09 310 12345" → tel:0931012345 (html/template blocks tel: URLs it did not vet).
 		"tel": telURL,
 		// tr .Lang "key" "Name" .Name translates where the dot is not a View,
@@ -380,12 +382,16 @@ func (v *View) T(id string, args ...any) string {
 }
 
 // DateTime formats t as a local date and time in the view's language.
-func (v *View) DateTime(t time.Time) string {
+func (v *View) DateTime(t time.Time) string { return v.f.DateTime(v.Lang, t) }
+
+// DateTime formats t as a local date and time in lang, for text made
+// outside a page (a PDF, a mail).
+func (f *Frontend) DateTime(lang string, t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	t = t.In(v.f.loc)
-	switch v.Lang {
+	t = t.In(f.loc)
+	switch lang {
 	case "en":
 		return t.Format("2 Jan 2006, 15:04")
 	case "sv":

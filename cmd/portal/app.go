@@ -11,24 +11,36 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/files"
 )
 
 // newApp returns the Fiber app with the error handler and the middleware
 // every request passes, in order: recovery, request id, metrics and
-// request log, security headers, language, session, CSRF.
+// request log, security headers, language, body guard, session, CSRF.
+//
+// Request bodies are streamed (StreamRequestBody, and no pre-parsing of
+// multipart forms), so that an upload goes from the connection to storage
+// without being held in memory (files.ReadMultipart). With streaming,
+// fasthttp hands over a body larger than BodyLimit instead of refusing it;
+// the body guard refuses it instead, for every request but the streamed
+// uploads that features register with auth.StreamedUploads, which cap
+// their own bodies.
 func newApp(d *deps) *fiber.App {
+	const formBodyLimit = 1 << 20 // ordinary forms; uploads stream past it
 	app := fiber.New(fiber.Config{
-		AppName:                 "asumisneuvonta-portal",
-		Views:                   d.fe.Views(),
-		ErrorHandler:            d.fe.ErrorHandler(d.log),
-		DisableStartupMessage:   true,
-		ReadTimeout:             30 * time.Second,
-		WriteTimeout:            30 * time.Second,
-		IdleTimeout:             2 * time.Minute,
-		BodyLimit:               25 << 20, // attachments; features cap their own fields lower
-		EnableTrustedProxyCheck: len(d.cfg.TrustedProxies) > 0,
-		TrustedProxies:          d.cfg.TrustedProxies,
-		ProxyHeader:             proxyHeader(d.cfg),
+		AppName:                      "asumisneuvonta-portal",
+		Views:                        d.fe.Views(),
+		ErrorHandler:                 d.fe.ErrorHandler(d.log),
+		DisableStartupMessage:        true,
+		ReadTimeout:                  30 * time.Second, // uploads extend their own (files.UploadReadTimeout)
+		WriteTimeout:                 30 * time.Second,
+		IdleTimeout:                  2 * time.Minute,
+		BodyLimit:                    formBodyLimit,
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
+		EnableTrustedProxyCheck:      len(d.cfg.TrustedProxies) > 0,
+		TrustedProxies:               d.cfg.TrustedProxies,
+		ProxyHeader:                  proxyHeader(d.cfg),
 	})
 	app.Use(recover.New())
 	app.Use(requestid.New())
@@ -36,6 +48,7 @@ func newApp(d *deps) *fiber.App {
 	app.Use(d.fe.Security())
 	d.fe.MountAssets(app)
 	app.Use(d.fe.Languages())
+	app.Use(files.BodyGuard(formBodyLimit, d.auth.StreamedUpload))
 	app.Use(d.auth.Session())
 	app.Use(d.auth.CSRF())
 	return app

@@ -770,6 +770,8 @@ func TestBrowserAccessibility(t *testing.T) {
 		{"/desk", "Minna Järvinen"},
 		{"/admin/access-log", "Pirjo Pääkäyttäjä"},
 		{"/admin/staff", "Pirjo Pääkäyttäjä"},
+		{"/exchange", "Aino Asukas"},
+		{"/desk/exchange", "Minna Järvinen"},
 	} {
 		t.Run(tc.path, func(t *testing.T) {
 			s := newSession(t, browser, p.url)

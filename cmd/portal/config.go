@@ -53,8 +53,9 @@ type Config struct {
 	TrustedProxies  []string
 	ShutdownTimeout time.Duration
 
-	Chat    chatConfig    // wire_chat.go
-	Booking bookingConfig // wire_booking.go
+	Chat     chatConfig     // wire_chat.go
+	Booking  bookingConfig  // wire_booking.go
+	Exchange exchangeConfig // wire_exchange.go
 }
 
 // OIDCConfig is one OpenID provider and the portal's client at it.
@@ -261,6 +262,7 @@ func loadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 
 	c.Chat = loadChatConfig(r)
 	c.Booking = loadBookingConfig(r)
+	c.Exchange = loadExchangeConfig(r, c.SingleInstance)
 
 	pub := r.str("PORTAL_PUBLIC_URL", "")
 	if pub == "" {

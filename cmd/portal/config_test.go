@@ -62,6 +62,10 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		"PORTAL_REDIS_URL":          "redis://redis:6379/0",
 		"PORTAL_SMTP_HOST":          "smtp.example.fi",
 		"PORTAL_MAIL_FROM":          "Asumisneuvonta <noreply@example.fi>",
+		"PORTAL_S3_ENDPOINT":        "s3.example.fi",
+		"PORTAL_S3_BUCKET":          "asumisneuvonta",
+		"PORTAL_S3_ACCESS_KEY":      "portal",
+		"PORTAL_S3_SECRET_KEY":      "s3-secret",
 	}
 	with := func(base map[string]string, kv ...string) map[string]string {
 		m := map[string]string{}
@@ -117,6 +121,13 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{"production with an http issuer", with(prod, "PORTAL_OIDC_ISSUER", "http://login.example.fi/realms/city"), "PORTAL_OIDC_ISSUER"},
 		{"a role map without a portal role", map[string]string{"PORTAL_OIDC_ROLE_MAP": "asumisneuvoja=boss"}, "PORTAL_OIDC_ROLE_MAP"},
 		{"a role map without =", map[string]string{"PORTAL_OIDC_ROLE_MAP": "asumisneuvoja"}, "PORTAL_OIDC_ROLE_MAP"},
+		{"production instances without s3", with(prod, "PORTAL_S3_ENDPOINT", ""), "PORTAL_S3_ENDPOINT"},
+		{"s3 endpoint with a scheme", map[string]string{"PORTAL_S3_ENDPOINT": "https://s3.example.fi", "PORTAL_S3_BUCKET": "b", "PORTAL_S3_ACCESS_KEY": "k", "PORTAL_S3_SECRET_KEY": "s"}, "PORTAL_S3_ENDPOINT"},
+		{"s3 without a bucket", map[string]string{"PORTAL_S3_ENDPOINT": "s3.example.fi", "PORTAL_S3_ACCESS_KEY": "k", "PORTAL_S3_SECRET_KEY": "s"}, "PORTAL_S3_BUCKET"},
+		{"webhook without a secret", map[string]string{"PORTAL_EXCHANGE_WEBHOOK_URL": "https://asuntotoimisto.example.fi/hook"}, "PORTAL_EXCHANGE_WEBHOOK_SECRET"},
+		{"production webhook over http", with(prod, "PORTAL_EXCHANGE_WEBHOOK_URL", "http://asuntotoimisto.example.fi/hook", "PORTAL_EXCHANGE_WEBHOOK_SECRET", strings.Repeat("w", 32)), "PORTAL_EXCHANGE_WEBHOOK_URL"},
+		{"total smaller than a file", map[string]string{"PORTAL_EXCHANGE_MAX_FILE_MB": "20", "PORTAL_EXCHANGE_MAX_TOTAL_MB": "10"}, "PORTAL_EXCHANGE_MAX_TOTAL_MB"},
+		{"a clamd address", map[string]string{"PORTAL_CLAMD_ADDR": "clamd"}, "PORTAL_CLAMD_ADDR"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -28,6 +28,7 @@ import (
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/demo"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/desk"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/home"
+	portalmail "github.com/asumisneuvonta/asumisneuvonta-portal/portal/mail"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/regions"
 )
 
@@ -47,6 +48,8 @@ type deps struct {
 	metrics   *prometheus.Registry
 	home      *home.Pages
 	desk      *desk.Desk
+	outbox    *portalmail.Outbox // every feature's mail, sent by wireMail's sender
+	wakeMail  func()
 }
 
 // server is the running portal with everything that must be closed.
@@ -158,7 +161,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (s *server, err er
 	// Features add their blocks to these shared pages in their wire functions.
 	d.home = home.New(d.fe, d.regions)
 	d.desk = desk.New(d.fe, d.audit, d.auth.Users(), d.regions)
-	for _, wire := range []func(*fiber.App, *deps) (func(context.Context) error, error){wireChat, wireBooking} {
+	for _, wire := range []func(*fiber.App, *deps) (func(context.Context) error, error){wireMail, wireChat, wireBooking, wireExchange} {
 		stop, err := wire(s.app, d)
 		if err != nil {
 			return s, err

@@ -91,12 +91,11 @@ func loopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// wireBooking builds the booking and the mail sender, mounts their routes
-// and the sections of "Oma asiointi" and the desk, and starts the mail
-// sender and the reminder job. The returned stop ends both.
-func wireBooking(app *fiber.App, d *deps) (func(context.Context) error, error) {
+// wireMail builds the outbox every feature queues mail in and the sender
+// that delivers it, and starts the sender. The returned stop ends it.
+func wireMail(app *fiber.App, d *deps) (func(context.Context) error, error) {
 	cfg := d.cfg.Booking
-	outbox := portalmail.NewOutbox(d.db.Gorm, d.now)
+	d.outbox = portalmail.NewOutbox(d.db.Gorm, d.now)
 	var transport portalmail.Transport = portalmail.LogTransport{Log: d.log}
 	if cfg.SMTP.Host != "" {
 		t, err := portalmail.NewSMTP(cfg.SMTP)
@@ -108,36 +107,25 @@ func wireBooking(app *fiber.App, d *deps) (func(context.Context) error, error) {
 	sender := portalmail.NewSender(d.db, transport, portalmail.SenderConfig{
 		MaxAttempts: cfg.MailMaxAttempts, Retention: cfg.MailRetention,
 	}, d.now, d.log)
-
-	bc := cfg.Booking
-	bc.PublicURL = d.cfg.PublicURL
-	svc := booking.New(booking.Options{
-		DB: d.db, Users: d.auth.Users(), Regions: d.regions, Frontend: d.fe, Audit: d.audit, Outbox: outbox,
-		WakeMail: sender.Wake, Config: bc, Location: d.cfg.Location, Now: d.now, Log: d.log,
-	})
-	if d.cfg.DemoData {
-		if err := booking.SeedDemo(context.Background(), d.db, d.now()); err != nil {
-			return nil, err
-		}
-	}
-	svc.Register(app, d.formLimit)
+	d.wakeMail = sender.Wake
 	if !d.cfg.Production() {
-		outbox.RegisterDevMailbox(app, d.fe)
+		d.outbox.RegisterDevMailbox(app, d.fe)
 	}
-	d.home.AddMySection(svc.MySection)
-	d.desk.AddSection(svc.DeskSection)
+	return background("mail sender", sender.Run), nil
+}
 
+// background runs fn until the returned stop is called, and the stop waits
+// for it to return (or for the stop's deadline).
+func background(what string, fns ...func(context.Context)) func(context.Context) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		sender.Run(ctx)
-	}()
-	go func() {
-		defer wg.Done()
-		svc.RunReminders(ctx, cfg.ReminderInterval)
-	}()
+	for _, fn := range fns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn(ctx)
+		}()
+	}
 	return func(stopCtx context.Context) error {
 		cancel()
 		done := make(chan struct{})
@@ -149,7 +137,29 @@ func wireBooking(app *fiber.App, d *deps) (func(context.Context) error, error) {
 		case <-done:
 			return nil
 		case <-stopCtx.Done():
-			return fmt.Errorf("booking: mail sender and reminders did not stop in time: %w", stopCtx.Err())
+			return fmt.Errorf("%s did not stop in time: %w", what, stopCtx.Err())
 		}
-	}, nil
+	}
+}
+
+// wireBooking builds the booking, mounts its routes and the sections of
+// "Oma asiointi" and the desk, and starts the reminder job. The returned
+// stop ends it.
+func wireBooking(app *fiber.App, d *deps) (func(context.Context) error, error) {
+	cfg := d.cfg.Booking
+	bc := cfg.Booking
+	bc.PublicURL = d.cfg.PublicURL
+	svc := booking.New(booking.Options{
+		DB: d.db, Users: d.auth.Users(), Regions: d.regions, Frontend: d.fe, Audit: d.audit, Outbox: d.outbox,
+		WakeMail: d.wakeMail, Config: bc, Location: d.cfg.Location, Now: d.now, Log: d.log,
+	})
+	if d.cfg.DemoData {
+		if err := booking.SeedDemo(context.Background(), d.db, d.now()); err != nil {
+			return nil, err
+		}
+	}
+	svc.Register(app, d.formLimit)
+	d.home.AddMySection(svc.MySection)
+	d.desk.AddSection(svc.DeskSection)
+	return background("booking reminders", func(ctx context.Context) { svc.RunReminders(ctx, cfg.ReminderInterval) }), nil
 }

@@ -19,6 +19,12 @@ const (
 	ChatOpen              Action = "chat.open"               // a logged-in resident's conversation was opened
 	ChatTranscript        Action = "chat.transcript"         // a resident's earlier chat transcript was read
 	ChatResidentPage      Action = "chat.resident_page"      // a chatting resident's details were opened
+	ExchangeView          Action = "exchange.view"           // a housing-exchange application was opened
+	ExchangeAttachment    Action = "exchange.attachment"     // an attachment of an application was downloaded
+	ExchangePackage       Action = "exchange.package"        // the forwarding package (PDF or JSON) was downloaded
+	ExchangeAssess        Action = "exchange.assess"         // the assessment and special justifications were saved
+	ExchangeForward       Action = "exchange.forward"        // the application was forwarded to the housing office
+	ExchangeStatus        Action = "exchange.status"         // the application's status was changed
 )
 
 // Actions lists every action, for the translation check.
@@ -26,6 +32,7 @@ func Actions() []Action {
 	return []Action{
 		AccessLogView, BookingView, BookingResidentView, BookingResidentSearch, BookingCreate,
 		BookingCancel, BookingMove, BookingOutcome, ChatAccept, ChatOpen, ChatTranscript, ChatResidentPage,
+		ExchangeView, ExchangeAttachment, ExchangePackage, ExchangeAssess, ExchangeForward, ExchangeStatus,
 	}
 }
 
@@ -47,6 +54,7 @@ const (
 	ReasonChatService      Reason = "chat_service"       // serving the resident in the chat
 	ReasonChatHistory      Reason = "chat_history"       // the resident's earlier chats
 	ReasonChatResidentInfo Reason = "chat_resident_info" // who the chatting resident is
+	ReasonExchange         Reason = "exchange"           // assessing a housing-exchange application
 )
 
 // Reasons lists every reason, for the translation check.
@@ -54,6 +62,6 @@ func Reasons() []Reason {
 	return []Reason{
 		ReasonAdminPage, ReasonCalendar, ReasonDeskToday, ReasonBookingPage, ReasonOnBehalf, ReasonMoveOnBehalf,
 		ReasonAbsenceConflict, ReasonStaffChange, ReasonOutcome, ReasonAdvisorAbsent,
-		ReasonChatService, ReasonChatHistory, ReasonChatResidentInfo,
+		ReasonChatService, ReasonChatHistory, ReasonChatResidentInfo, ReasonExchange,
 	}
 }
