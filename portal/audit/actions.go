@@ -25,6 +25,12 @@ const (
 	ExchangeAssess        Action = "exchange.assess"         // the assessment and special justifications were saved
 	ExchangeForward       Action = "exchange.forward"        // the application was forwarded to the housing office
 	ExchangeStatus        Action = "exchange.status"         // the application's status was changed
+	ContactView           Action = "contact.view"            // a contact request about a resident was opened
+	ContactUpdate         Action = "contact.update"          // a contact request was assigned, an attempt or the outcome recorded
+	MessageThreadView     Action = "messages.view"           // a resident's message thread was opened
+	MessageSend           Action = "messages.send"           // a message was sent to a resident
+	MessageAttachment     Action = "messages.attachment"     // an attachment of a message was downloaded
+	MessageAssign         Action = "messages.assign"         // a resident's thread was assigned to an advisor
 )
 
 // Actions lists every action, for the translation check.
@@ -33,6 +39,7 @@ func Actions() []Action {
 		AccessLogView, BookingView, BookingResidentView, BookingResidentSearch, BookingCreate,
 		BookingCancel, BookingMove, BookingOutcome, ChatAccept, ChatOpen, ChatTranscript, ChatResidentPage,
 		ExchangeView, ExchangeAttachment, ExchangePackage, ExchangeAssess, ExchangeForward, ExchangeStatus,
+		ContactView, ContactUpdate, MessageThreadView, MessageSend, MessageAttachment, MessageAssign,
 	}
 }
 
@@ -55,6 +62,8 @@ const (
 	ReasonChatHistory      Reason = "chat_history"       // the resident's earlier chats
 	ReasonChatResidentInfo Reason = "chat_resident_info" // who the chatting resident is
 	ReasonExchange         Reason = "exchange"           // assessing a housing-exchange application
+	ReasonContactRequest   Reason = "contact_request"    // acting on a contact request about the resident
+	ReasonMessages         Reason = "messages"           // the secure messages with the resident
 )
 
 // Reasons lists every reason, for the translation check.
@@ -63,5 +72,6 @@ func Reasons() []Reason {
 		ReasonAdminPage, ReasonCalendar, ReasonDeskToday, ReasonBookingPage, ReasonOnBehalf, ReasonMoveOnBehalf,
 		ReasonAbsenceConflict, ReasonStaffChange, ReasonOutcome, ReasonAdvisorAbsent,
 		ReasonChatService, ReasonChatHistory, ReasonChatResidentInfo, ReasonExchange,
+		ReasonContactRequest, ReasonMessages,
 	}
 }
