@@ -161,7 +161,13 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (s *server, err er
 	// Features add their blocks to these shared pages in their wire functions.
 	d.home = home.New(d.fe, d.regions)
 	d.desk = desk.New(d.fe, d.audit, d.auth.Users(), d.regions)
-	for _, wire := range []func(*fiber.App, *deps) (func(context.Context) error, error){wireMail, wireChat, wireBooking, wireExchange} {
+	wires := []func(*fiber.App, *deps) (func(context.Context) error, error){
+		wireMail, // first: the others queue mail in its outbox
+		wireChat,
+		wireBooking,
+		wireExchange,
+	}
+	for _, wire := range wires {
 		stop, err := wire(s.app, d)
 		if err != nil {
 			return s, err
