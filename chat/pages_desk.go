@@ -223,6 +223,7 @@ func (s *Service) handleDeskConversation(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	d.CanThread = s.threads != nil && cv.Status == statusClosed && cv.ResidentID != nil
 	if d.Notes, err = s.store.Notes(ctx, cv.ID); err != nil {
 		return err
 	}

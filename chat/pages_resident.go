@@ -307,21 +307,24 @@ func (s *Service) endGuestChat(ctx context.Context, p *Principal) error {
 
 // conversationData is the Data of chat/conversation and chat/desk-conversation.
 type conversationData struct {
-	Conv        *Conversation
-	Messages    []message
-	Advisor     string
-	Role        string // the viewer's side: "resident" or "advisor"
-	SocketURL   string
-	Notes       []note
-	Replies     []reply
-	Staff       []staffMember
-	Regions     []frontend.Option
-	Outcomes    []string
-	Resident    string // staff view: the resident's name, "" if unidentified
-	Position    int
-	Estimate    int
-	MaxMessage  int
-	Transcript  bool // a read-only transcript
+	Conv       *Conversation
+	Messages   []message
+	Advisor    string
+	Role       string // the viewer's side: "resident" or "advisor"
+	SocketURL  string
+	Notes      []note
+	Replies    []reply
+	Staff      []staffMember
+	Regions    []frontend.Option
+	Outcomes   []string
+	Resident   string // staff view: the resident's name, "" if unidentified
+	Position   int
+	Estimate   int
+	MaxMessage int
+	Transcript bool // a read-only transcript
+	// CanThread offers to continue the ended chat of a logged-in resident
+	// as a message thread.
+	CanThread   bool
 	CanClose    bool
 	CanWrite    bool
 	OwnRegionID int64
@@ -498,6 +501,7 @@ func (s *Service) handleTranscript(c *fiber.Ctx) error {
 		return err
 	}
 	d.Transcript, d.CanWrite = true, false
+	d.CanThread = s.threads != nil && cv.Status == statusClosed && cv.ResidentID != nil
 	return s.fe.Render(c, fiber.StatusOK, "chat/conversation", frontend.Page{TitleKey: "chat.transcript.title", Data: d})
 }
 

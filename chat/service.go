@@ -99,6 +99,9 @@ type Deps struct {
 	Log       *slog.Logger
 	Now       func() time.Time
 	FormLimit fiber.Handler // rate limit of the start form; nil for none
+	// Threads continues ended chats as secure message threads; nil offers
+	// no such button.
+	Threads ThreadStarter
 }
 
 // Service is the chat feature of one instance.
@@ -113,6 +116,7 @@ type Service struct {
 	log      *slog.Logger
 	now      func() time.Time
 	formLim  fiber.Handler
+	threads  ThreadStarter
 	origin   string
 	guestKey []byte
 	hours    week
@@ -208,7 +212,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	}
 	s := &Service{
 		cfg: cfg, store: NewStore(d.DB, now), fe: d.Frontend, audit: d.Audit, regions: d.Regions,
-		auth: d.Auth, log: log, now: now, formLim: d.FormLimit, guestKey: key, hours: hours, loc: loc,
+		auth: d.Auth, log: log, now: now, formLim: d.FormLimit, threads: d.Threads, guestKey: key, hours: hours, loc: loc,
 		origin: cfg.PublicURL.Scheme + "://" + cfg.PublicURL.Host,
 	}
 	s.store.presenceTTL = l.PresenceTTL
@@ -313,6 +317,7 @@ func (s *Service) Register(r fiber.Router) {
 	r.Post("/chat/c/:id<int>/messages", limit, s.handlePost)
 	r.Post("/chat/c/:id<int>/end", s.handleEnd)
 	r.Get("/chat/transcripts/:id<int>", auth.RequireRole(auth.RoleResident), s.handleTranscript)
+	r.Post("/chat/transcripts/:id<int>/thread", auth.RequireRole(auth.RoleResident), func(c *fiber.Ctx) error { return s.continueAsThread(c, false) })
 
 	// Advisor desk: status, queue, accept, conversation, notes, transfer, close.
 	r.Get("/chat/desk", staff, s.handleDesk)
@@ -325,6 +330,7 @@ func (s *Service) Register(r fiber.Router) {
 	r.Post("/chat/desk/c/:id<int>/transfer", staff, s.handleTransfer)
 	r.Post("/chat/desk/c/:id<int>/close", staff, s.handleClose)
 	r.Get("/chat/desk/c/:id<int>/resident", staff, s.handleResident)
+	r.Post("/chat/desk/c/:id<int>/thread", staff, func(c *fiber.Ctx) error { return s.continueAsThread(c, true) })
 
 	// Administration: canned replies, opening hours, advisors' capacity.
 	r.Get("/chat/admin", admin, s.handleAdmin)

@@ -28,12 +28,21 @@ type HeaderLink struct {
 	// every page view, so it must be cheap (cache what it looks up) and must
 	// not fail: on trouble it answers false.
 	Show func(c *fiber.Ctx) bool
+	// Count, optional, is a number shown after the label ("Viestit (2)"),
+	// such as unread messages; 0 shows none. It runs only when Show
+	// accepted, on every page view: keep it to one indexed query, and
+	// answer 0 on trouble. CountKey, with Count, is the visually hidden
+	// text read with the number ("{{.Count}} unread").
+	Count    func(c *fiber.Ctx) int
+	CountKey string
 }
 
 // HeaderLinkView is a HeaderLink as the layout renders it.
 type HeaderLinkView struct {
 	LabelKey, HintKey, URL, Icon string
 	Current                      bool // the page is the link's URL or under it
+	Count                        int
+	CountKey                     string
 }
 
 // headerLinks are the links AddHeaderLink registered; reads take no lock
@@ -59,8 +68,13 @@ func (f *Frontend) AddHeaderLink(l HeaderLink) error {
 		return fmt.Errorf("frontend: header link %q: bad icon name %q", l.URL, l.Icon)
 	}
 	keys := []string{l.LabelKey}
-	if l.HintKey != "" {
-		keys = append(keys, l.HintKey)
+	for _, k := range []string{l.HintKey, l.CountKey} {
+		if k != "" {
+			keys = append(keys, k)
+		}
+	}
+	if (l.Count == nil) != (l.CountKey == "") {
+		return fmt.Errorf("frontend: header link %q: Count and CountKey go together", l.URL)
 	}
 	if err := f.catalog.require(keys...); err != nil {
 		return err
@@ -81,10 +95,14 @@ func (f *Frontend) headerLinksFor(c *fiber.Ctx, path string) []HeaderLinkView {
 		if !l.Show(c) {
 			continue
 		}
-		out = append(out, HeaderLinkView{
+		v := HeaderLinkView{
 			LabelKey: l.LabelKey, HintKey: l.HintKey, URL: l.URL, Icon: l.Icon,
-			Current: path == l.URL || strings.HasPrefix(path, l.URL+"/"),
-		})
+			Current: path == l.URL || strings.HasPrefix(path, l.URL+"/"), CountKey: l.CountKey,
+		}
+		if l.Count != nil {
+			v.Count = l.Count(c)
+		}
+		out = append(out, v)
 	}
 	return out
 }

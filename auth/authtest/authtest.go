@@ -67,3 +67,9 @@ func Login(t testing.TB, db *gorm.DB, role auth.Role, name string) *User {
 	}
 	return &User{User: u, Cookie: "asn_session=" + raw, CSRF: sess.CSRFToken}
 }
+
+// WithActor returns ctx acting as u, for calling a service directly as
+// the session middleware would.
+func WithActor(ctx context.Context, u *User) context.Context {
+	return auth.WithActor(ctx, auth.Actor{UserID: u.ID, Role: u.Role})
+}

@@ -32,7 +32,12 @@ func App(t testing.TB, a *auth.Auth) (*fiber.App, *frontend.Frontend) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := fiber.New(fiber.Config{ErrorHandler: fe.ErrorHandler(slog.New(slog.DiscardHandler))})
+	// Bodies as the portal reads them: streamed, multipart forms not
+	// parsed before the handler (files.ReadMultipart reads them).
+	app := fiber.New(fiber.Config{
+		ErrorHandler:      fe.ErrorHandler(slog.New(slog.DiscardHandler)),
+		StreamRequestBody: true, DisablePreParseMultipartForm: true,
+	})
 	app.Use(fe.Languages(), a.Session(), a.CSRF())
 	return app, fe
 }

@@ -397,7 +397,7 @@ func browserChat(t *testing.T, exe, axeSource string, resPortal, advPortal *test
 			if got := adv.text("[data-chat-queue-rows]"); got != "Jonossa ei ole keskusteluja." {
 				t.Errorf("queue %q, want it empty", got)
 			}
-			if n := adv.count("header .header-link"); n != 0 {
+			if n := adv.count(`header .header-link[href="/chat"]`); n != 0 {
 				t.Error("staff are offered the residents' Chat link")
 			}
 			adv.expectClean("/chat/desk")
@@ -710,7 +710,7 @@ func browserChat(t *testing.T, exe, axeSource string, resPortal, advPortal *test
 			adv.expectClean("desk conversation, closed")
 			adv.open("/chat/desk")
 			res.follow("Oma asiointi", link(`//nav[contains(@class, "main-nav")]`, "Oma asiointi"))
-			if res.count("header .header-link") != 1 {
+			if res.count(`header .header-link[href="/chat"]`) != 1 {
 				t.Error("Oma asiointi does not offer Chat while advisors are online")
 			}
 			href := fmt.Sprintf("/chat/transcripts/%d", conv)

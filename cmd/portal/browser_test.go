@@ -772,6 +772,10 @@ func TestBrowserAccessibility(t *testing.T) {
 		{"/admin/staff", "Pirjo Pääkäyttäjä"},
 		{"/exchange", "Aino Asukas"},
 		{"/desk/exchange", "Minna Järvinen"},
+		{"/messages/new", "Aino Asukas"},
+		{"/desk/messages", "Minna Järvinen"},
+		{"/contact/self", "Aino Asukas"},
+		{"/desk/contact", "Minna Järvinen"},
 	} {
 		t.Run(tc.path, func(t *testing.T) {
 			s := newSession(t, browser, p.url)

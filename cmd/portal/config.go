@@ -56,6 +56,8 @@ type Config struct {
 	Chat     chatConfig     // wire_chat.go
 	Booking  bookingConfig  // wire_booking.go
 	Exchange exchangeConfig // wire_exchange.go
+	Contact  contactConfig  // wire_contact.go
+	Messages messagesConfig // wire_messages.go
 }
 
 // OIDCConfig is one OpenID provider and the portal's client at it.
@@ -263,6 +265,8 @@ func loadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 	c.Chat = loadChatConfig(r)
 	c.Booking = loadBookingConfig(r)
 	c.Exchange = loadExchangeConfig(r, c.SingleInstance)
+	c.Contact = loadContactConfig(r)
+	c.Messages = loadMessagesConfig(r)
 
 	pub := r.str("PORTAL_PUBLIC_URL", "")
 	if pub == "" {

@@ -27,8 +27,10 @@ import (
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/demo"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/desk"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/files"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/home"
 	portalmail "github.com/asumisneuvonta/asumisneuvonta-portal/portal/mail"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/messages"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/regions"
 )
 
@@ -50,6 +52,8 @@ type deps struct {
 	desk      *desk.Desk
 	outbox    *portalmail.Outbox // every feature's mail, sent by wireMail's sender
 	wakeMail  func()
+	files     *files.Service    // every feature's attachments (wireFiles)
+	messages  *messages.Service // the chat continues ended chats as threads here
 }
 
 // server is the running portal with everything that must be closed.
@@ -162,10 +166,13 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (s *server, err er
 	d.home = home.New(d.fe, d.regions)
 	d.desk = desk.New(d.fe, d.audit, d.auth.Users(), d.regions)
 	wires := []func(*fiber.App, *deps) (func(context.Context) error, error){
-		wireMail, // first: the others queue mail in its outbox
+		wireMail,  // first: the others queue mail in its outbox
+		wireFiles, // and keep attachments in its store
 		wireChat,
 		wireBooking,
+		wireMessages,
 		wireExchange,
+		wireContact,
 	}
 	for _, wire := range wires {
 		stop, err := wire(s.app, d)

@@ -82,7 +82,7 @@ func wireChat(app *fiber.App, d *deps) (func(context.Context) error, error) {
 		Location:        d.cfg.Location,
 	}, chat.Deps{
 		DB: d.db, Broker: broker, Auth: d.auth, Frontend: d.fe, Audit: d.audit,
-		Regions: d.regions, Log: d.log, Now: d.now, FormLimit: d.formLimit,
+		Regions: d.regions, Log: d.log, Now: d.now, FormLimit: d.formLimit, Threads: chatThreads{d},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("chat: %w", err)

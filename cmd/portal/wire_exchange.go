@@ -84,10 +84,9 @@ func loadExchangeConfig(r *envReader, singleInstance bool) exchangeConfig {
 	return c
 }
 
-// wireExchange builds the file store and the housing-exchange
-// application, mounts its routes and sections, and starts its deliveries
-// and sweeps.
-func wireExchange(app *fiber.App, d *deps) (func(context.Context) error, error) {
+// wireFiles builds the file store (S3 or a local folder) every feature's
+// attachments go to, and starts its hourly sweep of what a crash left.
+func wireFiles(_ *fiber.App, d *deps) (func(context.Context) error, error) {
 	cfg := d.cfg.Exchange
 	var store files.Store
 	if cfg.S3.Endpoint != "" {
@@ -103,11 +102,18 @@ func wireExchange(app *fiber.App, d *deps) (func(context.Context) error, error) 
 		}
 		store = local
 	}
-	fs := files.New(d.db.Gorm, store, files.Config{ClamdAddr: cfg.ClamdAddr, Now: d.now, Log: d.log})
+	d.files = files.New(d.db.Gorm, store, files.Config{ClamdAddr: cfg.ClamdAddr, Now: d.now, Log: d.log})
+	return background("file sweep", func(ctx context.Context) { sweepFiles(ctx, d.files, d) }), nil
+}
+
+// wireExchange builds the housing-exchange application, mounts its routes
+// and sections, and starts its deliveries and draft sweep.
+func wireExchange(app *fiber.App, d *deps) (func(context.Context) error, error) {
+	cfg := d.cfg.Exchange
 	ec := cfg.Exchange
 	ec.PublicURL = d.cfg.PublicURL
 	svc := exchange.New(exchange.Options{
-		DB: d.db, Users: d.auth.Users(), Regions: d.regions, Files: fs, Frontend: d.fe, Audit: d.audit,
+		DB: d.db, Users: d.auth.Users(), Regions: d.regions, Files: d.files, Frontend: d.fe, Audit: d.audit,
 		Outbox: d.outbox, WakeMail: d.wakeMail, CSRF: d.auth.CSRFValid, Config: ec,
 		Location: d.cfg.Location, Now: d.now, Log: d.log,
 	})
@@ -115,10 +121,7 @@ func wireExchange(app *fiber.App, d *deps) (func(context.Context) error, error) 
 	svc.Register(app, d.formLimit)
 	d.home.AddMySection(svc.MySection)
 	d.desk.AddSection(svc.DeskSection)
-	return background("exchange deliveries and sweeps",
-		func(ctx context.Context) { svc.RunBackground(ctx, cfg.Interval) },
-		func(ctx context.Context) { sweepFiles(ctx, fs, d) },
-	), nil
+	return background("exchange deliveries and draft sweep", func(ctx context.Context) { svc.RunBackground(ctx, cfg.Interval) }), nil
 }
 
 // sweepFiles removes, hourly, stored objects that a crash mid-upload left

@@ -7,30 +7,31 @@ type Action string
 
 // The actions. Reads say what was shown, changes what was changed.
 const (
-	AccessLogView         Action = "access_log.view"         // an admin read the access log
-	BookingView           Action = "booking.view"            // an appointment naming a resident was shown
-	BookingResidentView   Action = "booking.resident_view"   // a resident's details were opened to book for them
-	BookingResidentSearch Action = "booking.resident_search" // residents were searched by name to book for one
-	BookingCreate         Action = "booking.create"          // an appointment was booked for a resident
-	BookingCancel         Action = "booking.cancel"          // a resident's appointment was cancelled
-	BookingMove           Action = "booking.move"            // a resident's appointment was moved
-	BookingOutcome        Action = "booking.outcome"         // an appointment's outcome was recorded
-	ChatAccept            Action = "chat.accept"             // a logged-in resident's chat was accepted from the queue
-	ChatOpen              Action = "chat.open"               // a logged-in resident's conversation was opened
-	ChatTranscript        Action = "chat.transcript"         // a resident's earlier chat transcript was read
-	ChatResidentPage      Action = "chat.resident_page"      // a chatting resident's details were opened
-	ExchangeView          Action = "exchange.view"           // a housing-exchange application was opened
-	ExchangeAttachment    Action = "exchange.attachment"     // an attachment of an application was downloaded
-	ExchangePackage       Action = "exchange.package"        // the forwarding package (PDF or JSON) was downloaded
-	ExchangeAssess        Action = "exchange.assess"         // the assessment and special justifications were saved
-	ExchangeForward       Action = "exchange.forward"        // the application was forwarded to the housing office
-	ExchangeStatus        Action = "exchange.status"         // the application's status was changed
-	ContactView           Action = "contact.view"            // a contact request about a resident was opened
-	ContactUpdate         Action = "contact.update"          // a contact request was assigned, an attempt or the outcome recorded
-	MessageThreadView     Action = "messages.view"           // a resident's message thread was opened
-	MessageSend           Action = "messages.send"           // a message was sent to a resident
-	MessageAttachment     Action = "messages.attachment"     // an attachment of a message was downloaded
-	MessageAssign         Action = "messages.assign"         // a resident's thread was assigned to an advisor
+	AccessLogView         Action = "access_log.view"          // an admin read the access log
+	BookingView           Action = "booking.view"             // an appointment naming a resident was shown
+	BookingResidentView   Action = "booking.resident_view"    // a resident's details were opened to book for them
+	BookingResidentSearch Action = "booking.resident_search"  // residents were searched by name to book for one
+	BookingCreate         Action = "booking.create"           // an appointment was booked for a resident
+	BookingCancel         Action = "booking.cancel"           // a resident's appointment was cancelled
+	BookingMove           Action = "booking.move"             // a resident's appointment was moved
+	BookingOutcome        Action = "booking.outcome"          // an appointment's outcome was recorded
+	ChatAccept            Action = "chat.accept"              // a logged-in resident's chat was accepted from the queue
+	ChatOpen              Action = "chat.open"                // a logged-in resident's conversation was opened
+	ChatTranscript        Action = "chat.transcript"          // a resident's earlier chat transcript was read
+	ChatResidentPage      Action = "chat.resident_page"       // a chatting resident's details were opened
+	ExchangeView          Action = "exchange.view"            // a housing-exchange application was opened
+	ExchangeAttachment    Action = "exchange.attachment"      // an attachment of an application was downloaded
+	ExchangePackage       Action = "exchange.package"         // the forwarding package (PDF or JSON) was downloaded
+	ExchangeAssess        Action = "exchange.assess"          // the assessment and special justifications were saved
+	ExchangeForward       Action = "exchange.forward"         // the application was forwarded to the housing office
+	ExchangeStatus        Action = "exchange.status"          // the application's status was changed
+	ContactView           Action = "contact.view"             // a contact request about a resident was opened
+	ContactUpdate         Action = "contact.update"           // a contact request was assigned, an attempt or the outcome recorded
+	MessageThreadView     Action = "messages.view"            // a resident's message thread was opened
+	MessageSend           Action = "messages.send"            // a message was sent to a resident
+	MessageAttachment     Action = "messages.attachment"      // an attachment of a message was downloaded
+	MessageAssign         Action = "messages.assign"          // a resident's thread was assigned to an advisor
+	MessageResidentSearch Action = "messages.resident_search" // residents were searched by name to write to one
 )
 
 // Actions lists every action, for the translation check.
@@ -40,6 +41,7 @@ func Actions() []Action {
 		BookingCancel, BookingMove, BookingOutcome, ChatAccept, ChatOpen, ChatTranscript, ChatResidentPage,
 		ExchangeView, ExchangeAttachment, ExchangePackage, ExchangeAssess, ExchangeForward, ExchangeStatus,
 		ContactView, ContactUpdate, MessageThreadView, MessageSend, MessageAttachment, MessageAssign,
+		MessageResidentSearch,
 	}
 }
 

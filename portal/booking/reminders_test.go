@@ -7,7 +7,6 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
-	"net"
 	"net/mail"
 	"path/filepath"
 	"strconv"
@@ -16,13 +15,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
-
 	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/audit"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database/dbtest"
 	portalmail "github.com/asumisneuvonta/asumisneuvonta-portal/portal/mail"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/mail/mailtest"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/regions"
 )
 
@@ -117,69 +115,11 @@ func TestRemindersOnceAcrossInstances(t *testing.T) {
 	}
 }
 
-// smtpSink is an SMTP server that keeps what it receives.
-type smtpSink struct {
-	mu    sync.Mutex
-	mails []receivedMail
-}
-
-type receivedMail struct {
-	from string
-	to   []string
-	data []byte
-}
-
-func (s *smtpSink) NewSession(*smtp.Conn) (smtp.Session, error) { return &sinkSession{sink: s}, nil }
-
-type sinkSession struct {
-	sink *smtpSink
-	cur  receivedMail
-}
-
-func (s *sinkSession) Reset()        { s.cur = receivedMail{} }
-func (s *sinkSession) Logout() error { return nil }
-func (s *sinkSession) Mail(from string, _ *smtp.MailOptions) error {
-	s.cur.from = from
-	return nil
-}
-func (s *sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.cur.to = append(s.cur.to, to)
-	return nil
-}
-func (s *sinkSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.cur.data = b
-	s.sink.mu.Lock()
-	s.sink.mails = append(s.sink.mails, s.cur)
-	s.sink.mu.Unlock()
-	return nil
-}
-
-// startSMTP runs a real SMTP server on a loopback port.
-func startSMTP(t *testing.T) (*smtpSink, string, int) {
-	t.Helper()
-	sink := &smtpSink{}
-	srv := smtp.NewServer(sink)
-	srv.Domain = "localhost"
-	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(ln) }() // returns when closed
-	t.Cleanup(func() { _ = srv.Close() })
-	addr := ln.Addr().(*net.TCPAddr)
-	return sink, addr.IP.String(), addr.Port
-}
-
 // TestConfirmationThroughSMTP books through HTTP, lets the sender deliver
 // through go-mail to a real SMTP listener, and reads the mail back: the
 // text, and a calendar attachment that parses and holds the right time.
 func TestConfirmationThroughSMTP(t *testing.T) {
-	sink, host, port := startSMTP(t)
+	sink, host, port := mailtest.Start(t)
 	h := newHarness(t, dbtest.SQLite(t))
 	aino := h.login(h.residents[0])
 	id := h.book(aino, tuesday10)
@@ -198,16 +138,15 @@ func TestConfirmationThroughSMTP(t *testing.T) {
 	if again, err := sender.SendDue(context.Background()); err != nil || again != 0 {
 		t.Fatalf("second SendDue = %d, %v; want nothing left", again, err)
 	}
-	sink.mu.Lock()
-	defer sink.mu.Unlock()
-	if len(sink.mails) != 1 {
-		t.Fatalf("SMTP server received %d mails, want 1", len(sink.mails))
+	mails := sink.Mails()
+	if len(mails) != 1 {
+		t.Fatalf("SMTP server received %d mails, want 1", len(mails))
 	}
-	got := sink.mails[0]
-	if got.from != "noreply@portal.test" || len(got.to) != 1 || got.to[0] != "aino.asukas@example.invalid" {
-		t.Fatalf("envelope from %q to %v", got.from, got.to)
+	got := mails[0]
+	if got.From != "noreply@portal.test" || len(got.To) != 1 || got.To[0] != "aino.asukas@example.invalid" {
+		t.Fatalf("envelope from %q to %v", got.From, got.To)
 	}
-	msg, err := mail.ReadMessage(bytes.NewReader(got.data))
+	msg, err := mail.ReadMessage(bytes.NewReader(got.Data))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +171,7 @@ func TestConfirmationThroughSMTP(t *testing.T) {
 		t.Errorf("text part:\n%s", text)
 	}
 	if calendar == nil {
-		t.Fatalf("no text/calendar attachment in\n%s", got.data)
+		t.Fatalf("no text/calendar attachment in\n%s", got.Data)
 	}
 	ev := parseICS(t, calendar)
 	if s, err := ev.GetStartAt(); err != nil || !s.Equal(tuesday10) {

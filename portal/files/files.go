@@ -335,6 +335,29 @@ func (u *upload) finish() error {
 	return nil
 }
 
+// Reassign gives the files of one owner to another, in tx (the feature's
+// transaction, or the pool): a message's files are uploaded under a draft
+// owner while the message's own row does not exist yet.
+func (s *Service) Reassign(ctx context.Context, tx *gorm.DB, from, to string) error {
+	if err := tx.WithContext(ctx).Model(&File{}).Where("owner = ?", from).Update("owner", to).Error; err != nil {
+		return fmt.Errorf("files: reassign %s to %s: %w", from, to, err)
+	}
+	return nil
+}
+
+// OwnersLike lists the owners that start with prefix and whose newest file
+// is older than before: drafts a crash left behind, for the feature to
+// delete with DeleteOwner.
+func (s *Service) OwnersLike(ctx context.Context, prefix string, before time.Time) ([]string, error) {
+	var out []string
+	err := s.db.WithContext(ctx).Model(&File{}).Where("owner LIKE ?", prefix+"%").
+		Group("owner").Having("MAX(created_at) < ?", before).Pluck("owner", &out).Error
+	if err != nil {
+		return nil, fmt.Errorf("files: owners like %s: %w", prefix, err)
+	}
+	return out, nil
+}
+
 // List returns owner's files, oldest first.
 func (s *Service) List(ctx context.Context, owner string) ([]File, error) {
 	var out []File
