@@ -66,6 +66,7 @@ const (
 	ReasonExchange         Reason = "exchange"           // assessing a housing-exchange application
 	ReasonContactRequest   Reason = "contact_request"    // acting on a contact request about the resident
 	ReasonMessages         Reason = "messages"           // the secure messages with the resident
+	ReasonDeskList         Reason = "desk_list"          // a desk list that names the resident
 )
 
 // Reasons lists every reason, for the translation check.
@@ -74,6 +75,6 @@ func Reasons() []Reason {
 		ReasonAdminPage, ReasonCalendar, ReasonDeskToday, ReasonBookingPage, ReasonOnBehalf, ReasonMoveOnBehalf,
 		ReasonAbsenceConflict, ReasonStaffChange, ReasonOutcome, ReasonAdvisorAbsent,
 		ReasonChatService, ReasonChatHistory, ReasonChatResidentInfo, ReasonExchange,
-		ReasonContactRequest, ReasonMessages,
+		ReasonContactRequest, ReasonMessages, ReasonDeskList,
 	}
 }

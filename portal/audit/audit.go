@@ -6,6 +6,7 @@ package audit
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -75,6 +76,42 @@ func (l *Log) Record(ctx context.Context, residentID int64, action Action, resou
 		return nil
 	}
 	return l.write(ctx, l.db, e)
+}
+
+// RecordList writes, for a list that shows several residents' data (a
+// desk's inbox), one read per resident, with Record's folding of repeats
+// within SameOpening: one query for what is already in the log and one
+// insert for the rest, however long the list.
+func (l *Log) RecordList(ctx context.Context, residentIDs []int64, action Action, resource string, reason Reason) error {
+	e, ok := entryFor(ctx, 0, action, resource, reason)
+	if !ok || len(residentIDs) == 0 {
+		return nil
+	}
+	var seen []int64
+	err := l.db.WithContext(ctx).Model(&Entry{}).
+		Where("actor_id = ? AND at >= ? AND action = ? AND resource = ? AND resident_id IN ?",
+			e.ActorID, l.now().UTC().Add(-SameOpening), e.Action, e.Resource, residentIDs).
+		Distinct("resident_id").Pluck("resident_id", &seen).Error
+	if err != nil {
+		return fmt.Errorf("audit: look up %s: %w", e.Action, err)
+	}
+	at := l.now().UTC()
+	var fresh []Entry
+	for _, id := range residentIDs {
+		if slices.Contains(seen, id) || slices.ContainsFunc(fresh, func(f Entry) bool { return *f.ResidentID == id }) {
+			continue
+		}
+		n := *e
+		n.ResidentID, n.At = &id, at
+		fresh = append(fresh, n)
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	if err := l.db.WithContext(ctx).Create(&fresh).Error; err != nil {
+		return fmt.Errorf("audit: write %s: %w", e.Action, err)
+	}
+	return nil
 }
 
 // RecordTx writes a change of a resident's data inside the caller's

@@ -110,3 +110,48 @@ func TestListPages(t *testing.T) {
 		t.Fatalf("page 2: %d rows, more=%v, %v", len(rows), more, err)
 	}
 }
+
+// TestRecordList: a list of residents is logged once per resident, folded
+// within SameOpening like single reads, and a resident new to the list is
+// logged on the next view; a resident viewing lists is not logged.
+func TestRecordList(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+		log := audit.New(db.Gorm, func() time.Time { return now })
+		advisor := addUser(t, db, "a", auth.RoleAdvisor, "Anna Advisor")
+		r1, r2, r3 := addUser(t, db, "r1", auth.RoleResident, "R1"), addUser(t, db, "r2", auth.RoleResident, "R2"), addUser(t, db, "r3", auth.RoleResident, "R3")
+		ctx := auth.WithActor(context.Background(), auth.Actor{UserID: advisor.ID, Role: auth.RoleAdvisor})
+		count := func() int64 {
+			t.Helper()
+			var n int64
+			if err := db.Gorm.Model(&audit.Entry{}).Where("action = ?", string(audit.ExchangeView)).Count(&n).Error; err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if err := log.RecordList(ctx, []int64{r1.ID, r2.ID, r1.ID}, audit.ExchangeView, "exchange/desk", audit.ReasonDeskList); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(); n != 2 {
+			t.Fatalf("%d entries, want one per resident (2)", n)
+		}
+		now = now.Add(time.Minute)
+		if err := log.RecordList(ctx, []int64{r1.ID, r2.ID, r3.ID}, audit.ExchangeView, "exchange/desk", audit.ReasonDeskList); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(); n != 3 {
+			t.Errorf("%d entries, want the new resident added (3)", n)
+		}
+		now = now.Add(audit.SameOpening + time.Minute)
+		if err := log.RecordList(ctx, []int64{r1.ID}, audit.ExchangeView, "exchange/desk", audit.ReasonDeskList); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(); n != 4 {
+			t.Errorf("%d entries, want a new opening after SameOpening (4)", n)
+		}
+		res := auth.WithActor(context.Background(), auth.Actor{UserID: r1.ID, Role: auth.RoleResident})
+		if err := log.RecordList(res, []int64{r1.ID}, audit.ExchangeView, "exchange/desk", audit.ReasonDeskList); err != nil || count() != 4 {
+			t.Errorf("a resident's list view was logged (%v)", err)
+		}
+	})
+}

@@ -435,6 +435,10 @@ func TestAdvisorAssessesAndForwards(t *testing.T) {
 		if st, body := e.do("GET", "/desk/exchange", west, nil); st != http.StatusOK || strings.Contains(body, "Aino Asukas") {
 			t.Errorf("the west advisor's list shows the east application")
 		}
+		var listed int64
+		if err := db.Gorm.Raw("SELECT COUNT(*) FROM access_log WHERE actor_id = ? AND resident_id = ? AND reason = ?", minna.ID, aino.ID, string(audit.ReasonDeskList)).Scan(&listed).Error; err != nil || listed != 1 {
+			t.Errorf("%d access log entries for the list that names Aino (%v)", listed, err)
+		}
 		if st, _ := e.do("GET", base, west, nil); st != http.StatusNotFound {
 			t.Errorf("west opens it: %d, want 404", st)
 		}
@@ -445,7 +449,7 @@ func TestAdvisorAssessesAndForwards(t *testing.T) {
 			t.Fatalf("desk show: %d", st)
 		}
 		var logged int64
-		if err := db.Gorm.Raw("SELECT COUNT(*) FROM access_log WHERE actor_id = ? AND resident_id = ? AND action = ?", minna.ID, aino.ID, string(audit.ExchangeView)).Scan(&logged).Error; err != nil || logged != 1 {
+		if err := db.Gorm.Raw("SELECT COUNT(*) FROM access_log WHERE actor_id = ? AND resident_id = ? AND action = ? AND resource = ?", minna.ID, aino.ID, string(audit.ExchangeView), fmt.Sprintf("exchange/%d", id)).Scan(&logged).Error; err != nil || logged != 1 {
 			t.Errorf("%d access log entries for opening it (%v)", logged, err)
 		}
 		// The attachment download is logged too.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/frontend"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/audit"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/files"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/problem"
 )
@@ -40,6 +41,10 @@ func (s *Service) handleDeskList(c *fiber.Ctx) error {
 	ids := make([]int64, len(list))
 	for i := range list {
 		ids[i] = list[i].ResidentID
+	}
+	// The list names residents and their reasons: logged like an opening.
+	if err := s.audit.RecordList(ctx, ids, audit.ExchangeView, "exchange/desk", audit.ReasonDeskList); err != nil {
+		return err
 	}
 	people, err := s.names(ctx, ids)
 	if err != nil {

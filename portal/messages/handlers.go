@@ -374,6 +374,14 @@ func (s *Service) handleInbox(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	ids := make([]int64, len(list))
+	for i, t := range list {
+		ids[i] = t.ResidentID
+	}
+	// The inbox names residents and their subjects: logged like an opening.
+	if err := s.audit.RecordList(c.UserContext(), ids, audit.MessageThreadView, "messages/inbox", audit.ReasonDeskList); err != nil {
+		return err
+	}
 	rows, err := s.rows(c, list, "/desk/messages/", true)
 	if err != nil {
 		return err

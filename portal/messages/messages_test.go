@@ -216,12 +216,16 @@ func TestThreadBetweenResidentAndAdvisor(t *testing.T) {
 		if st != http.StatusOK || !strings.Contains(body, "Vuokrarästi") {
 			t.Fatalf("Minna's inbox: %d", st)
 		}
+		var listed int64
+		if err := db.Gorm.Raw("SELECT COUNT(*) FROM access_log WHERE actor_id = ? AND resident_id = ? AND reason = ?", minna.ID, aino.ID, string(audit.ReasonDeskList)).Scan(&listed).Error; err != nil || listed != 1 {
+			t.Errorf("%d access log entries for the inbox that names Aino (%v)", listed, err)
+		}
 		st, body = e.get(minna, desk)
 		if st != http.StatusOK || strings.Contains(body, "<script>alert(1)</script>") || !strings.Contains(body, "&lt;script&gt;") {
 			t.Errorf("Minna's view of the thread: %d (markup must be text)", st)
 		}
-		if e.logged(minna.ID, audit.MessageThreadView) != 1 {
-			t.Error("opening the thread was not logged")
+		if e.logged(minna.ID, audit.MessageThreadView) != 2 {
+			t.Error("the inbox and the opening of the thread were not each logged once")
 		}
 		answer := "Soitan sinulle huomenna kello 10."
 		if st, _ := e.post(minna, desk, map[string]string{"body": answer}, nil); st != http.StatusSeeOther {
