@@ -774,6 +774,9 @@ func TestBrowserAccessibility(t *testing.T) {
 		{"/desk/exchange", "Minna Järvinen"},
 		{"/messages/new", "Aino Asukas"},
 		{"/desk/messages", "Minna Järvinen"},
+		{"/desk/messages/new", "Minna Järvinen"},
+		{"/desk/cases/new", "Minna Järvinen"},
+		{"/my/case", "Aino Asukas"},
 		{"/contact/self", "Aino Asukas"},
 		{"/desk/contact", "Minna Järvinen"},
 	} {

@@ -173,6 +173,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (s *server, err er
 		wireMessages,
 		wireExchange,
 		wireContact,
+		wireCases,
 	}
 	for _, wire := range wires {
 		stop, err := wire(s.app, d)

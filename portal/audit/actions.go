@@ -32,6 +32,9 @@ const (
 	MessageAttachment     Action = "messages.attachment"      // an attachment of a message was downloaded
 	MessageAssign         Action = "messages.assign"          // a resident's thread was assigned to an advisor
 	MessageResidentSearch Action = "messages.resident_search" // residents were searched by name to write to one
+	CaseView              Action = "cases.view"               // a client case was opened
+	CaseChange            Action = "cases.change"             // a client case was opened, changed, noted or closed
+	CaseResidentSearch    Action = "cases.resident_search"    // residents were searched by name to open a case
 )
 
 // Actions lists every action, for the translation check.
@@ -41,7 +44,7 @@ func Actions() []Action {
 		BookingCancel, BookingMove, BookingOutcome, ChatAccept, ChatOpen, ChatTranscript, ChatResidentPage,
 		ExchangeView, ExchangeAttachment, ExchangePackage, ExchangeAssess, ExchangeForward, ExchangeStatus,
 		ContactView, ContactUpdate, MessageThreadView, MessageSend, MessageAttachment, MessageAssign,
-		MessageResidentSearch,
+		MessageResidentSearch, CaseView, CaseChange, CaseResidentSearch,
 	}
 }
 
@@ -50,23 +53,27 @@ type Reason string
 
 // The reasons.
 const (
-	ReasonAdminPage        Reason = "admin_page"         // reading the access log page
-	ReasonCalendar         Reason = "calendar"           // the advisor's calendar
-	ReasonDeskToday        Reason = "desk_today"         // today's appointments on the desk
-	ReasonBookingPage      Reason = "booking_page"       // the appointment's own page
-	ReasonOnBehalf         Reason = "on_behalf"          // booking for a resident
-	ReasonMoveOnBehalf     Reason = "move_on_behalf"     // moving a resident's appointment
-	ReasonAbsenceConflict  Reason = "absence_conflict"   // appointments in the way of an absence
-	ReasonStaffChange      Reason = "staff_change"       // a change made by staff
-	ReasonOutcome          Reason = "outcome"            // recording how the appointment went
-	ReasonAdvisorAbsent    Reason = "advisor_absent"     // the advisor became unavailable
-	ReasonChatService      Reason = "chat_service"       // serving the resident in the chat
-	ReasonChatHistory      Reason = "chat_history"       // the resident's earlier chats
-	ReasonChatResidentInfo Reason = "chat_resident_info" // who the chatting resident is
-	ReasonExchange         Reason = "exchange"           // assessing a housing-exchange application
-	ReasonContactRequest   Reason = "contact_request"    // acting on a contact request about the resident
-	ReasonMessages         Reason = "messages"           // the secure messages with the resident
-	ReasonDeskList         Reason = "desk_list"          // a desk list that names the resident
+	ReasonAdminPage        Reason = "admin_page"            // reading the access log page
+	ReasonCalendar         Reason = "calendar"              // the advisor's calendar
+	ReasonDeskToday        Reason = "desk_today"            // today's appointments on the desk
+	ReasonBookingPage      Reason = "booking_page"          // the appointment's own page
+	ReasonOnBehalf         Reason = "on_behalf"             // booking for a resident
+	ReasonMoveOnBehalf     Reason = "move_on_behalf"        // moving a resident's appointment
+	ReasonAbsenceConflict  Reason = "absence_conflict"      // appointments in the way of an absence
+	ReasonStaffChange      Reason = "staff_change"          // a change made by staff
+	ReasonOutcome          Reason = "outcome"               // recording how the appointment went
+	ReasonAdvisorAbsent    Reason = "advisor_absent"        // the advisor became unavailable
+	ReasonChatService      Reason = "chat_service"          // serving the resident in the chat
+	ReasonChatHistory      Reason = "chat_history"          // the resident's earlier chats
+	ReasonChatResidentInfo Reason = "chat_resident_info"    // who the chatting resident is
+	ReasonExchange         Reason = "exchange"              // assessing a housing-exchange application
+	ReasonContactRequest   Reason = "contact_request"       // acting on a contact request about the resident
+	ReasonMessages         Reason = "messages"              // the secure messages with the resident
+	ReasonDeskList         Reason = "desk_list"             // a desk list that names the resident
+	ReasonCaseWork         Reason = "case_work"             // working on the resident's case
+	ReasonCaseFollowUp     Reason = "case_follow_up"        // following up the case
+	ReasonCaseSupervision  Reason = "case_supervision"      // a supervisor's review
+	ReasonCaseRequest      Reason = "case_resident_request" // the resident asked (a call, a visit)
 )
 
 // Reasons lists every reason, for the translation check.
@@ -76,5 +83,6 @@ func Reasons() []Reason {
 		ReasonAbsenceConflict, ReasonStaffChange, ReasonOutcome, ReasonAdvisorAbsent,
 		ReasonChatService, ReasonChatHistory, ReasonChatResidentInfo, ReasonExchange,
 		ReasonContactRequest, ReasonMessages, ReasonDeskList,
+		ReasonCaseWork, ReasonCaseFollowUp, ReasonCaseSupervision, ReasonCaseRequest,
 	}
 }

@@ -67,3 +67,18 @@ func (l *Log) List(ctx context.Context, f Filter, page int) ([]Row, bool, error)
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
+
+// OfResident returns the newest entries about one resident, with the staff
+// member's name: what the resident is shown of who has looked at their
+// data (Act 703/2023 on client data, §11).
+func (l *Log) OfResident(ctx context.Context, residentID int64, limit int) ([]Row, error) {
+	var out []Row
+	err := l.db.WithContext(ctx).Table("access_log AS a").
+		Select("a.*, actor.name AS actor_name, '' AS resident_name").
+		Joins("JOIN users AS actor ON actor.id = a.actor_id").
+		Where("a.resident_id = ?", residentID).Order("a.at DESC, a.id DESC").Limit(limit).Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("audit: entries of resident %d: %w", residentID, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,187 @@
+package cases_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/auth/authtest"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/frontend"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/audit"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/cases"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/clocktest"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database/dbtest"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/regions"
+)
+
+type env struct {
+	t   *testing.T
+	db  *database.DB
+	app *fiber.App
+	fe  *frontend.Frontend
+	svc *cases.Service
+}
+
+func newEnv(t *testing.T, db *database.DB) *env {
+	t.Helper()
+	if err := db.Gorm.Exec("INSERT INTO regions (id, code, name_fi, name_sv, name_en) VALUES (4, 'east', 'Itä', 'Öster', 'East'), (2, 'west', 'Länsi', 'Väster', 'West')").Error; err != nil {
+		t.Fatal(err)
+	}
+	a := authtest.New(t, db.Gorm)
+	app, fe := authtest.App(t, a)
+	clock := clocktest.New(time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC))
+	svc := cases.New(cases.Options{DB: db, Users: a.Users(), Regions: regions.NewStore(db.Gorm), Frontend: fe, Audit: audit.New(db.Gorm, clock.Now), Now: clock.Now})
+	svc.Register(app)
+	return &env{t: t, db: db, app: app, fe: fe, svc: svc}
+}
+
+func (e *env) person(role auth.Role, name string, region int64) *authtest.User {
+	e.t.Helper()
+	u := authtest.Login(e.t, e.db.Gorm, role, name)
+	if err := e.db.Gorm.Exec("UPDATE users SET given_name = ? WHERE id = ?", strings.Fields(name)[0], u.ID).Error; err != nil {
+		e.t.Fatal(err)
+	}
+	if region != 0 {
+		if err := auth.NewUsers(e.db.Gorm).SetRegion(context.Background(), u.ID, &region); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	return u
+}
+
+func (e *env) do(method, path string, u *authtest.User, form url.Values) (int, string) {
+	e.t.Helper()
+	if form != nil {
+		form.Set("_csrf", u.CSRF)
+	}
+	return authtest.Do(e.t, e.app, method, path, u, form)
+}
+
+// TestCaseRightsAndTimeline: an advisor opens a case for a resident of her
+// region; opening it asks why, and the reason goes to the access log; the
+// rights matrix holds (own region, colleague, admin see it; another
+// region's advisor and residents get 404); every change is on the
+// timeline; bad input changes nothing; a closed case cannot change.
+func TestCaseRightsAndTimeline(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		e := newEnv(t, db)
+		aino := e.person(auth.RoleResident, "Aino Asukas", 0)
+		bertta := e.person(auth.RoleResident, "Bertta Toinen", 0)
+		minna := e.person(auth.RoleAdvisor, "Minna Neuvoja", 4)
+		tiina := e.person(auth.RoleAdvisor, "Tiina Itä", 4)
+		ville := e.person(auth.RoleAdvisor, "Ville Länsi", 2)
+		pirjo := e.person(auth.RoleAdmin, "Pirjo Pääkäyttäjä", 0)
+
+		st, _ := e.do("POST", "/desk/cases/new", minna, url.Values{"resident": {fmt.Sprint(aino.ID)}, "reason": {"rent_debt"}, "household": {"family"}, "children": {"2"}, "debt": {"1 250,50"}})
+		if st != http.StatusSeeOther {
+			t.Fatalf("open: %d", st)
+		}
+		var id int64
+		if err := db.Gorm.Raw("SELECT id FROM cases WHERE resident_id = ?", aino.ID).Scan(&id).Error; err != nil || id == 0 {
+			t.Fatal("no case")
+		}
+		if st, _ := e.do("POST", "/desk/cases/new", tiina, url.Values{"resident": {fmt.Sprint(aino.ID)}, "reason": {"upkeep"}}); st != http.StatusConflict {
+			t.Errorf("a second open case for the same resident: %d", st)
+		}
+		if st, _ := e.do("POST", "/desk/cases/new", minna, url.Values{"resident": {fmt.Sprint(bertta.ID)}, "reason": {"castle"}, "debt": {"lots"}}); st != http.StatusUnprocessableEntity {
+			t.Errorf("bad fields: %d", st)
+		}
+		path := fmt.Sprintf("/desk/cases/%d", id)
+
+		// Without a reason the page asks for one, and nothing is logged.
+		st, body := e.do("GET", path, minna, nil)
+		if st != http.StatusOK || !strings.Contains(body, e.fe.T("fi", "cases.why.title")) {
+			t.Fatalf("opening without a reason: %d", st)
+		}
+		for _, tc := range []struct {
+			u    *authtest.User
+			want int
+		}{{minna, 200}, {tiina, 200}, {pirjo, 200}, {ville, 404}, {aino, 403}, {bertta, 403}} {
+			if st, _ := e.do("GET", path+"?why=work", tc.u, nil); st != tc.want {
+				t.Errorf("%s opens the case: %d, want %d", tc.u.Name, st, tc.want)
+			}
+		}
+		if st, _ := e.do("GET", path, ville, nil); st != http.StatusNotFound {
+			t.Errorf("another region's advisor asked for a reason: %d, want 404", st)
+		}
+		var logged int64
+		if err := db.Gorm.Raw("SELECT COUNT(*) FROM access_log WHERE actor_id = ? AND action = ? AND reason = ?", minna.ID, string(audit.CaseView), "case_work").Scan(&logged).Error; err != nil || logged != 1 {
+			t.Errorf("%d access log entries of Minna's opening with its reason", logged)
+		}
+
+		if st, _ := e.do("POST", path+"/notes?why=work", minna, url.Values{"note": {"Soitettu, sovittu tapaaminen."}}); st != http.StatusSeeOther {
+			t.Errorf("note: %d", st)
+		}
+		if st, _ := e.do("POST", path+"/interventions?why=work", minna, url.Values{"intervention": {"payment_plan"}, "on_date": {"2026-05-04"}}); st != http.StatusSeeOther {
+			t.Errorf("intervention: %d", st)
+		}
+		if st, _ := e.do("POST", path+"/interventions?why=work", minna, url.Values{"intervention": {"payment_plan"}, "on_date": {"2027-01-01"}}); st != http.StatusUnprocessableEntity {
+			t.Errorf("an intervention in the future: %d", st)
+		}
+		if st, _ := e.do("POST", path+"?why=work", minna, url.Values{"reason": {"rent_debt"}, "household": {"family"}, "children": {"3"}, "debt": {"900"}, "in_court": {"yes"}}); st != http.StatusSeeOther {
+			t.Errorf("update: %d", st)
+		}
+		var status string
+		if err := db.Gorm.Raw("SELECT status FROM cases WHERE id = ?", id).Scan(&status).Error; err != nil || status != "follow_up" {
+			t.Errorf("status %q after a payment plan, want follow_up", status)
+		}
+		_, body = e.do("GET", path+"?why=work", minna, nil)
+		for _, want := range []string{"Soitettu, sovittu tapaaminen.", e.fe.T("fi", "cases.intervention_kind.payment_plan"), "125050 → 90000", "2 → 3", e.fe.T("fi", "cases.event.opened")} {
+			if !strings.Contains(body, want) {
+				t.Errorf("the timeline lacks %q", want)
+			}
+		}
+		if st, _ := e.do("POST", path+"/close?why=work", minna, url.Values{"outcome": {"housing_continues"}}); st != http.StatusSeeOther {
+			t.Fatalf("close: %d", st)
+		}
+		if st, _ := e.do("POST", path+"/notes?why=work", minna, url.Values{"note": {"Myöhemmin."}}); st != http.StatusConflict {
+			t.Errorf("a note on a closed case: %d, want 409", st)
+		}
+		if st, _ := e.do("POST", path+"/notes?why=work", ville, url.Values{"note": {"Vieras."}}); st != http.StatusNotFound {
+			t.Errorf("another region's note: %d, want 404", st)
+		}
+	})
+}
+
+// TestResidentSeesCaseAndWhoLooked: the resident sees the case in plain
+// words and exactly the staff reads of their data made in the test, with
+// names, roles and reasons.
+func TestResidentSeesCaseAndWhoLooked(t *testing.T) {
+	db := dbtest.SQLite(t)
+	e := newEnv(t, db)
+	aino := e.person(auth.RoleResident, "Aino Asukas", 0)
+	minna := e.person(auth.RoleAdvisor, "Minna Neuvoja", 4)
+	if _, body := e.do("GET", "/my/case", aino, nil); !strings.Contains(body, e.fe.T("fi", "cases.mine.none")) || !strings.Contains(body, e.fe.T("fi", "cases.mine.looked_none")) {
+		t.Fatal("before any case the page says nothing was looked at")
+	}
+	if st, _ := e.do("POST", "/desk/cases/new", minna, url.Values{"resident": {fmt.Sprint(aino.ID)}, "reason": {"rent_debt"}}); st != http.StatusSeeOther {
+		t.Fatal(st)
+	}
+	var id int64
+	if err := db.Gorm.Raw("SELECT id FROM cases").Scan(&id).Error; err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := e.do("GET", fmt.Sprintf("/desk/cases/%d?why=follow_up", id), minna, nil); st != http.StatusOK {
+		t.Fatal(st)
+	}
+	st, body := e.do("GET", "/my/case?lang=en", aino, nil)
+	if st != http.StatusOK || !strings.Contains(body, "Housing counselling is working on your matter.") || !strings.Contains(body, "Minna") {
+		t.Fatalf("the resident's case page: %d", st)
+	}
+	for _, want := range []string{"Opened a client case", "Recorded in a client case", "Follow-up", "Client work", "Minna Neuvoja (Housing advisor)"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the resident's access list lacks %q", want)
+		}
+	}
+	if n := strings.Count(body, "Minna Neuvoja ("); n != 2 {
+		t.Errorf("the resident sees %d staff reads, want exactly the 2 made", n)
+	}
+}
