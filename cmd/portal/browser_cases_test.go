@@ -48,7 +48,16 @@ func TestBrowserCases(t *testing.T) {
 	if got := minna.text(".exchange-events"); !strings.Contains(got, "Soitettu Ainolle") || !strings.Contains(got, "Maksusuunnitelma tehty") {
 		t.Errorf("timeline %q", got)
 	}
-	minna.checkLight("case with a plan")
+	minna.checkLight("case with a plan intervention")
+	minna.typeText("total", "1 000")
+	minna.typeText("instalment", "300")
+	minna.typeText("due_day", "15")
+	minna.setValue("start", "2026-01-01")
+	minna.submit("plan", chromedp.Click(button("//main", "Tallenna suunnitelma")), http.StatusOK)
+	if got := minna.text(`[aria-labelledby="plan-title"] table`); !strings.Contains(got, "100,00") {
+		t.Errorf("the schedule %q lacks the last instalment's remainder", got)
+	}
+	minna.check("case with a plan")
 	minna.open("/desk/cases")
 	minna.check("case list")
 	minna.submit("open from the list", chromedp.Click(link("//main", "Aino Asukas")), http.StatusOK)
@@ -66,7 +75,7 @@ func TestBrowserCases(t *testing.T) {
 	}
 	aino.check("my case")
 	main := aino.text("main")
-	for _, want := range []string{"seuraa tilannettasi", "Maksusuunnitelma tehty", "Minna Järvinen", "Avasi asiakkuuden", "Asiakastyö"} {
+	for _, want := range []string{"seuraa tilannettasi", "Maksusuunnitelma tehty", "Minna Järvinen", "Avasi asiakkuuden", "Asiakastyö", "Maksuerät", "1 000,00"} {
 		if !strings.Contains(main, want) {
 			t.Errorf("Aino's case page lacks %q", want)
 		}

@@ -280,9 +280,9 @@ func (s *Service) Timeline(ctx context.Context, c *Case) ([]Event, error) {
 	return out, nil
 }
 
-// change runs fn on a visible case in a transaction; fn returns the
-// events to record; the access log is written with them.
-func (s *Service) change(ctx context.Context, id int64, fn func(c *Case, now time.Time) ([]Event, error)) error {
+// change runs fn on a visible case in the transaction tx it passes; fn
+// returns the events to record; the access log is written with them.
+func (s *Service) change(ctx context.Context, id int64, fn func(tx *gorm.DB, c *Case, now time.Time) ([]Event, error)) error {
 	act := auth.ActorFrom(ctx)
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		c, err := s.visible(ctx, tx, id)
@@ -293,7 +293,7 @@ func (s *Service) change(ctx context.Context, id int64, fn func(c *Case, now tim
 			return problem.E(problem.Conflict, "cases.error.closed")
 		}
 		now := s.now().UTC()
-		evs, err := fn(c, now)
+		evs, err := fn(tx, c, now)
 		if err != nil {
 			return err
 		}
@@ -316,7 +316,7 @@ func (s *Service) Update(ctx context.Context, id int64, f Fields) error {
 	if err := f.check(); err != nil {
 		return err
 	}
-	return s.change(ctx, id, func(c *Case, _ time.Time) ([]Event, error) {
+	return s.change(ctx, id, func(_ *gorm.DB, c *Case, _ time.Time) ([]Event, error) {
 		var evs []Event
 		set := func(field, old, new string) {
 			if old != new {
@@ -342,7 +342,7 @@ func (s *Service) AddNote(ctx context.Context, id int64, body string) error {
 	if body == "" || len([]rune(body)) > 4000 {
 		return problem.Field("note", "cases.error.note")
 	}
-	return s.change(ctx, id, func(*Case, time.Time) ([]Event, error) {
+	return s.change(ctx, id, func(*gorm.DB, *Case, time.Time) ([]Event, error) {
 		return []Event{{Kind: "note", Body: body}}, nil
 	})
 }
@@ -361,7 +361,7 @@ func (s *Service) AddIntervention(ctx context.Context, id int64, kind, onDate st
 	if len(bad) > 0 {
 		return problem.Fields(bad)
 	}
-	return s.change(ctx, id, func(c *Case, _ time.Time) ([]Event, error) {
+	return s.change(ctx, id, func(_ *gorm.DB, c *Case, _ time.Time) ([]Event, error) {
 		evs := []Event{{Kind: "intervention", Field: kind, OnDate: onDate}}
 		if c.Status == StatusOpen && (kind == "payment_plan" || kind == "rent_follow_up" || kind == "housing_follow_up") {
 			evs = append(evs, Event{Kind: "change", Field: "status", OldValue: string(c.Status), NewValue: string(StatusFollowUp)})
@@ -376,7 +376,7 @@ func (s *Service) Close(ctx context.Context, id int64, outcome string) error {
 	if !slices.Contains(Outcomes, outcome) {
 		return problem.Field("outcome", "cases.error.choose")
 	}
-	return s.change(ctx, id, func(c *Case, now time.Time) ([]Event, error) {
+	return s.change(ctx, id, func(_ *gorm.DB, c *Case, now time.Time) ([]Event, error) {
 		evs := []Event{{Kind: "closed", Field: "outcome", NewValue: outcome}}
 		c.Status, c.Outcome, c.ClosedAt = StatusClosed, outcome, &now
 		return evs, nil

@@ -3,7 +3,10 @@ package cases_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -184,4 +187,89 @@ func TestResidentSeesCaseAndWhoLooked(t *testing.T) {
 	if n := strings.Count(body, "Minna Neuvoja ("); n != 2 {
 		t.Errorf("the resident sees %d staff reads, want exactly the 2 made", n)
 	}
+}
+
+// TestPaymentPlanAndImport: a plan made on a case, a payment by hand and
+// the rental company's list imported by reference; a re-import records
+// nothing; a file with a bad row records nothing and names the line; the
+// case shows what is paid and overdue, the desk flags it, and the resident
+// sees the same plan.
+func TestPaymentPlanAndImport(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		e := newEnv(t, db)
+		aino := e.person(auth.RoleResident, "Aino Asukas", 0)
+		minna := e.person(auth.RoleAdvisor, "Minna Neuvoja", 4)
+		if st, _ := e.do("POST", "/desk/cases/new", minna, url.Values{"resident": {fmt.Sprint(aino.ID)}, "reason": {"rent_debt"}}); st != http.StatusSeeOther {
+			t.Fatal(st)
+		}
+		var id int64
+		if err := db.Gorm.Raw("SELECT id FROM cases").Scan(&id).Error; err != nil {
+			t.Fatal(err)
+		}
+		path := fmt.Sprintf("/desk/cases/%d", id)
+		if st, _ := e.do("POST", path+"/payments?why=work", minna, url.Values{"paid_on": {"2026-01-14"}, "amount": {"300"}}); st != http.StatusConflict {
+			t.Errorf("a payment before there is a plan: %d, want 409", st)
+		}
+		if st, _ := e.do("POST", path+"/plan?why=work", minna, url.Values{"total": {"1000"}, "instalment": {"2000"}, "due_day": {"31"}, "start": {"2026-01-01"}}); st != http.StatusUnprocessableEntity {
+			t.Errorf("a bad plan: %d", st)
+		}
+		if st, _ := e.do("POST", path+"/plan?why=work", minna, url.Values{"total": {"1 000,00"}, "instalment": {"300"}, "due_day": {"15"}, "start": {"2026-01-01"}, "plan_reference": {"1234 5678"}}); st != http.StatusSeeOther {
+			t.Fatalf("plan: %d", st)
+		}
+		if st, _ := e.do("POST", path+"/payments?why=work", minna, url.Values{"paid_on": {"2026-01-14"}, "amount": {"300"}}); st != http.StatusSeeOther {
+			t.Fatalf("payment: %d", st)
+		}
+		if st, _ := e.do("POST", path+"/payments?why=work", minna, url.Values{"paid_on": {"2027-01-14"}, "amount": {"300"}}); st != http.StatusUnprocessableEntity {
+			t.Errorf("a payment in the future: %d", st)
+		}
+
+		upload := func(csv string) (int, string) {
+			t.Helper()
+			var body strings.Builder
+			w := multipart.NewWriter(&body)
+			_ = w.WriteField("_csrf", minna.CSRF)
+			fw, _ := w.CreateFormFile("file", "maksut.csv")
+			_, _ = fw.Write([]byte(csv))
+			_ = w.Close()
+			req := httptest.NewRequest("POST", "/desk/cases/payments", strings.NewReader(body.String()))
+			req.Header.Set("Content-Type", w.FormDataContentType())
+			req.Header.Set("Cookie", minna.Cookie)
+			resp, err := e.app.Test(req, -1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(b)
+		}
+		good := "viite;päivä;summa\n12345678;20.2.2026;400,00\n99990000;21.2.2026;50,00\n"
+		st, body := upload(good)
+		if st != http.StatusOK || !strings.Contains(body, "kirjattu 1, tuotu jo aiemmin 0, ei suunnitelmaa 1") {
+			t.Fatalf("import: %d %s", st, body[strings.Index(body, "<main"):])
+		}
+		if _, body := upload(good); !strings.Contains(body, "kirjattu 0, tuotu jo aiemmin 1") {
+			t.Error("a re-import recorded something")
+		}
+		st, body = upload("viite;päivä;summa\n12345678;1.3.2026;10,00\n12345678;31.2.2026;10,00\n")
+		if st != http.StatusUnprocessableEntity || !strings.Contains(body, "Rivi 3") {
+			t.Errorf("a bad file: %d, want 422 naming line 3", st)
+		}
+		var payments int64
+		if err := db.Gorm.Raw("SELECT COUNT(*) FROM plan_payments").Scan(&payments).Error; err != nil || payments != 2 {
+			t.Errorf("%d payments stored, want 2 (the bad file recorded nothing)", payments)
+		}
+
+		_, body = e.do("GET", path+"?why=work", minna, nil)
+		for _, want := range []string{"700,00", "300,00", e.fe.T("fi", "cases.plan.overdue")} {
+			if !strings.Contains(body, want) {
+				t.Errorf("the case's plan lacks %q", want)
+			}
+		}
+		if n, err := e.svc.OverdueCases(authtest.WithActor(context.Background(), minna), minna.ID); err != nil || n != 1 {
+			t.Errorf("overdue cases on the desk: %d, %v", n, err)
+		}
+		_, body = e.do("GET", "/my/case", aino, nil)
+		if !strings.Contains(body, e.fe.T("fi", "cases.plan.title")) || !strings.Contains(body, "700,00") {
+			t.Error("the resident does not see the plan and what is paid")
+		}
+	})
 }

@@ -24,6 +24,10 @@ func (s *Service) Register(r fiber.Router) {
 	r.Post("/desk/cases/:id<int>/notes", staff, s.handleNote)
 	r.Post("/desk/cases/:id<int>/interventions", staff, s.handleIntervention)
 	r.Post("/desk/cases/:id<int>/close", staff, s.handleClose)
+	r.Post("/desk/cases/:id<int>/plan", staff, s.handlePlan)
+	r.Post("/desk/cases/:id<int>/payments", staff, s.handlePayment)
+	r.Get("/desk/cases/payments", staff, s.handleImportForm)
+	r.Post("/desk/cases/payments", staff, s.handleImport)
 	r.Get("/my/case", auth.RequireRole(auth.RoleResident), s.handleMine)
 }
 
@@ -185,6 +189,7 @@ type ShowData struct {
 	Colleague string
 	Debt      string
 	Timeline  []EventView
+	Plan      *PlanPage
 	Reason    string // why the case was opened (the access log's), kept in ?why=
 }
 
@@ -244,6 +249,9 @@ func (s *Service) renderShow(c *fiber.Ctx, status int, form *frontend.Form) erro
 	}
 	if cs.ColleagueID != nil && people[*cs.ColleagueID] != nil {
 		d.Colleague = people[*cs.ColleagueID].Name
+	}
+	if d.Plan, err = s.planPage(c, cs.ID); err != nil {
+		return err
 	}
 	for _, e := range evs {
 		v := EventView{When: s.fe.DateTime(lang, e.CreatedAt), Kind: e.Kind, Field: e.Field, Old: e.OldValue, New: e.NewValue, Body: e.Body, OnDate: e.OnDate}
@@ -342,6 +350,7 @@ func (s *Service) handleClose(c *fiber.Ctx) error {
 // MineData is the Data of cases/mine.
 type MineData struct {
 	Case          *Case
+	Plan          *PlanPage
 	Advisor       string
 	Interventions []EventView
 	Looked        []LookView
@@ -371,6 +380,9 @@ func (s *Service) handleMine(c *fiber.Ctx) error {
 			if a, err := s.users.ByID(ctx, *cs.AdvisorID); err == nil {
 				d.Advisor = a.GivenName
 			}
+		}
+		if d.Plan, err = s.planPage(c, cs.ID); err != nil {
+			return err
 		}
 		evs, err := s.Timeline(ctx, &cs)
 		if err != nil {
@@ -404,7 +416,11 @@ func (s *Service) DeskSection(c *fiber.Ctx) (frontend.Section, error) {
 	}
 	var n int64
 	err := s.db.WithContext(c.UserContext()).Model(&Case{}).Where("status <> ? AND (advisor_id = ? OR colleague_id = ?)", StatusClosed, u.ID, u.ID).Count(&n).Error
+	if err != nil {
+		return sec, err
+	}
 	d.Count = n
+	d.Overdue, err = s.OverdueCases(c.UserContext(), u.ID)
 	return sec, err
 }
 
@@ -419,5 +435,6 @@ func (s *Service) MySection(c *fiber.Ctx) (frontend.Section, error) {
 // SectionData is the Data of the sections.
 type SectionData struct {
 	frontend.Translator
-	Count int64
+	Count   int64
+	Overdue int // own cases with an overdue instalment
 }
