@@ -776,6 +776,7 @@ func TestBrowserAccessibility(t *testing.T) {
 		{"/desk/messages", "Minna Järvinen"},
 		{"/desk/messages/new", "Minna Järvinen"},
 		{"/desk/cases/new", "Minna Järvinen"},
+		{"/desk/stats", "Pirjo Pääkäyttäjä"},
 		{"/desk/cases/payments", "Minna Järvinen"},
 		{"/my/case", "Aino Asukas"},
 		{"/contact/self", "Aino Asukas"},

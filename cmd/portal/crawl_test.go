@@ -15,7 +15,7 @@ import (
 func TestNoLinkLeadsNowhere(t *testing.T) {
 	p := startPortal(t, nil)
 	seeds := []string{"/", "/my", "/booking", "/chat", "/desk", "/desk/booking", "/desk/availability",
-		"/chat/desk", "/chat/admin", "/admin/access-log", "/admin/staff", "/exchange", "/desk/exchange", "/messages", "/messages/new", "/desk/messages", "/desk/messages/new", "/desk/cases", "/desk/cases/new", "/desk/cases/payments", "/my/case", "/contact", "/desk/contact", "/accessibility", "/privacy", "/feedback"}
+		"/chat/desk", "/chat/admin", "/admin/access-log", "/admin/staff", "/exchange", "/desk/exchange", "/messages", "/messages/new", "/desk/messages", "/desk/messages/new", "/desk/cases", "/desk/cases/new", "/desk/stats", "/desk/cases/payments", "/my/case", "/contact", "/desk/contact", "/accessibility", "/privacy", "/feedback"}
 	roles := []struct{ name, subject string }{
 		{"anonymous", ""},
 		{"resident", "demo-resident-aino"},

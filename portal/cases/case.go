@@ -87,28 +87,46 @@ type Event struct {
 // TableName keeps gorm on the migrated table.
 func (Event) TableName() string { return "case_events" }
 
+// Activity is something the resident did with another channel of the
+// service (an appointment, a chat, an application, a message thread), as
+// the case's timeline shows it. The features provide them through
+// Options.Activities, wired in cmd/portal: cases imports no feature.
+type Activity struct {
+	When time.Time
+	Kind string // booking, chat, exchange, messages: its words are cases.activity.<kind>
+	Note string // a short fact shown as it is (a subject, a reference)
+	// NoteKey, instead of Note, is the translation key of the fact (a
+	// status, a topic).
+	NoteKey string
+	URL     string // the staff page of the item
+}
+
 // Options are what the Service is built from.
 type Options struct {
-	DB       *database.DB
-	Users    *auth.Users
-	Regions  *regions.Store
-	Frontend *frontend.Frontend
-	Audit    *audit.Log
-	Location *time.Location
-	Now      func() time.Time
-	Log      *slog.Logger
+	// Activities lists a resident's appointments, chats, applications and
+	// message threads for the timeline; nil shows only the case's own.
+	Activities func(ctx context.Context, residentID int64) ([]Activity, error)
+	DB         *database.DB
+	Users      *auth.Users
+	Regions    *regions.Store
+	Frontend   *frontend.Frontend
+	Audit      *audit.Log
+	Location   *time.Location
+	Now        func() time.Time
+	Log        *slog.Logger
 }
 
 // Service is the cases feature.
 type Service struct {
-	db      *gorm.DB
-	users   *auth.Users
-	regions *regions.Store
-	fe      *frontend.Frontend
-	audit   *audit.Log
-	loc     *time.Location
-	now     func() time.Time
-	log     *slog.Logger
+	activities func(ctx context.Context, residentID int64) ([]Activity, error)
+	db         *gorm.DB
+	users      *auth.Users
+	regions    *regions.Store
+	fe         *frontend.Frontend
+	audit      *audit.Log
+	loc        *time.Location
+	now        func() time.Time
+	log        *slog.Logger
 }
 
 // New returns the Service.
@@ -122,7 +140,7 @@ func New(o Options) *Service {
 	if o.Location == nil {
 		o.Location = time.UTC
 	}
-	return &Service{db: o.DB.Gorm, users: o.Users, regions: o.Regions, fe: o.Frontend, audit: o.Audit, loc: o.Location, now: o.Now, log: o.Log}
+	return &Service{activities: o.Activities, db: o.DB.Gorm, users: o.Users, regions: o.Regions, fe: o.Frontend, audit: o.Audit, loc: o.Location, now: o.Now, log: o.Log}
 }
 
 var errNotFound = problem.E(problem.NotFound, "cases.error.not_found")

@@ -273,3 +273,44 @@ func TestPaymentPlanAndImport(t *testing.T) {
 		}
 	})
 }
+
+// TestTimelineAcrossChannels: the case's timeline holds the resident's
+// items of the other channels, in words, linked, among the case's own
+// events, newest first.
+func TestTimelineAcrossChannels(t *testing.T) {
+	db := dbtest.SQLite(t)
+	e := newEnv(t, db)
+	aino := e.person(auth.RoleResident, "Aino Asukas", 0)
+	minna := e.person(auth.RoleAdvisor, "Minna Neuvoja", 4)
+	var asked int64
+	e.svc = cases.New(cases.Options{DB: db, Users: auth.NewUsers(db.Gorm), Regions: regions.NewStore(db.Gorm), Frontend: e.fe,
+		Audit: audit.New(db.Gorm, nil), Now: func() time.Time { return time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC) },
+		Activities: func(_ context.Context, residentID int64) ([]cases.Activity, error) {
+			asked = residentID
+			return []cases.Activity{
+				{When: time.Date(2026, 5, 3, 10, 0, 0, 0, time.UTC), Kind: "booking", NoteKey: "booking.status.booked", URL: "/desk/booking/7"},
+				{When: time.Date(2020, 1, 1, 10, 0, 0, 0, time.UTC), Kind: "messages", Note: "<b>Vanha</b>", URL: "/desk/messages/3"},
+			}, nil
+		}})
+	app, _ := authtest.App(t, authtest.New(t, db.Gorm))
+	e.svc.Register(app)
+	e.app = app
+	if st, _ := e.do("POST", "/desk/cases/new", minna, url.Values{"resident": {fmt.Sprint(aino.ID)}, "reason": {"rent_debt"}}); st != http.StatusSeeOther {
+		t.Fatal(st)
+	}
+	var id int64
+	if err := db.Gorm.Raw("SELECT id FROM cases").Scan(&id).Error; err != nil {
+		t.Fatal(err)
+	}
+	st, body := e.do("GET", fmt.Sprintf("/desk/cases/%d?why=work", id), minna, nil)
+	if st != http.StatusOK || asked != aino.ID {
+		t.Fatalf("case page %d; activities asked for %d, want %d", st, asked, aino.ID)
+	}
+	booking, opened, old := strings.Index(body, `href="/desk/booking/7"`), strings.Index(body, e.fe.T("fi", "cases.event.opened")), strings.Index(body, `href="/desk/messages/3"`)
+	if booking < 0 || opened < 0 || old < 0 || !(opened < booking && booking < old) {
+		t.Errorf("timeline order: opened %d, booking %d, old thread %d; want newest first", opened, booking, old)
+	}
+	if !strings.Contains(body, "Varattu") || strings.Contains(body, "<b>Vanha</b>") || !strings.Contains(body, "&lt;b&gt;Vanha") {
+		t.Error("activities are not in words, or their text is not escaped")
+	}
+}

@@ -3,6 +3,7 @@ package cases
 import (
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -29,6 +30,7 @@ func (s *Service) Register(r fiber.Router) {
 	r.Get("/desk/cases/payments", staff, s.handleImportForm)
 	r.Post("/desk/cases/payments", staff, s.handleImport)
 	r.Get("/my/case", auth.RequireRole(auth.RoleResident), s.handleMine)
+	s.RegisterStats(r)
 }
 
 // Lists are the code lists the forms offer.
@@ -198,6 +200,8 @@ type EventView struct {
 	When, Who, Kind string
 	Field, Old, New string
 	Body, OnDate    string
+	URL             string    // another channel's item (Kind "activity", Field its kind)
+	at              time.Time // for the order of the timeline
 }
 
 func (s *Service) handleShow(c *fiber.Ctx) error { return s.renderShow(c, fiber.StatusOK, nil) }
@@ -254,11 +258,26 @@ func (s *Service) renderShow(c *fiber.Ctx, status int, form *frontend.Form) erro
 		return err
 	}
 	for _, e := range evs {
-		v := EventView{When: s.fe.DateTime(lang, e.CreatedAt), Kind: e.Kind, Field: e.Field, Old: e.OldValue, New: e.NewValue, Body: e.Body, OnDate: e.OnDate}
+		v := EventView{When: s.fe.DateTime(lang, e.CreatedAt), Kind: e.Kind, Field: e.Field, Old: e.OldValue, New: e.NewValue, Body: e.Body, OnDate: e.OnDate, at: e.CreatedAt}
 		if e.ActorID != nil && people[*e.ActorID] != nil {
 			v.Who = people[*e.ActorID].Name
 		}
 		d.Timeline = append(d.Timeline, v)
+	}
+	if s.activities != nil {
+		acts, err := s.activities(ctx, cs.ResidentID)
+		if err != nil {
+			return err
+		}
+		for _, a := range acts {
+			note := a.Note
+			if a.NoteKey != "" {
+				note = s.fe.T(lang, a.NoteKey)
+			}
+			d.Timeline = append(d.Timeline, EventView{When: s.fe.DateTime(lang, a.When), Kind: "activity", Field: a.Kind, Body: note, URL: a.URL, at: a.When})
+		}
+		// One timeline, newest first, whatever the channel.
+		slices.SortStableFunc(d.Timeline, func(a, b EventView) int { return b.at.Compare(a.at) })
 	}
 	if form == nil {
 		form = frontend.NewForm()
