@@ -247,28 +247,24 @@ func (s *Service) Open(ctx context.Context, residentID int64, f Fields) (*Case, 
 // and those she is responsible for or a colleague in; an admin all;
 // everyone else not found.
 func (s *Service) visible(ctx context.Context, db *gorm.DB, id int64) (*Case, error) {
-	var c Case
-	err := db.WithContext(ctx).First(&c, id).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, errNotFound
-	}
+	c, err := database.ByID[Case](ctx, db, id, false, errNotFound)
 	if err != nil {
-		return nil, fmt.Errorf("cases: load %d: %w", id, err)
+		return nil, err
 	}
 	act := auth.ActorFrom(ctx)
 	switch act.Role {
 	case auth.RoleAdmin:
-		return &c, nil
+		return c, nil
 	case auth.RoleAdvisor:
 		if (c.AdvisorID != nil && *c.AdvisorID == act.UserID) || (c.ColleagueID != nil && *c.ColleagueID == act.UserID) {
-			return &c, nil
+			return c, nil
 		}
 		me, err := s.users.ByID(ctx, act.UserID)
 		if err != nil {
 			return nil, err
 		}
 		if me.RegionID != nil && c.RegionID != nil && *me.RegionID == *c.RegionID {
-			return &c, nil
+			return c, nil
 		}
 	}
 	return nil, errNotFound

@@ -2,13 +2,13 @@ package contact
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/problem"
 )
 
@@ -34,29 +34,13 @@ func (s *Store) Create(ctx context.Context, r *Request) error {
 
 // Get loads one request.
 func (s *Store) Get(ctx context.Context, id int64) (*Request, error) {
-	var r Request
-	err := s.db.WithContext(ctx).First(&r, id).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, errNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("contact: load %d: %w", id, err)
-	}
-	return &r, nil
+	return database.ByID[Request](ctx, s.db, id, false, errNotFound)
 }
 
 // getForUpdate loads one request locked for the transaction (on
 // PostgreSQL; SQLite serialises writers anyway).
 func (s *Store) getForUpdate(ctx context.Context, id int64) (*Request, error) {
-	var r Request
-	err := s.db.WithContext(ctx).Clauses(clause.Locking{Strength: "UPDATE"}).First(&r, id).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, errNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("contact: load %d: %w", id, err)
-	}
-	return &r, nil
+	return database.ByID[Request](ctx, s.db, id, true, errNotFound)
 }
 
 // Save writes every field of r.

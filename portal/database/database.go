@@ -17,6 +17,7 @@ import (
 	"github.com/glebarez/sqlite"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 	"gorm.io/gorm/logger"
 )
 
@@ -134,4 +135,24 @@ func newLogger(log *slog.Logger) logger.Interface {
 		IgnoreRecordNotFoundError: true,
 		ParameterizedQueries:      true,
 	})
+}
+
+// ByID loads the row of T with the primary key id, locked for the
+// transaction db is in when lock is set (FOR UPDATE on PostgreSQL; SQLite
+// serialises writers anyway). missing is what it returns when there is no
+// such row, so that each feature answers with its own not-found.
+func ByID[T any](ctx context.Context, db *gorm.DB, id int64, lock bool, missing error) (*T, error) {
+	var row T
+	q := db.WithContext(ctx)
+	if lock {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	err := q.First(&row, id).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, missing
+	}
+	if err != nil {
+		return nil, fmt.Errorf("database: load %T %d: %w", row, id, err)
+	}
+	return &row, nil
 }

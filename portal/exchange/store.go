@@ -2,13 +2,12 @@ package exchange
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/problem"
 )
 
@@ -34,29 +33,13 @@ func (s *Store) Create(ctx context.Context, a *Application) error {
 
 // Get loads one application.
 func (s *Store) Get(ctx context.Context, id int64) (*Application, error) {
-	var a Application
-	err := s.db.WithContext(ctx).First(&a, id).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, errNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("exchange: load %d: %w", id, err)
-	}
-	return &a, nil
+	return database.ByID[Application](ctx, s.db, id, false, errNotFound)
 }
 
 // getForUpdate loads one application locked for the transaction (on
 // PostgreSQL; SQLite serialises writers anyway).
 func (s *Store) getForUpdate(ctx context.Context, id int64) (*Application, error) {
-	var a Application
-	err := s.db.WithContext(ctx).Clauses(clause.Locking{Strength: "UPDATE"}).First(&a, id).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, errNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("exchange: load %d: %w", id, err)
-	}
-	return &a, nil
+	return database.ByID[Application](ctx, s.db, id, true, errNotFound)
 }
 
 // Save writes every field of a.

@@ -372,32 +372,28 @@ func (s *Service) Reply(ctx context.Context, threadID int64, d Draft) (*Message,
 // partyThread loads a thread the actor may see: the resident's own, or
 // for staff a thread of their region (or assigned to them); admins all.
 func (s *Service) partyThread(ctx context.Context, db *gorm.DB, id int64) (*Thread, error) {
-	var t Thread
-	err := db.WithContext(ctx).First(&t, id).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, errNotFound
-	}
+	t, err := database.ByID[Thread](ctx, db, id, false, errNotFound)
 	if err != nil {
-		return nil, fmt.Errorf("messages: load thread %d: %w", id, err)
+		return nil, err
 	}
 	act := auth.ActorFrom(ctx)
 	switch act.Role {
 	case auth.RoleResident:
 		if t.ResidentID == act.UserID {
-			return &t, nil
+			return t, nil
 		}
 	case auth.RoleAdmin:
-		return &t, nil
+		return t, nil
 	case auth.RoleAdvisor:
 		if t.AssigneeID != nil && *t.AssigneeID == act.UserID {
-			return &t, nil
+			return t, nil
 		}
 		me, err := s.users.ByID(ctx, act.UserID)
 		if err != nil {
 			return nil, err
 		}
 		if me.RegionID != nil && t.RegionID != nil && *me.RegionID == *t.RegionID {
-			return &t, nil
+			return t, nil
 		}
 	}
 	return nil, errNotFound
