@@ -62,9 +62,14 @@ type Case struct {
 	CourtDate    string // YYYY-MM-DD or ""
 	EvictionDate string
 	Outcome      string
-	CreatedAt    time.Time
-	UpdatedAt    time.Time `gorm:"autoUpdateTime:false"`
-	ClosedAt     *time.Time
+	// FollowUpUntil ends the follow-up period; InterimDue is its interim
+	// assessment, InterimDone when it was made (dates, "" for none).
+	FollowUpUntil string
+	InterimDue    string
+	InterimDone   string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time `gorm:"autoUpdateTime:false"`
+	ClosedAt      *time.Time
 }
 
 // TableName keeps gorm on the migrated table.
@@ -431,4 +436,53 @@ func (s *Service) OfResident(ctx context.Context, residentID int64) ([]Case, err
 		return nil, fmt.Errorf("cases: cases of %d: %w", residentID, err)
 	}
 	return out, nil
+}
+
+// SetFollowUp starts a follow-up period of months (6–24) from today, with
+// the interim assessment due halfway; the case moves into follow-up.
+func (s *Service) SetFollowUp(ctx context.Context, id int64, months int) error {
+	if months < 6 || months > 24 {
+		return problem.Field("months", "cases.follow_up.error.months")
+	}
+	return s.change(ctx, id, func(_ *gorm.DB, c *Case, now time.Time) ([]Event, error) {
+		today := DateOf(now.In(s.loc))
+		until, interim := today.AddMonths(months).String(), today.AddMonths(months/2).String()
+		evs := []Event{{Kind: "change", Field: "follow_up_until", OldValue: c.FollowUpUntil, NewValue: until}}
+		c.FollowUpUntil, c.InterimDue, c.InterimDone = until, interim, ""
+		if c.Status == StatusOpen {
+			evs = append(evs, Event{Kind: "change", Field: "status", OldValue: string(c.Status), NewValue: string(StatusFollowUp)})
+			c.Status = StatusFollowUp
+		}
+		return evs, nil
+	})
+}
+
+// InterimDone records the interim assessment with the advisor's summary.
+func (s *Service) InterimDone(ctx context.Context, id int64, summary string) error {
+	if summary == "" || len([]rune(summary)) > 4000 {
+		return problem.Field("interim", "cases.error.note")
+	}
+	return s.change(ctx, id, func(_ *gorm.DB, c *Case, now time.Time) ([]Event, error) {
+		if c.InterimDue == "" {
+			return nil, problem.E(problem.Conflict, "cases.follow_up.error.none")
+		}
+		c.InterimDone = DateOf(now.In(s.loc)).String()
+		return []Event{{Kind: "interim", Body: summary, OnDate: c.InterimDone}}, nil
+	})
+}
+
+// DueThisWeek counts the user's own open cases whose interim assessment
+// (not yet made) or follow-up end falls within the next seven days, or
+// has passed: the desk's reminder.
+func (s *Service) DueThisWeek(ctx context.Context, userID int64) (int64, error) {
+	limit := DateOf(s.now().In(s.loc)).AddDays(7).String()
+	var n int64
+	err := s.db.WithContext(ctx).Model(&Case{}).
+		Where("status <> ? AND (advisor_id = ? OR colleague_id = ?)", StatusClosed, userID, userID).
+		Where("((interim_due <> '' AND interim_done = '' AND interim_due <= ?) OR (follow_up_until <> '' AND follow_up_until <= ?))", limit, limit).
+		Count(&n).Error
+	if err != nil {
+		return 0, fmt.Errorf("cases: follow-ups due: %w", err)
+	}
+	return n, nil
 }

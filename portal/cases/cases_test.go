@@ -314,3 +314,61 @@ func TestTimelineAcrossChannels(t *testing.T) {
 		t.Error("activities are not in words, or their text is not escaped")
 	}
 }
+
+// TestFollowUp: a follow-up of 6–24 months sets its end and the interim
+// assessment halfway and moves the case into follow-up; out of range
+// changes nothing; the desk counts what falls due within a week; the
+// interim assessment, once made, is no longer due.
+func TestFollowUp(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		e := newEnv(t, db)
+		aino := e.person(auth.RoleResident, "Aino Asukas", 0)
+		minna := e.person(auth.RoleAdvisor, "Minna Neuvoja", 4)
+		if st, _ := e.do("POST", "/desk/cases/new", minna, url.Values{"resident": {fmt.Sprint(aino.ID)}, "reason": {"rent_debt"}}); st != http.StatusSeeOther {
+			t.Fatal(st)
+		}
+		var id int64
+		if err := db.Gorm.Raw("SELECT id FROM cases").Scan(&id).Error; err != nil {
+			t.Fatal(err)
+		}
+		path := fmt.Sprintf("/desk/cases/%d", id)
+		for _, months := range []string{"5", "25", "kuusi"} {
+			if st, _ := e.do("POST", path+"/follow-up?why=work", minna, url.Values{"months": {months}}); st != http.StatusUnprocessableEntity {
+				t.Errorf("%s months: %d, want 422", months, st)
+			}
+		}
+		if st, _ := e.do("POST", path+"/interim?why=work", minna, url.Values{"interim": {"Ennen aikojaan."}}); st != http.StatusConflict {
+			t.Errorf("an interim assessment before any follow-up: %d", st)
+		}
+		if st, _ := e.do("POST", path+"/follow-up?why=work", minna, url.Values{"months": {"12"}}); st != http.StatusSeeOther {
+			t.Fatalf("follow-up: %d", st)
+		}
+		var c struct{ Status, FollowUpUntil, InterimDue string }
+		if err := db.Gorm.Raw("SELECT status, follow_up_until, interim_due FROM cases WHERE id = ?", id).Scan(&c).Error; err != nil {
+			t.Fatal(err)
+		}
+		// The env's clock is 4 May 2026.
+		if c.Status != "follow_up" || c.FollowUpUntil != "2027-05-04" || c.InterimDue != "2026-11-04" {
+			t.Errorf("after a 12-month follow-up: %+v", c)
+		}
+		ctx := authtest.WithActor(context.Background(), minna)
+		if n, err := e.svc.DueThisWeek(ctx, minna.ID); err != nil || n != 0 {
+			t.Errorf("due now: %d, %v; want nothing for months", n, err)
+		}
+		if err := db.Gorm.Exec("UPDATE cases SET interim_due = '2026-05-08' WHERE id = ?", id).Error; err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := e.svc.DueThisWeek(ctx, minna.ID); n != 1 {
+			t.Errorf("an interim assessment due in four days: %d due, want 1", n)
+		}
+		if st, _ := e.do("POST", path+"/interim?why=work", minna, url.Values{"interim": {"Maksut ajallaan."}}); st != http.StatusSeeOther {
+			t.Fatalf("interim: %d", st)
+		}
+		if n, _ := e.svc.DueThisWeek(ctx, minna.ID); n != 0 {
+			t.Errorf("after the interim assessment: %d due, want 0", n)
+		}
+		if _, body := e.do("GET", path+"?why=work", minna, nil); !strings.Contains(body, "Maksut ajallaan.") || !strings.Contains(body, "2027-05-04") {
+			t.Error("the case page lacks the interim assessment or the follow-up's end")
+		}
+	})
+}

@@ -26,6 +26,8 @@ func (s *Service) Register(r fiber.Router) {
 	r.Post("/desk/cases/:id<int>/interventions", staff, s.handleIntervention)
 	r.Post("/desk/cases/:id<int>/close", staff, s.handleClose)
 	r.Post("/desk/cases/:id<int>/plan", staff, s.handlePlan)
+	r.Post("/desk/cases/:id<int>/follow-up", staff, s.handleFollowUp)
+	r.Post("/desk/cases/:id<int>/interim", staff, s.handleInterim)
 	r.Post("/desk/cases/:id<int>/payments", staff, s.handlePayment)
 	r.Get("/desk/cases/payments", staff, s.handleImportForm)
 	r.Post("/desk/cases/payments", staff, s.handleImport)
@@ -356,6 +358,30 @@ func (s *Service) handleIntervention(c *fiber.Ctx) error {
 	return s.afterChange(c, form, err, "cases.flash.intervention")
 }
 
+func (s *Service) handleFollowUp(c *fiber.Ctx) error {
+	id, _ := c.ParamsInt("id")
+	form := frontend.ReadForm(c, "months")
+	months, perr := strconv.Atoi(form.Get("months"))
+	if perr != nil {
+		form.Fail("months", "cases.follow_up.error.months")
+	}
+	var err error
+	if !form.HasErrors() {
+		err = s.SetFollowUp(c.UserContext(), int64(id), months)
+	}
+	return s.afterChange(c, form, err, "cases.flash.follow_up")
+}
+
+func (s *Service) handleInterim(c *fiber.Ctx) error {
+	id, _ := c.ParamsInt("id")
+	form := frontend.NewForm().ReadText(c, "interim")
+	var err error
+	if !form.HasErrors() {
+		err = s.InterimDone(c.UserContext(), int64(id), form.Get("interim"))
+	}
+	return s.afterChange(c, form, err, "cases.flash.interim")
+}
+
 func (s *Service) handleClose(c *fiber.Ctx) error {
 	id, _ := c.ParamsInt("id")
 	form := frontend.ReadForm(c, "outcome")
@@ -439,7 +465,10 @@ func (s *Service) DeskSection(c *fiber.Ctx) (frontend.Section, error) {
 		return sec, err
 	}
 	d.Count = n
-	d.Overdue, err = s.OverdueCases(c.UserContext(), u.ID)
+	if d.Overdue, err = s.OverdueCases(c.UserContext(), u.ID); err != nil {
+		return sec, err
+	}
+	d.Due, err = s.DueThisWeek(c.UserContext(), u.ID)
 	return sec, err
 }
 
@@ -455,5 +484,6 @@ func (s *Service) MySection(c *fiber.Ctx) (frontend.Section, error) {
 type SectionData struct {
 	frontend.Translator
 	Count   int64
-	Overdue int // own cases with an overdue instalment
+	Overdue int   // own cases with an overdue instalment
+	Due     int64 // own follow-ups and interim assessments due within a week
 }

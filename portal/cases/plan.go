@@ -429,3 +429,6 @@ func allDigits(s string) bool {
 	}
 	return true
 }
+
+// AddDays returns the date n days later (earlier for a negative n).
+func (d Date) AddDays(n int) Date { return DateOf(d.Time().AddDate(0, 0, n)) }
