@@ -31,9 +31,7 @@ func loadExchangeConfig(r *envReader, singleInstance bool) exchangeConfig {
 	def := exchange.DefaultConfig()
 	c := exchangeConfig{
 		Exchange: exchange.Config{
-			MaxFileBytes:  int64(r.integer("PORTAL_EXCHANGE_MAX_FILE_MB", int(def.MaxFileBytes>>20), 1, 100)) << 20,
-			MaxFiles:      r.integer("PORTAL_EXCHANGE_MAX_FILES", def.MaxFiles, 1, 50),
-			MaxTotalBytes: int64(r.integer("PORTAL_EXCHANGE_MAX_TOTAL_MB", int(def.MaxTotalBytes>>20), 1, 500)) << 20,
+			Limits:        r.fileLimits("PORTAL_EXCHANGE", def.Limits, 50),
 			DraftTTL:      r.duration("PORTAL_EXCHANGE_DRAFT_TTL", def.DraftTTL),
 			WebhookURL:    r.str("PORTAL_EXCHANGE_WEBHOOK_URL", ""),
 			WebhookSecret: []byte(r.secret("PORTAL_EXCHANGE_WEBHOOK_SECRET")),
@@ -48,9 +46,6 @@ func loadExchangeConfig(r *envReader, singleInstance bool) exchangeConfig {
 		},
 		ClamdAddr: r.str("PORTAL_CLAMD_ADDR", ""),
 		Interval:  r.duration("PORTAL_EXCHANGE_INTERVAL", 30*time.Second),
-	}
-	if c.Exchange.MaxTotalBytes < c.Exchange.MaxFileBytes {
-		r.fail("PORTAL_EXCHANGE_MAX_TOTAL_MB", "must be at least PORTAL_EXCHANGE_MAX_FILE_MB")
 	}
 	if u := c.Exchange.WebhookURL; u != "" {
 		p, err := url.Parse(u)
@@ -141,4 +136,19 @@ func sweepFiles(ctx context.Context, fs *files.Service, d *deps) {
 		case <-t.C:
 		}
 	}
+}
+
+// fileLimits reads a feature's attachment limits, <prefix>_MAX_FILE_MB,
+// _MAX_FILES (at most maxFiles) and _MAX_TOTAL_MB; the total must hold at
+// least one file.
+func (r *envReader) fileLimits(prefix string, def files.Limits, maxFiles int) files.Limits {
+	l := files.Limits{
+		MaxFileBytes:  int64(r.integer(prefix+"_MAX_FILE_MB", int(def.MaxFileBytes>>20), 1, 100)) << 20,
+		MaxFiles:      r.integer(prefix+"_MAX_FILES", def.MaxFiles, 1, maxFiles),
+		MaxTotalBytes: int64(r.integer(prefix+"_MAX_TOTAL_MB", int(def.MaxTotalBytes>>20), 1, 500)) << 20,
+	}
+	if l.MaxTotalBytes < l.MaxFileBytes {
+		r.fail(prefix+"_MAX_TOTAL_MB", "must be at least %s_MAX_FILE_MB", prefix)
+	}
+	return l
 }

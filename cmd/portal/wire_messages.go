@@ -20,15 +20,10 @@ func loadMessagesConfig(r *envReader) messagesConfig {
 	def := messages.DefaultConfig()
 	c := messagesConfig{
 		Messages: messages.Config{
-			MaxFileBytes:  int64(r.integer("PORTAL_MESSAGES_MAX_FILE_MB", int(def.MaxFileBytes>>20), 1, 100)) << 20,
-			MaxFiles:      r.integer("PORTAL_MESSAGES_MAX_FILES", def.MaxFiles, 1, 20),
-			MaxTotalBytes: int64(r.integer("PORTAL_MESSAGES_MAX_TOTAL_MB", int(def.MaxTotalBytes>>20), 1, 500)) << 20,
+			Limits:        r.fileLimits("PORTAL_MESSAGES", def.Limits, 20),
 			ReminderAfter: r.duration("PORTAL_MESSAGES_REMINDER_AFTER", def.ReminderAfter),
 		},
 		Interval: r.duration("PORTAL_MESSAGES_INTERVAL", 10*time.Minute),
-	}
-	if c.Messages.MaxTotalBytes < c.Messages.MaxFileBytes {
-		r.fail("PORTAL_MESSAGES_MAX_TOTAL_MB", "must be at least PORTAL_MESSAGES_MAX_FILE_MB")
 	}
 	return c
 }

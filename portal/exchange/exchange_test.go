@@ -74,7 +74,7 @@ func newEnv(t *testing.T, db *database.DB) *env {
 		DB: db, Users: a.Users(), Regions: regions.NewStore(db.Gorm), Frontend: fe,
 		Files: files.New(db.Gorm, store, files.Config{Now: clock.Now}), Audit: audit.New(db.Gorm, clock.Now),
 		Outbox: mail.NewOutbox(db.Gorm, clock.Now), CSRF: a.CSRFValid,
-		Config: exchange.Config{MaxFileBytes: 64 << 10, MaxFiles: 3, MaxTotalBytes: 100 << 10,
+		Config: exchange.Config{Limits: files.Limits{MaxFileBytes: 64 << 10, MaxFiles: 3, MaxTotalBytes: 100 << 10},
 			WebhookURL: hook.srv.URL, WebhookSecret: []byte(secret), PublicURL: &url.URL{Scheme: "https", Host: "portal.test"}},
 		Now: clock.Now,
 	})

@@ -25,10 +25,9 @@ import (
 
 // Config is the exchange's configuration; zero fields take DefaultConfig's.
 type Config struct {
-	MaxFileBytes  int64         // one attachment
-	MaxFiles      int           // attachments of one application
-	MaxTotalBytes int64         // all attachments of one application
-	DraftTTL      time.Duration // unsent drafts untouched this long are deleted
+	// Limits are the attachments' of one application.
+	files.Limits
+	DraftTTL time.Duration // unsent drafts untouched this long are deleted
 	// WebhookURL, when set, receives each forwarding package, signed with
 	// WebhookSecret (see docs/EXCHANGE_WEBHOOK.md).
 	WebhookURL    string
@@ -39,20 +38,12 @@ type Config struct {
 
 // DefaultConfig is the configuration when nothing is set.
 func DefaultConfig() Config {
-	return Config{MaxFileBytes: 10 << 20, MaxFiles: 10, MaxTotalBytes: 50 << 20, DraftTTL: 90 * 24 * time.Hour}
+	return Config{Limits: files.Limits{MaxFileBytes: 10 << 20, MaxFiles: 10, MaxTotalBytes: 50 << 20}, DraftTTL: 90 * 24 * time.Hour}
 }
 
 func (c *Config) defaults() {
 	d := DefaultConfig()
-	if c.MaxFileBytes <= 0 {
-		c.MaxFileBytes = d.MaxFileBytes
-	}
-	if c.MaxFiles <= 0 {
-		c.MaxFiles = d.MaxFiles
-	}
-	if c.MaxTotalBytes <= 0 {
-		c.MaxTotalBytes = d.MaxTotalBytes
-	}
+	c.Limits.Defaults(d.Limits)
 	if c.DraftTTL <= 0 {
 		c.DraftTTL = d.DraftTTL
 	}
@@ -442,19 +433,13 @@ func (s *Service) Attach(ctx context.Context, residentID, id int64, name string,
 	if err != nil {
 		return nil, err
 	}
-	if n >= s.cfg.MaxFiles {
-		return nil, problem.E(problem.Conflict, "exchange.error.too_many_files")
-	}
-	limit := min(s.cfg.MaxFileBytes, s.cfg.MaxTotalBytes-used)
-	if limit <= 0 {
-		return nil, problem.E(problem.TooLarge, "exchange.error.total_too_large")
+	limit, err := s.cfg.Limits.Next(n, used)
+	if err != nil {
+		return nil, err
 	}
 	f, err := s.files.Save(ctx, a.Owner(), residentID, name, r, limit)
 	if err != nil {
-		if problem.Is(err, problem.TooLarge) && limit < s.cfg.MaxFileBytes {
-			return nil, problem.Wrap(problem.TooLarge, "exchange.error.total_too_large", err)
-		}
-		return nil, err
+		return nil, s.cfg.Limits.Explain(err, limit)
 	}
 	a.UpdatedAt = s.now().UTC()
 	return f, s.store.Save(ctx, a)

@@ -63,16 +63,13 @@ func (s *Service) readCompose(c *fiber.Ctx) (Draft, map[string]string, error) {
 				_, err := io.Copy(io.Discard, r)
 				return err
 			}
-			if count == s.cfg.MaxFiles {
-				return problem.E(problem.Conflict, "messages.error.too_many_files")
-			}
-			limit := min(s.cfg.MaxFileBytes, s.cfg.MaxTotalBytes-used)
-			if limit <= 0 {
-				return problem.E(problem.TooLarge, "messages.error.total_too_large")
+			limit, err := s.cfg.Limits.Next(count, used)
+			if err != nil {
+				return err
 			}
 			f, err := s.files.Save(ctx, owner, u.ID, filename, r, limit)
 			if err != nil {
-				return err
+				return s.cfg.Limits.Explain(err, limit)
 			}
 			count++
 			used += f.Size

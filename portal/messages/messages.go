@@ -30,29 +30,20 @@ import (
 
 // Config is the messages' configuration; zero fields take DefaultConfig's.
 type Config struct {
-	MaxFileBytes  int64         // one attachment
-	MaxFiles      int           // attachments of one message
-	MaxTotalBytes int64         // all attachments of one message
+	// Limits are the attachments' of one message.
+	files.Limits
 	ReminderAfter time.Duration // a reminder mail when a staff message is still unread
 	PublicURL     *url.URL      // for links in mail
 }
 
 // DefaultConfig is the configuration when nothing is set.
 func DefaultConfig() Config {
-	return Config{MaxFileBytes: 10 << 20, MaxFiles: 5, MaxTotalBytes: 25 << 20, ReminderAfter: 7 * 24 * time.Hour}
+	return Config{Limits: files.Limits{MaxFileBytes: 10 << 20, MaxFiles: 5, MaxTotalBytes: 25 << 20}, ReminderAfter: 7 * 24 * time.Hour}
 }
 
 func (c *Config) defaults() {
 	d := DefaultConfig()
-	if c.MaxFileBytes <= 0 {
-		c.MaxFileBytes = d.MaxFileBytes
-	}
-	if c.MaxFiles <= 0 {
-		c.MaxFiles = d.MaxFiles
-	}
-	if c.MaxTotalBytes <= 0 {
-		c.MaxTotalBytes = d.MaxTotalBytes
-	}
+	c.Limits.Defaults(d.Limits)
 	if c.ReminderAfter <= 0 {
 		c.ReminderAfter = d.ReminderAfter
 	}
