@@ -23,7 +23,7 @@ func (l *Limits) Defaults(d Limits) {
 	}
 }
 
-// Next is the byte capBytes of one more file for an owner that has count files
+// Next is the byte cap of one more file for an owner that has count files
 // of used bytes: the file limit, or less when the total is near. Past the
 // count or the total it is refused (Conflict / TooLarge).
 func (l Limits) Next(count int, used int64) (int64, error) {
