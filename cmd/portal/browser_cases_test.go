@@ -58,6 +58,36 @@ func TestBrowserCases(t *testing.T) {
 		t.Errorf("the schedule %q lacks the last instalment's remainder", got)
 	}
 	minna.check("case with a plan")
+	// The crisis-accommodation path: the criteria met, then crisis
+	// accommodation; and a network partner.
+	minna.choose("crisis_check", "Kriisimajoituksen kriteerit täyttyvät")
+	minna.choose("crisis_answer", "Kyllä")
+	minna.setValue("crisis_check_date", "2026-05-04")
+	minna.submit("crisis check", chromedp.Click(button("//main", "Kirjaa selvitys")), http.StatusOK)
+	minna.choose("crisis_stage", "Kriisimajoitus")
+	minna.setValue("crisis_stage_start", "2026-05-04")
+	minna.submit("crisis stage", chromedp.Click(button("//main", "Aloita vaihe")), http.StatusOK)
+	minna.choose("partner_kind", "Isännöitsijä")
+	minna.typeText("partner_contact", "Kiinteistö Oy Itäkaari")
+	minna.setValue("partner_date", "2026-05-04")
+	minna.submit("partner", chromedp.Click(button("//main", "Lisää yhteistyökumppani")), http.StatusOK)
+	if got := minna.text(`[aria-labelledby="crisis-title"] table`); !strings.Contains(got, "Kriisimajoitus") || !strings.Contains(got, "jatkuu") {
+		t.Errorf("the crisis-accommodation stages %q", got)
+	}
+	if got := minna.text(`[aria-labelledby="partners-title"] table`); !strings.Contains(got, "Isännöitsijä") || !strings.Contains(got, "Kiinteistö Oy Itäkaari") {
+		t.Errorf("the partners %q", got)
+	}
+	if got := minna.text(".exchange-events"); !strings.Contains(got, "Kriisimajoitus alkoi 2026-05-04") || !strings.Contains(got, "Yhteistyökumppani mukaan") {
+		t.Errorf("timeline %q", got)
+	}
+	minna.check("case with crisis accommodation and a partner")
+	// On the desk, Aino's crisis accommodation since 4 May 2026 is over
+	// three months long.
+	minna.open("/desk")
+	if got := minna.text(`[aria-labelledby="crisis-desk-caption"]`); !strings.Contains(got, "Aino Asukas") || !strings.Contains(got, "yli 3 kuukautta") {
+		t.Errorf("the desk's crisis-accommodation path %q", got)
+	}
+	minna.check("desk with a crisis stay")
 	minna.open("/desk/cases")
 	minna.check("case list")
 	minna.submit("open from the list", chromedp.Click(link("//main", "Aino Asukas")), http.StatusOK)

@@ -24,6 +24,7 @@ func wireCases(app *fiber.App, d *deps) (func(context.Context) error, error) {
 	svc.Register(app)
 	d.home.AddMySection(svc.MySection)
 	d.desk.AddSection(svc.DeskSection)
+	d.desk.AddSection(svc.CrisisDeskSection)
 	return func(context.Context) error { return nil }, nil
 }
 

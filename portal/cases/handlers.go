@@ -33,6 +33,7 @@ func (s *Service) Register(r fiber.Router) {
 	r.Post("/desk/cases/payments", staff, s.handleImport)
 	r.Get("/my/case", auth.RequireRole(auth.RoleResident), s.handleMine)
 	s.RegisterStats(r)
+	s.registerCrisis(r)
 }
 
 // Lists are the code lists the forms offer.
@@ -194,7 +195,8 @@ type ShowData struct {
 	Debt      string
 	Timeline  []EventView
 	Plan      *PlanPage
-	Reason    string // why the case was opened (the access log's), kept in ?why=
+	Crisis    *CrisisPage // the crisis-accommodation path and the partners
+	Reason    string      // why the case was opened (the access log's), kept in ?why=
 }
 
 // EventView is a timeline entry as the page shows it.
@@ -257,6 +259,9 @@ func (s *Service) renderShow(c *fiber.Ctx, status int, form *frontend.Form) erro
 		d.Colleague = people[*cs.ColleagueID].Name
 	}
 	if d.Plan, err = s.planPage(c, cs.ID); err != nil {
+		return err
+	}
+	if d.Crisis, err = s.crisisPage(ctx, cs.ID); err != nil {
 		return err
 	}
 	for _, e := range evs {

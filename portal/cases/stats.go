@@ -70,6 +70,10 @@ type Stats struct {
 	// EvictionsPrevented counts the cases with an eviction cancelled or a
 	// rent debt kept out of court, dated in the period.
 	EvictionsPrevented int64
+	// CrisisByStage counts the people in each stage of the
+	// crisis-accommodation path during the period: the stage started by
+	// its last day and had not ended before its first.
+	CrisisByStage []Count
 }
 
 // Unknown is the code of an empty referrer or household in the figures.
@@ -152,6 +156,17 @@ func (s *Service) Stats(ctx context.Context, q StatsQuery) (*Stats, error) {
 		}
 		return d
 	}
+	// crisisStages are the people in each stage of the path during the
+	// period, a person with two cases once.
+	crisisStages := func() *gorm.DB {
+		d := db.Table("case_crisis_stages st").Joins("JOIN cases c ON c.id = st.case_id").
+			Select("st.stage AS code, COUNT(DISTINCT c.resident_id) AS n").
+			Where("st.start_date < ? AND (st.end_date = '' OR st.end_date >= ?)", toDay, fromDay).Group("st.stage")
+		if region != 0 {
+			d = d.Where("c.region_id = ?", region)
+		}
+		return d
+	}
 	st := &Stats{Query: q}
 	groups := []struct {
 		what  string
@@ -168,6 +183,7 @@ func (s *Service) Stats(ctx context.Context, q StatsQuery) (*Stats, error) {
 		{"interventions", events().Select("e.field AS code, COUNT(*) AS n").Group("e.field"), Interventions, &st.Interventions},
 		{"outcomes", cases().Select("outcome AS code, COUNT(*) AS n").
 			Where("closed_at >= ? AND closed_at < ?", from, to).Group("outcome"), Outcomes, &st.ClosedByOutcome},
+		{"crisis stages", crisisStages(), CrisisStages, &st.CrisisByStage},
 	}
 	for _, g := range groups {
 		var rows []Count

@@ -186,6 +186,7 @@ func (s *Service) statsTables(st *Stats, lang string) (StatsTable, []StatsTable)
 		{"household", t("cases.stats.table.rent_debt_by_household"), t("cases.field.household"), cases, "cases.household.", st.RentDebtByHousehold},
 		{"intervention", t("cases.stats.table.interventions"), t("cases.intervention.kind"), interventions, "cases.intervention_kind.", st.Interventions},
 		{"outcome", t("cases.stats.table.closed_by_outcome"), t("cases.field.outcome"), cases, "cases.outcome.", st.ClosedByOutcome},
+		{"crisis", t("cases.crisis.stats.title"), t("cases.crisis.stage_label"), t("cases.crisis.stats.people"), "cases.crisis.stage.", st.CrisisByStage},
 	}
 	tables := make([]StatsTable, 0, len(specs))
 	for _, sp := range specs {

@@ -152,6 +152,30 @@ var statsEvents = []struct{ name, kind, field, onDate string }{
 	{"w1", "intervention", "kept_out_of_court", "2026-02-10"},
 }
 
+// statsCrisis: the crisis-accommodation stages of named cases, each
+// case's resident made the person named (Kaisa has two cases). In the
+// first quarter east has 5 people in crisis accommodation (Eeva's ended
+// on 31 December, Leena's starts on 1 April; Raili's starts on 31 March,
+// its last day), 4 in an interim flat (Matti's ended on 1 January, its
+// first day) and 1 in a permanent flat (from 31 March); west 1 in crisis
+// accommodation.
+var statsCrisis = []struct{ name, person, stage, start, end string }{
+	{"r1", "Eeva", "crisis", "2025-11-01", "2025-12-31"},
+	{"r1", "Eeva", "interim", "2025-12-31", ""},
+	{"r2", "Jussi", "crisis", "2026-01-10", "2026-02-15"},
+	{"r2", "Jussi", "interim", "2026-02-15", "2026-03-31"},
+	{"r2", "Jussi", "permanent", "2026-03-31", ""},
+	{"r3", "Kaisa", "crisis", "2026-03-01", ""},
+	{"r4", "Leena", "crisis", "2026-04-01", ""},
+	{"r5", "Matti", "interim", "2025-06-01", "2026-01-01"},
+	{"r6", "Niina", "crisis", "2026-02-01", "2026-02-20"},
+	{"r7", "Oskari", "crisis", "2026-01-05", "2026-03-01"},
+	{"r7", "Oskari", "interim", "2026-03-01", ""},
+	{"r10", "Kaisa", "crisis", "2026-01-02", "2026-01-20"},
+	{"r11", "Raili", "crisis", "2026-03-31", ""},
+	{"w1", "Pekka", "crisis", "2026-02-01", ""},
+}
+
 // seedStats inserts the fixture with SQL.
 func (e *statsEnv) seedStats() {
 	e.t.Helper()
@@ -190,6 +214,19 @@ func (e *statsEnv) seedStats() {
 			e.t.Fatal(err)
 		}
 	}
+	people := map[string]int64{}
+	for _, s := range statsCrisis {
+		if people[s.person] == 0 {
+			people[s.person] = authtest.Login(e.t, e.db.Gorm, auth.RoleResident, s.person).ID
+		}
+		if err := e.db.Gorm.Exec("UPDATE cases SET resident_id = ? WHERE id = ?", people[s.person], ids[s.name]).Error; err != nil {
+			e.t.Fatal(err)
+		}
+		if err := e.db.Gorm.Exec("INSERT INTO case_crisis_stages (case_id, stage, start_date, end_date, created_at) VALUES (?, ?, ?, ?, ?)",
+			ids[s.name], s.stage, s.start, s.end, at("2026-04-02T08:00:00Z")).Error; err != nil {
+			e.t.Fatal(err)
+		}
+	}
 }
 
 // quarter is the first quarter of 2026 in Helsinki time.
@@ -222,6 +259,7 @@ func wantEast(q StatsQuery) *Stats {
 		ClosedByOutcome:     counts(Outcomes, map[string]int64{"housing_continues": 7, "evicted": 2, "moved_suitable": 5}),
 		HousingContinued:    Share{N: 7, Of: 9},
 		EvictionsPrevented:  5,
+		CrisisByStage:       counts(CrisisStages, map[string]int64{"crisis": 5, "interim": 4, "permanent": 1}),
 	}
 }
 
@@ -234,6 +272,7 @@ func wantWest(q StatsQuery) *Stats {
 		ClosedByOutcome:     counts(Outcomes, map[string]int64{"housing_continues": 4}),
 		HousingContinued:    Share{N: 4, Of: 4},
 		EvictionsPrevented:  1,
+		CrisisByStage:       counts(CrisisStages, map[string]int64{"crisis": 1}),
 	}
 }
 
@@ -246,6 +285,7 @@ func wantAll(q StatsQuery) *Stats {
 		ClosedByOutcome:     counts(Outcomes, map[string]int64{"housing_continues": 11, "evicted": 2, "moved_suitable": 5}),
 		HousingContinued:    Share{N: 11, Of: 13},
 		EvictionsPrevented:  6,
+		CrisisByStage:       counts(CrisisStages, map[string]int64{"crisis": 6, "interim": 4, "permanent": 1}),
 	}
 }
 
@@ -316,6 +356,37 @@ func TestStatsFigures(t *testing.T) {
 			}
 		})
 
+		// A stage is in the period when it started by the period's last
+		// day and had not ended before its first.
+		t.Run("crisis stages at the period's ends", func(t *testing.T) {
+			q := e.quarter(statsEast)
+			for _, tc := range []struct {
+				name                       string
+				from, to                   time.Time
+				crisis, interim, permanent int64
+			}{
+				{"the quarter", q.From, q.To, 5, 4, 1},
+				// From's day is 31 December: Eeva's crisis accommodation
+				// ended that day.
+				{"a second earlier", q.From.Add(-time.Second), q.To, 6, 4, 1},
+				// To's day is 31 March: Raili's crisis accommodation and
+				// Jussi's permanent flat start on it, out.
+				{"a second shorter", q.From, q.To.Add(-time.Second), 4, 4, 0},
+				// Leena's crisis accommodation starts on 1 April.
+				{"a day longer", q.From, q.To.AddDate(0, 0, 1), 6, 4, 1},
+				// Matti's interim flat ended on 1 January.
+				{"a day later", q.From.AddDate(0, 0, 1), q.To, 5, 3, 1},
+			} {
+				got, err := e.svc.Stats(as(e.minna), StatsQuery{From: tc.from, To: tc.to})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := counts(CrisisStages, map[string]int64{"crisis": tc.crisis, "interim": tc.interim, "permanent": tc.permanent}); !reflect.DeepEqual(got.CrisisByStage, want) {
+					t.Errorf("%s: %v, want %v", tc.name, got.CrisisByStage, want)
+				}
+			}
+		})
+
 		t.Run("rights", func(t *testing.T) {
 			for _, tc := range []struct {
 				who    *authtest.User
@@ -353,17 +424,18 @@ func TestStatsPageAndCSV(t *testing.T) {
 			row("Not known", "&lt; 5"), row("Family with children", "6"), row("Payment plan made", "7"), row("Rent debt kept out of court", "&lt; 5"),
 			row("Housing continues", "7"), row("Evicted", "&lt; 5"), row("Rent-debt cases closed", "9"), row("Share where housing continued", "78%"),
 			row("Evictions prevented (eviction cancelled or rent debt kept out of court)", "5"),
+			row("Crisis accommodation", "5"), row("Interim rental flat", "&lt; 5"), row("Permanent rental flat", "&lt; 5"),
 			regexp.MustCompile(`Figures 1 Jan 2026–31 Mar 2026: East`),
 		} {
 			if !want.MatchString(body) {
 				t.Errorf("Minna's page lacks %s", want)
 			}
 		}
-		if n := strings.Count(body, `<svg class="stats-chart" role="img"`); n != 5 {
-			t.Errorf("%d charts, want one per table (5)", n)
+		if n := strings.Count(body, `<svg class="stats-chart" role="img"`); n != 6 {
+			t.Errorf("%d charts, want one per table (6)", n)
 		}
-		if n := strings.Count(body, `<table class="hds-table`); n != 6 {
-			t.Errorf("%d tables, want 6", n)
+		if n := strings.Count(body, `<table class="hds-table`); n != 7 {
+			t.Errorf("%d tables, want 7", n)
 		}
 		if strings.Contains(body, `id="region"`) {
 			t.Error("an advisor is offered a choice of region")
@@ -386,6 +458,7 @@ func TestStatsPageAndCSV(t *testing.T) {
 			"\r\n\r\nNew cases by reason\r\nReason;Cases\r\nRent debt;12\r\nPoor upkeep of the home;< 5\r\nDisturbances;5\r\nHousing exchange;0\r\n",
 			"\r\nNot known;< 5\r\n", "\r\nIntervention;Interventions\r\nPayment plan made;7\r\nRent debt kept out of court;< 5\r\n",
 			"\r\nClosed cases by outcome\r\nOutcome;Cases\r\nHousing continues;7\r\n",
+			"\r\n\r\nPeople in each crisis-accommodation stage\r\nStage;People\r\nCrisis accommodation;5\r\nInterim rental flat;< 5\r\nPermanent rental flat;< 5\r\n",
 		} {
 			if !strings.Contains(resp.body, want) {
 				t.Errorf("the CSV lacks %q", want)
