@@ -182,21 +182,7 @@ func sqliteTime(s string) (time.Time, error) {
 
 // isUniqueViolation reports whether err is the database refusing a
 // duplicate key, in either dialect.
-func (s *Store) isUniqueViolation(err error) bool {
-	if errors.Is(err, gorm.ErrDuplicatedKey) {
-		return true
-	}
-	if t, ok := s.db.Dialector.(gorm.ErrorTranslator); ok && errors.Is(t.Translate(err), gorm.ErrDuplicatedKey) {
-		return true
-	}
-	var u interface{ Unwrap() error }
-	if errors.As(err, &u) {
-		if inner := u.Unwrap(); inner != nil && inner != err {
-			return s.isUniqueViolation(inner)
-		}
-	}
-	return false
-}
+func (s *Store) isUniqueViolation(err error) bool { return database.IsUniqueViolation(s.db, err) }
 
 // lockAdvisor serialises, on PostgreSQL, the transactions that place
 // bookings in one advisor's calendar, so the overlap check after the
