@@ -43,6 +43,10 @@ type ProviderConfig struct {
 	// region code. Empty: the provider says nothing about regions, and an
 	// admin assigns them in the portal, where each login leaves them be.
 	RegionClaim string
+	// IdentityClaim names the claim (a dotted path) with the personal
+	// identity code, read from residents' logins only. A first login with
+	// a valid code takes over the client record staff made with it.
+	IdentityClaim string
 	// Settings is the prefix of the settings that configure this provider
 	// (PORTAL_OIDC, PORTAL_STAFF_OIDC), named in logs when the provider
 	// refuses the client, so that operators know what to fix.
@@ -468,6 +472,17 @@ func (a *Auth) userFromToken(ctx context.Context, p *provider, idt *oidc.IDToken
 	}
 	if u.Name == "" {
 		u.Name = strings.TrimSpace(u.GivenName + " " + u.FamilyName)
+	}
+	if p.cfg.IdentityClaim != "" && role == RoleResident {
+		if raw := str(p.cfg.IdentityClaim); raw != "" {
+			code, ok := NormalizeIdentityCode(raw)
+			if ok {
+				u.IdentityCode = code
+			} else {
+				a.log.Warn("auth: the identity claim is not a valid personal identity code; the login is not linked to a client record",
+					"claim", p.cfg.IdentityClaim, "provider", p.cfg.Name)
+			}
+		}
 	}
 	if p.cfg.RegionClaim != "" && role.Staff() && a.cfg.Regions != nil {
 		if code := str(p.cfg.RegionClaim); code != "" {

@@ -365,3 +365,41 @@ func mustURL(t *testing.T, s string) *url.URL {
 	}
 	return u
 }
+
+// TestIdentityClaimLinksClientRecord: a resident's first login carrying
+// the identity claim takes over the client record staff made with that
+// code (one user, the record's phone kept, the provider's name and e-mail
+// taken); a claim that is not a valid code links nothing; staff logins'
+// claims are not read.
+func TestIdentityClaimLinksClientRecord(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		h := newHarnessConfig(t, db, func(cfg *auth.Config) {
+			cfg.Providers[0].Roles = []auth.Role{auth.RoleResident}
+			cfg.Providers[0].IdentityClaim = "person.hetu"
+		})
+		ctx := context.Background()
+		users := auth.NewUsers(db.Gorm)
+		rec, err := users.CreateClient(ctx, auth.ClientRecord{Name: "Veikko I.", IdentityCode: "110758-901S", Phone: "040 123 4567"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.idp.SetUser(oidctest.Claims{Subject: "bad-code", Name: "Someone", Extra: map[string]any{"person": map[string]any{"hetu": "110758-901T"}}})
+		h.login(t, newClient(t, true))
+		if u, err := users.BySubject(ctx, h.idp.URL, "bad-code"); err != nil || u.ID == rec.ID || u.IdentityCode != "" {
+			t.Errorf("a login with an invalid code: %+v %v", u, err)
+		}
+		h.idp.SetUser(oidctest.Claims{Subject: "veikko", Name: "Veikko Ilmanen", Email: "veikko@example.test",
+			Extra: map[string]any{"person": map[string]any{"hetu": "110758-901S"}}})
+		if body := h.login(t, newClient(t, true)); !strings.Contains(body, "Veikko Ilmanen") {
+			t.Errorf("after login: %q", body)
+		}
+		u, err := users.BySubject(ctx, h.idp.URL, "veikko")
+		if err != nil || u.ID != rec.ID || u.IsClientRecord() || u.Phone != "040 123 4567" || u.Name != "Veikko Ilmanen" || u.Email != "veikko@example.test" {
+			t.Fatalf("linked user %+v (%v), want record %d", u, err, rec.ID)
+		}
+		var n int64
+		if err := db.Gorm.Raw("SELECT COUNT(*) FROM users WHERE identity_code = '110758-901S'").Scan(&n).Error; err != nil || n != 1 {
+			t.Errorf("%d users with the code (%v)", n, err)
+		}
+	})
+}

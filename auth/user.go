@@ -11,6 +11,8 @@ import (
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
 )
 
 // Role is what a user may do in the portal.
@@ -46,6 +48,11 @@ type User struct {
 	Email         string
 	Phone         string
 	PostalCode    string
+	StreetAddress string
+	// IdentityCode is the personal identity code, from the login's
+	// identity claim or a client record: never shown unmasked, never in a
+	// URL.
+	IdentityCode  string
 	RegionID      *int64
 	Title         string
 	PreferredLang string
@@ -56,6 +63,14 @@ type User struct {
 
 // TableName keeps gorm on the migrated table.
 func (User) TableName() string { return "users" }
+
+// ClientRecordIssuer is the issuer of a client record: a person staff
+// recorded who has not logged in yet.
+const ClientRecordIssuer = "client-record"
+
+// IsClientRecord reports whether u has never logged in: a record staff
+// made, to be linked to the person's login by their identity code.
+func (u *User) IsClientRecord() bool { return u.Issuer == ClientRecordIssuer }
 
 // Users stores the users table.
 type Users struct {
@@ -95,11 +110,41 @@ func (s *Users) BySubject(ctx context.Context, issuer, subject string) (*User, e
 // the provider-owned fields of an existing one, and returns it. The region
 // is the provider's only when withRegion: otherwise an existing user keeps
 // the region an admin gave them.
+//
+// A login that carries an identity code (u.IdentityCode) and is new to the
+// portal takes over the client record staff made with that code: the
+// person finds the case, appointments and letters made for them. A known
+// user gets the code when no other user holds it.
 func (s *Users) Upsert(ctx context.Context, u *User, withRegion bool) (*User, error) {
 	now := time.Now().UTC()
 	u.CreatedAt, u.UpdatedAt = now, now
 	if u.PreferredLang == "" {
 		u.PreferredLang = "fi"
+	}
+	for attempt := 0; ; attempt++ {
+		out, err := s.upsert(ctx, u, withRegion)
+		if err == nil || u.IdentityCode == "" || !database.IsUniqueViolation(s.db, err) {
+			return out, err
+		}
+		// The code was taken between the link and the insert: by a client
+		// record (the second round links to it), or by another login of
+		// the same person (the third logs in without the code).
+		if attempt == 1 {
+			u.IdentityCode = ""
+		}
+	}
+}
+
+func (s *Users) upsert(ctx context.Context, u *User, withRegion bool) (*User, error) {
+	if u.IdentityCode != "" {
+		if _, err := s.BySubject(ctx, u.Issuer, u.Subject); errors.Is(err, ErrNotFound) {
+			linked, err := s.linkClientRecord(ctx, u, withRegion)
+			if err != nil || linked != nil {
+				return linked, err
+			}
+		} else if err != nil {
+			return nil, err
+		}
 	}
 	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "issuer"}, {Name: "subject"}},
@@ -112,7 +157,108 @@ func (s *Users) Upsert(ctx context.Context, u *User, withRegion bool) (*User, er
 	if err := s.db.WithContext(ctx).Where("issuer = ? AND subject = ?", u.Issuer, u.Subject).First(&out).Error; err != nil {
 		return nil, fmt.Errorf("auth: reload user: %w", err)
 	}
+	if u.IdentityCode != "" && out.IdentityCode == "" {
+		// A user known from before the identity claim was read: theirs
+		// unless a client record holds it (then staff see two people, the
+		// record and the login, and an admin joins them).
+		err := s.db.WithContext(ctx).Model(&User{}).Where("id = ? AND identity_code = ''", out.ID).Update("identity_code", u.IdentityCode).Error
+		switch {
+		case err == nil:
+			out.IdentityCode = u.IdentityCode
+		case !database.IsUniqueViolation(s.db, err):
+			return nil, fmt.Errorf("auth: identity code of user %d: %w", out.ID, err)
+		}
+	}
 	return &out, nil
+}
+
+// linkClientRecord gives the client record with u's identity code to u's
+// login and refreshes it from the provider; nil when there is none.
+func (s *Users) linkClientRecord(ctx context.Context, u *User, withRegion bool) (*User, error) {
+	set := map[string]any{"issuer": u.Issuer, "subject": u.Subject}
+	for _, col := range upsertColumns(withRegion) {
+		set[col] = map[string]any{
+			"role": u.Role, "name": u.Name, "given_name": u.GivenName, "family_name": u.FamilyName,
+			"email": u.Email, "postal_code": u.PostalCode, "title": u.Title, "updated_at": u.UpdatedAt,
+			"last_login_at": u.LastLoginAt, "region_id": u.RegionID,
+		}[col]
+	}
+	// What the provider leaves empty, the record keeps.
+	for _, col := range []string{"name", "given_name", "family_name", "email", "postal_code"} {
+		if v, _ := set[col].(string); v == "" {
+			delete(set, col)
+		}
+	}
+	res := s.db.WithContext(ctx).Model(&User{}).
+		Where("issuer = ? AND identity_code = ? AND role = ?", ClientRecordIssuer, u.IdentityCode, RoleResident).Updates(set)
+	if res.Error != nil {
+		return nil, fmt.Errorf("auth: link client record: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return nil, nil
+	}
+	return s.BySubject(ctx, u.Issuer, u.Subject)
+}
+
+// ErrIdentityTaken is returned when a client record is made with an
+// identity code another user already holds.
+var ErrIdentityTaken = errors.New("auth: identity code already recorded")
+
+// ClientRecord is what staff record of a person who has not logged in.
+type ClientRecord struct {
+	Name, IdentityCode, StreetAddress, PostalCode, Phone, Email, Lang string
+}
+
+// CreateClient records a person who has not logged in, as a resident
+// whose login will be linked to the record by their identity code. The
+// code must be valid (NormalizeIdentityCode); a code another user holds
+// gives ErrIdentityTaken and that user. A record without a code is
+// allowed (a caller may not know it), but it cannot be linked to a login.
+func (s *Users) CreateClient(ctx context.Context, r ClientRecord) (*User, error) {
+	code, ok := NormalizeIdentityCode(r.IdentityCode)
+	if code != "" && !ok {
+		return nil, fmt.Errorf("auth: client record: invalid identity code")
+	}
+	subject, err := randomToken(16)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC()
+	u := &User{
+		Issuer: ClientRecordIssuer, Subject: subject, Role: RoleResident, Name: strings.TrimSpace(r.Name),
+		IdentityCode: code, StreetAddress: r.StreetAddress, PostalCode: r.PostalCode, Phone: r.Phone, Email: r.Email,
+		PreferredLang: r.Lang, CreatedAt: now, UpdatedAt: now,
+	}
+	if u.PreferredLang == "" {
+		u.PreferredLang = "fi"
+	}
+	if err := s.db.WithContext(ctx).Create(u).Error; err != nil {
+		if database.IsUniqueViolation(s.db, err) {
+			if held, err := s.ByIdentityCode(ctx, code); err == nil {
+				return held, ErrIdentityTaken
+			}
+			return nil, ErrIdentityTaken
+		}
+		return nil, fmt.Errorf("auth: create client record: %w", err)
+	}
+	return u, nil
+}
+
+// ByIdentityCode loads the user with a personal identity code.
+func (s *Users) ByIdentityCode(ctx context.Context, code string) (*User, error) {
+	code, ok := NormalizeIdentityCode(code)
+	if !ok {
+		return nil, ErrNotFound
+	}
+	var u User
+	err := s.db.WithContext(ctx).Where("identity_code = ?", code).First(&u).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: load user by identity code: %w", err)
+	}
+	return &u, nil
 }
 
 func upsertColumns(withRegion bool) []string {

@@ -58,6 +58,7 @@ type User struct {
 	Role                                        string // "resident" | "advisor" | "admin"
 	Region                                      string // region code for advisors ("west","north","south","east"), "" otherwise
 	PostalCode                                  string
+	IdentityCode                                string // a resident's personal identity code, sent as IdentityClaim
 	Title                                       string // shown in the picker, e.g. "Asumisneuvoja, Itä"
 }
 
@@ -98,8 +99,11 @@ type Provider struct {
 var reservedClaims = []string{
 	"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "auth_time", "nonce", "azp",
 	"acr", "amr", "at_hash", "c_hash", "sid", "name", "given_name", "family_name",
-	"email", "email_verified", "region", "postal_code",
+	"email", "email_verified", "region", "postal_code", IdentityClaim,
 }
+
+// IdentityClaim is the claim with a resident's personal identity code.
+const IdentityClaim = "personal_identity_code"
 
 // New checks cfg and builds a provider with a fresh RS256 signing key. The
 // handler must be served at cfg.Issuer.
@@ -136,7 +140,7 @@ func New(cfg Config) (*Provider, error) {
 		CodeMethodS256:           true,
 		AuthMethodPost:           true,
 		SupportedScopes:          []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail},
-		SupportedClaims:          append(slices.Clone(op.DefaultSupportedClaims), cfg.RoleClaim, "region", "postal_code"),
+		SupportedClaims:          append(slices.Clone(op.DefaultSupportedClaims), cfg.RoleClaim, "region", "postal_code", IdentityClaim),
 	}
 	// The crypto key encrypts the opaque access tokens; a new one per start
 	// invalidates every token of an earlier run, as the in-memory state is gone too.

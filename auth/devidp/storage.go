@@ -421,6 +421,9 @@ func (s *storage) fillUserinfo(info *oidc.UserInfo, subject string) error {
 	if u.PostalCode != "" {
 		info.AppendClaims("postal_code", u.PostalCode)
 	}
+	if u.IdentityCode != "" {
+		info.AppendClaims(IdentityClaim, u.IdentityCode)
+	}
 	return nil
 }
 

@@ -58,6 +58,7 @@ type Config struct {
 	Exchange exchangeConfig // wire_exchange.go
 	Contact  contactConfig  // wire_contact.go
 	Messages messagesConfig // wire_messages.go
+	Cases    casesConfig    // wire_cases.go
 }
 
 // OIDCConfig is one OpenID provider and the portal's client at it.
@@ -71,6 +72,9 @@ type OIDCConfig struct {
 	// RegionClaim (staff provider): the claim with the advisor's region
 	// code; empty, admins assign regions in the portal.
 	RegionClaim string
+	// IdentityClaim (residents' provider): the claim with the personal
+	// identity code, which links a first login to a client record.
+	IdentityClaim string
 }
 
 // Production reports whether development defaults are refused.
@@ -221,11 +225,12 @@ func loadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 		RoleClaim:     r.str("PORTAL_OIDC_ROLE_CLAIM", "roles"),
 		DevIDPListen:  r.hostPort("PORTAL_DEV_IDP_LISTEN", "127.0.0.1:8081"),
 		ResidentOIDC: OIDCConfig{
-			Issuer:       r.str("PORTAL_OIDC_ISSUER", ""),
-			ClientID:     r.str("PORTAL_OIDC_CLIENT_ID", ""),
-			ClientSecret: r.secret("PORTAL_OIDC_CLIENT_SECRET"),
-			Scopes:       r.list("PORTAL_OIDC_SCOPES"),
-			RequiredACR:  r.list("PORTAL_OIDC_REQUIRED_ACR"),
+			Issuer:        r.str("PORTAL_OIDC_ISSUER", ""),
+			ClientID:      r.str("PORTAL_OIDC_CLIENT_ID", ""),
+			ClientSecret:  r.secret("PORTAL_OIDC_CLIENT_SECRET"),
+			Scopes:        r.list("PORTAL_OIDC_SCOPES"),
+			RequiredACR:   r.list("PORTAL_OIDC_REQUIRED_ACR"),
+			IdentityClaim: r.str("PORTAL_OIDC_IDENTITY_CLAIM", ""),
 		},
 		StaffOIDC: OIDCConfig{
 			Issuer:       r.str("PORTAL_STAFF_OIDC_ISSUER", ""),
@@ -267,6 +272,7 @@ func loadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 	c.Exchange = loadExchangeConfig(r, c.SingleInstance)
 	c.Contact = loadContactConfig(r)
 	c.Messages = loadMessagesConfig(r)
+	c.Cases = loadCasesConfig(r)
 
 	pub := r.str("PORTAL_PUBLIC_URL", "")
 	if pub == "" {

@@ -27,12 +27,12 @@ type testPortal struct {
 	s   *server
 }
 
-func startPortal(t *testing.T, extra map[string]string) *testPortal {
+func startPortal(t testing.TB, extra map[string]string) *testPortal {
 	t.Helper()
 	return startPortalOn(t, listenLoopback(t), extra)
 }
 
-func listenLoopback(t *testing.T) net.Listener {
+func listenLoopback(t testing.TB) net.Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -43,7 +43,7 @@ func listenLoopback(t *testing.T) net.Listener {
 
 // startPortalOn is startPortal on a listener of the caller's, whose address
 // is then known before the portal starts.
-func startPortalOn(t *testing.T, ln net.Listener, extra map[string]string) *testPortal {
+func startPortalOn(t testing.TB, ln net.Listener, extra map[string]string) *testPortal {
 	t.Helper()
 	base := "http://" + ln.Addr().String()
 	m := map[string]string{

@@ -24,6 +24,7 @@ import (
 	"github.com/asumisneuvonta/asumisneuvonta-portal/auth/devidp"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/frontend"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/audit"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/contact"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/demo"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/desk"
@@ -54,6 +55,7 @@ type deps struct {
 	wakeMail  func()
 	files     *files.Service    // every feature's attachments (wireFiles)
 	messages  *messages.Service // the chat continues ended chats as threads here
+	contact   *contact.Service  // cases are opened from contact requests (wireContact)
 }
 
 // server is the running portal with everything that must be closed.
@@ -112,6 +114,9 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (s *server, err er
 		}
 		if d.cfg.StaffOIDC.RegionClaim == "" {
 			d.cfg.StaffOIDC.RegionClaim = "region" // the development provider sends one
+		}
+		if d.cfg.ResidentOIDC.IdentityClaim == "" {
+			d.cfg.ResidentOIDC.IdentityClaim = devidp.IdentityClaim
 		}
 	}
 	if cfg.DemoData {
@@ -204,7 +209,7 @@ func providers(cfg Config) []auth.ProviderConfig {
 	r, st := cfg.ResidentOIDC, cfg.StaffOIDC
 	resident := auth.ProviderConfig{
 		Name: "resident", Issuer: r.Issuer, ClientID: r.ClientID, ClientSecret: r.ClientSecret,
-		Scopes: r.Scopes, RequiredACR: r.RequiredACR, Settings: "PORTAL_OIDC",
+		Scopes: r.Scopes, RequiredACR: r.RequiredACR, IdentityClaim: r.IdentityClaim, Settings: "PORTAL_OIDC",
 	}
 	if st.Issuer == "" {
 		// One provider for everyone: roles come from its role claim, and
@@ -245,6 +250,7 @@ func startDevIDP(addr, roleClaim string, publicURLs ...*url.URL) (*devidp.Server
 		users = append(users, devidp.User{
 			Subject: p.Subject, Name: p.Name(), GivenName: p.GivenName, FamilyName: p.FamilyName,
 			Email: p.Email, Role: string(p.Role), Region: p.Region, PostalCode: p.PostalCode, Title: p.Title,
+			IdentityCode: p.IdentityCode,
 		})
 	}
 	client := devidp.Client{ID: "portal-dev", Secret: hex.EncodeToString(secret)}

@@ -3,29 +3,58 @@ package main
 import (
 	"context"
 	"strconv"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/chat"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/booking"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/cases"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/contact"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/exchange"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/problem"
 )
+
+// casesConfig is the client cases' part of Config.
+type casesConfig struct {
+	// OverdueMail sends a resident a content-free notice when their
+	// payment plan falls behind.
+	OverdueMail bool
+	Interval    time.Duration // how often plans are looked at for notices
+}
+
+// loadCasesConfig reads PORTAL_CASES_*.
+func loadCasesConfig(r *envReader) casesConfig {
+	return casesConfig{
+		OverdueMail: r.boolean("PORTAL_CASES_OVERDUE_MAIL", false),
+		Interval:    r.duration("PORTAL_CASES_INTERVAL", time.Hour),
+	}
+}
 
 // wireCases builds the client cases, mounts their routes and sections.
 // The case's timeline shows the resident's appointments, chats,
 // applications and message threads, which it gets from here: cases
 // imports no other feature.
 func wireCases(app *fiber.App, d *deps) (func(context.Context) error, error) {
+	cfg := d.cfg.Cases
+	var overdue *cases.OverdueMail
+	if cfg.OverdueMail {
+		overdue = &cases.OverdueMail{Outbox: d.outbox, PublicURL: d.cfg.PublicURL, Wake: d.wakeMail}
+	}
 	svc := cases.New(cases.Options{
 		DB: d.db, Users: d.auth.Users(), Regions: d.regions, Frontend: d.fe, Audit: d.audit,
-		Location: d.cfg.Location, Now: d.now, Log: d.log, Activities: residentActivities(d),
+		Location: d.cfg.Location, Now: d.now, Log: d.log, Activities: residentActivities(d), Origins: caseOrigins{d},
+		OverdueMail: overdue,
 	})
 	svc.Register(app)
 	d.home.AddMySection(svc.MySection)
 	d.desk.AddSection(svc.DeskSection)
 	d.desk.AddSection(svc.CrisisDeskSection)
-	return func(context.Context) error { return nil }, nil
+	if overdue == nil {
+		return func(context.Context) error { return nil }, nil
+	}
+	return background("overdue instalment notices", func(ctx context.Context) { svc.RunOverdueNotices(ctx, cfg.Interval) }), nil
 }
 
 // residentActivities lists a resident's items in the other features, for
@@ -62,6 +91,15 @@ func residentActivities(d *deps) func(ctx context.Context, residentID int64) ([]
 				out = append(out, cases.Activity{When: *a.SentAt, Kind: "exchange", Note: exchange.Reference(a.ID), URL: "/desk/exchange/" + id(a.ID)})
 			}
 		}
+		if d.contact != nil {
+			rs, err := contact.NewStore(d.db.Gorm).OfResident(ctx, residentID, 20)
+			if err != nil {
+				return nil, err
+			}
+			for _, r := range rs {
+				out = append(out, cases.Activity{When: r.CreatedAt, Kind: "contact", Note: r.Reference, URL: "/desk/contact/" + id(r.ID)})
+			}
+		}
 		if d.messages != nil {
 			ts, err := d.messages.ResidentThreads(ctx, residentID, 20)
 			if err != nil {
@@ -74,3 +112,97 @@ func residentActivities(d *deps) func(ctx context.Context, residentID int64) ([]
 		return out, nil
 	}
 }
+
+// caseOrigins finds the contact requests, chats, appointments and
+// applications advisors open cases from, through the features' exported
+// services and stores.
+type caseOrigins struct{ d *deps }
+
+// errNoOrigin answers an item that does not exist or is another region's.
+var errNoOrigin = problem.E(problem.NotFound, "cases.error.not_found")
+
+// Origin implements cases.Origins.
+func (o caseOrigins) Origin(ctx context.Context, kind string, id int64) (*cases.Origin, error) {
+	d := o.d
+	switch kind {
+	case "contact":
+		if d.contact == nil {
+			return nil, errNoOrigin
+		}
+		r, err := d.contact.ForStaff(ctx, id) // the request's region, and the access log
+		if err != nil {
+			return nil, err
+		}
+		out := &cases.Origin{Reference: r.Reference, Name: r.ResidentName, StreetAddress: r.StreetAddress, PostalCode: r.PostalCode,
+			Phone: r.ResidentPhone, Reason: concernReasons[r.Concern], Referrer: senderReferrers[r.SenderKind]}
+		if r.ResidentID != nil {
+			out.ResidentID = *r.ResidentID
+		}
+		if r.EvictionOn != nil {
+			out.EvictionDate = r.EvictionOn.Format("2006-01-02")
+		}
+		return out, nil
+	case "chat":
+		c, err := chat.NewStore(d.db, d.now).Conversation(ctx, id)
+		if err != nil || c.ResidentID == nil {
+			return nil, errNoOrigin // a guest's chat names nobody to open a case for
+		}
+		if err := o.mayHandle(ctx, c.RegionID); err != nil {
+			return nil, err
+		}
+		return &cases.Origin{ResidentID: *c.ResidentID, Reason: topicReasons[c.Topic], Referrer: "resident"}, nil
+	case "booking":
+		b, err := booking.NewStore(d.db).ByID(ctx, id)
+		if err != nil {
+			return nil, errNoOrigin
+		}
+		if err := o.mayHandle(ctx, &b.RegionID); err != nil {
+			return nil, err
+		}
+		return &cases.Origin{ResidentID: b.ResidentID, Reason: topicReasons[string(b.Topic)], Referrer: "resident"}, nil
+	case "exchange":
+		a, err := exchange.NewStore(d.db.Gorm).Get(ctx, id)
+		if err != nil || !a.Sent() {
+			return nil, errNoOrigin
+		}
+		if err := o.mayHandle(ctx, a.RegionID); err != nil {
+			return nil, err
+		}
+		return &cases.Origin{ResidentID: a.ResidentID, Reason: "exchange", Referrer: "resident", Reference: exchange.Reference(a.ID)}, nil
+	}
+	return nil, errNoOrigin
+}
+
+// mayHandle lets an admin open a case from any item, an advisor from her
+// region's.
+func (o caseOrigins) mayHandle(ctx context.Context, region *int64) error {
+	act := auth.ActorFrom(ctx)
+	if act.Role == auth.RoleAdmin {
+		return nil
+	}
+	u, err := o.d.auth.Users().ByID(ctx, act.UserID)
+	if err != nil {
+		return err
+	}
+	if act.Role == auth.RoleAdvisor && u.RegionID != nil && region != nil && *u.RegionID == *region {
+		return nil
+	}
+	return errNoOrigin
+}
+
+// Opened implements cases.Origins: a contact request about someone is
+// linked to the resident, so that it shows on their timeline.
+func (o caseOrigins) Opened(ctx context.Context, origin *cases.Origin, residentID, caseID int64) error {
+	if origin.Kind == "contact" && o.d.contact != nil {
+		return o.d.contact.LinkResident(ctx, origin.ID, residentID)
+	}
+	return nil
+}
+
+// The case's reason and referrer that an item's own codes suggest; codes
+// without an obvious match are left for the advisor to choose.
+var (
+	concernReasons  = map[string]string{"rent_debt": "rent_debt", "upkeep": "upkeep", "disturbance": "disturbances", "not_coping": "not_coping", "something_else": "something_else"}
+	senderReferrers = map[string]string{"self": "resident", "relative": "relative_neighbour", "neighbour": "relative_neighbour", "housing": "property_staff", "someone_else": "someone_else"}
+	topicReasons    = map[string]string{"rent_debt": "rent_debt", "exchange": "exchange", "upkeep": "upkeep", "coping": "not_coping"}
+)

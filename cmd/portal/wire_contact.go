@@ -73,5 +73,6 @@ func wireContact(app *fiber.App, d *deps) (func(context.Context) error, error) {
 	})
 	svc.Register(app, d.formLimit)
 	d.desk.AddSection(svc.DeskSection)
+	d.contact = svc
 	return background("contact request retention", func(ctx context.Context) { svc.RunRetention(ctx, cfg.Interval) }), nil
 }

@@ -35,6 +35,7 @@ const (
 	CaseView              Action = "cases.view"               // a client case was opened
 	CaseChange            Action = "cases.change"             // a client case was opened, changed, noted or closed
 	CaseResidentSearch    Action = "cases.resident_search"    // residents were searched by name to open a case
+	ClientRecordCreate    Action = "cases.client_record"      // a person who has not logged in was recorded
 )
 
 // Actions lists every action, for the translation check.
@@ -44,7 +45,7 @@ func Actions() []Action {
 		BookingCancel, BookingMove, BookingOutcome, ChatAccept, ChatOpen, ChatTranscript, ChatResidentPage,
 		ExchangeView, ExchangeAttachment, ExchangePackage, ExchangeAssess, ExchangeForward, ExchangeStatus,
 		ContactView, ContactUpdate, MessageThreadView, MessageSend, MessageAttachment, MessageAssign,
-		MessageResidentSearch, CaseView, CaseChange, CaseResidentSearch,
+		MessageResidentSearch, CaseView, CaseChange, CaseResidentSearch, ClientRecordCreate,
 	}
 }
 

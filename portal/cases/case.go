@@ -111,27 +111,35 @@ type Options struct {
 	// Activities lists a resident's appointments, chats, applications and
 	// message threads for the timeline; nil shows only the case's own.
 	Activities func(ctx context.Context, residentID int64) ([]Activity, error)
-	DB         *database.DB
-	Users      *auth.Users
-	Regions    *regions.Store
-	Frontend   *frontend.Frontend
-	Audit      *audit.Log
-	Location   *time.Location
-	Now        func() time.Time
-	Log        *slog.Logger
+	// Origins finds the contact requests, chats, appointments and
+	// applications cases are opened from; nil: cases are opened by hand.
+	Origins Origins
+	// OverdueMail, when set, sends residents a content-free notice of an
+	// overdue instalment (SendOverdueNotices).
+	OverdueMail *OverdueMail
+	DB          *database.DB
+	Users       *auth.Users
+	Regions     *regions.Store
+	Frontend    *frontend.Frontend
+	Audit       *audit.Log
+	Location    *time.Location
+	Now         func() time.Time
+	Log         *slog.Logger
 }
 
 // Service is the cases feature.
 type Service struct {
-	activities func(ctx context.Context, residentID int64) ([]Activity, error)
-	db         *gorm.DB
-	users      *auth.Users
-	regions    *regions.Store
-	fe         *frontend.Frontend
-	audit      *audit.Log
-	loc        *time.Location
-	now        func() time.Time
-	log        *slog.Logger
+	activities  func(ctx context.Context, residentID int64) ([]Activity, error)
+	origins     Origins
+	overdueMail *OverdueMail
+	db          *gorm.DB
+	users       *auth.Users
+	regions     *regions.Store
+	fe          *frontend.Frontend
+	audit       *audit.Log
+	loc         *time.Location
+	now         func() time.Time
+	log         *slog.Logger
 }
 
 // New returns the Service.
@@ -145,7 +153,7 @@ func New(o Options) *Service {
 	if o.Location == nil {
 		o.Location = time.UTC
 	}
-	return &Service{activities: o.Activities, db: o.DB.Gorm, users: o.Users, regions: o.Regions, fe: o.Frontend, audit: o.Audit, loc: o.Location, now: o.Now, log: o.Log}
+	return &Service{activities: o.Activities, origins: o.Origins, overdueMail: o.OverdueMail, db: o.DB.Gorm, users: o.Users, regions: o.Regions, fe: o.Frontend, audit: o.Audit, loc: o.Location, now: o.Now, log: o.Log}
 }
 
 var errNotFound = problem.E(problem.NotFound, "cases.error.not_found")
@@ -200,6 +208,13 @@ func (f Fields) check() error {
 // the resident's), with the advisor responsible. A resident has one case
 // at a time: opening another while one is not closed is a conflict.
 func (s *Service) Open(ctx context.Context, residentID int64, f Fields) (*Case, error) {
+	return s.OpenFrom(ctx, residentID, f, nil)
+}
+
+// OpenFrom opens a case as Open does, from the item o of another channel
+// (nil: by hand): the timeline says where it began, and the feature
+// owning the item links it to the resident.
+func (s *Service) OpenFrom(ctx context.Context, residentID int64, f Fields, o *Origin) (*Case, error) {
 	if err := f.check(); err != nil {
 		return nil, err
 	}
@@ -237,13 +252,24 @@ func (s *Service) Open(ctx context.Context, residentID int64, f Fields) (*Case, 
 		if err := tx.Create(c).Error; err != nil {
 			return fmt.Errorf("cases: create: %w", err)
 		}
-		if err := tx.Create(&Event{CaseID: c.ID, Kind: "opened", ActorID: &act.UserID, CreatedAt: now}).Error; err != nil {
+		opened := &Event{CaseID: c.ID, Kind: "opened", ActorID: &act.UserID, CreatedAt: now}
+		if o != nil {
+			opened.Field, opened.NewValue, opened.Body = "origin", o.Kind, o.Reference
+		}
+		if err := tx.Create(opened).Error; err != nil {
 			return fmt.Errorf("cases: event: %w", err)
 		}
 		return s.audit.RecordTx(ctx, tx, residentID, audit.CaseChange, resource(c.ID), audit.ReasonCaseWork)
 	})
 	if err != nil {
 		return nil, err
+	}
+	if o != nil && s.origins != nil {
+		// The case stands without the link: a failure is logged, not
+		// undone.
+		if err := s.origins.Opened(ctx, o, residentID, c.ID); err != nil {
+			s.log.Error("cases: link the item the case was opened from", "kind", o.Kind, "id", o.ID, "case", c.ID, "err", err)
+		}
 	}
 	return c, nil
 }

@@ -1,8 +1,11 @@
 package cases
 
 import (
+	"context"
+	"errors"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -20,6 +23,7 @@ func (s *Service) Register(r fiber.Router) {
 	r.Get("/desk/cases/new", staff, s.handleNewForm)
 	r.Post("/desk/cases/new/search", staff, s.handleNewForm) // POST keeps names out of URLs
 	r.Post("/desk/cases/new", staff, s.handleOpen)
+	r.Post("/desk/cases/new/client", staff, s.handleClient)
 	r.Get("/desk/cases/:id<int>", staff, s.handleShow)
 	r.Post("/desk/cases/:id<int>", staff, s.handleUpdate)
 	r.Post("/desk/cases/:id<int>/notes", staff, s.handleNote)
@@ -98,18 +102,83 @@ type NewData struct {
 	Lists
 	Residents []ResidentChoice
 	Searched  bool
+	// Chosen is the resident preselected: the item's, or the client
+	// just recorded.
+	Chosen int64
+	// Origin is the item the case is opened from (nil: by hand); From
+	// and OriginID carry it through the page's forms.
+	Origin   *Origin
+	From     string
+	OriginID int64
+	// Notice is a translation key said above the choice (the person was
+	// already recorded).
+	Notice string
 }
 
 // ResidentChoice is a resident found to open a case for.
 type ResidentChoice struct {
 	ID                int64
 	Name, Email, Post string
+	Identity          string // the identity code masked, "" if none
+	NotLoggedIn       bool   // a client record: the person has not logged in yet
+}
+
+func choice(u *auth.User) ResidentChoice {
+	return ResidentChoice{ID: u.ID, Name: u.Name, Email: u.Email, Post: u.PostalCode,
+		Identity: auth.MaskIdentityCode(u.IdentityCode), NotLoggedIn: u.IsClientRecord()}
+}
+
+// newPage reads the item a case is opened from (?from=&id= on the first
+// GET, hidden fields after), and prefills the form from it.
+func (s *Service) newPage(c *fiber.Ctx, form *frontend.Form) (*NewData, error) {
+	d := &NewData{Lists: lists()}
+	from, idText := c.Query("from"), c.Query("id")
+	if c.Method() == fiber.MethodPost {
+		from, idText = c.FormValue("from"), c.FormValue("origin")
+	}
+	id, _ := strconv.ParseInt(idText, 10, 64)
+	o, err := s.origin(c.UserContext(), from, id)
+	if err != nil || o == nil {
+		return d, err
+	}
+	d.Origin, d.From, d.OriginID = o, o.Kind, o.ID
+	{ // the posted values, read after this, win
+		form.Set("reason", o.Reason)
+		form.Set("referrer", o.Referrer)
+		form.Set("eviction_date", o.EvictionDate)
+		form.Set("name", o.Name)
+		form.Set("street_address", o.StreetAddress)
+		form.Set("postal_code", o.PostalCode)
+		form.Set("phone", o.Phone)
+	}
+	if o.ResidentID != 0 {
+		u, err := s.users.ByID(c.UserContext(), o.ResidentID)
+		if err != nil {
+			return nil, err
+		}
+		d.Residents, d.Chosen = []ResidentChoice{choice(u)}, u.ID
+	}
+	return d, nil
 }
 
 func (s *Service) handleNewForm(c *fiber.Ctx) error {
-	d := NewData{Lists: lists()}
 	form := frontend.NewForm()
+	d, err := s.newPage(c, form)
+	if err != nil {
+		return err
+	}
 	status := fiber.StatusOK
+	if c.Method() == fiber.MethodGet && d.Chosen != 0 {
+		// The resident has a case already: the item leads to it.
+		var open Case
+		err := s.db.WithContext(c.UserContext()).Where("resident_id = ? AND status <> ?", d.Chosen, StatusClosed).Order("id DESC").Limit(1).Find(&open).Error
+		if err != nil {
+			return err
+		}
+		if open.ID != 0 {
+			return c.Redirect("/desk/cases/"+itoa(open.ID)+"?why=work", fiber.StatusSeeOther)
+		}
+	}
 	if c.Method() == fiber.MethodPost {
 		form.Read(c, "q")
 		q := form.Get("q")
@@ -120,17 +189,67 @@ func (s *Service) handleNewForm(c *fiber.Ctx) error {
 			if err := s.audit.Record(c.UserContext(), 0, audit.CaseResidentSearch, "", audit.ReasonCaseWork); err != nil {
 				return err
 			}
-			found, err := s.users.Search(c.UserContext(), auth.RoleResident, q, 20)
+			found, err := s.findResidents(c.UserContext(), q)
 			if err != nil {
 				return err
 			}
-			d.Searched = true
-			for _, u := range found {
-				d.Residents = append(d.Residents, ResidentChoice{ID: u.ID, Name: u.Name, Email: u.Email, Post: u.PostalCode})
+			d.Searched, d.Residents = true, nil
+			for i := range found {
+				d.Residents = append(d.Residents, choice(&found[i]))
 			}
 		}
 	}
 	return s.fe.Render(c, status, "cases/new", frontend.Page{TitleKey: "cases.new.title", Data: d, Form: form})
+}
+
+// findResidents finds residents by identity code, when q is one, or by
+// name or e-mail.
+func (s *Service) findResidents(ctx context.Context, q string) ([]auth.User, error) {
+	if _, ok := auth.NormalizeIdentityCode(q); ok {
+		u, err := s.users.ByIdentityCode(ctx, q)
+		if errors.Is(err, auth.ErrNotFound) || (err == nil && u.Role != auth.RoleResident) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return []auth.User{*u}, nil
+	}
+	return s.users.Search(ctx, auth.RoleResident, q, 20)
+}
+
+// handleClient records a person who has not logged in and offers them as
+// the case's resident.
+func (s *Service) handleClient(c *fiber.Ctx) error {
+	form := frontend.NewForm()
+	d, err := s.newPage(c, form)
+	if err != nil {
+		return err
+	}
+	form.Read(c, "name", "identity_code", "street_address", "postal_code", "phone", "email")
+	rec := auth.ClientRecord{Name: form.Get("name"), IdentityCode: form.Get("identity_code"), StreetAddress: form.Get("street_address"),
+		PostalCode: form.Get("postal_code"), Phone: form.Get("phone"), Email: form.Get("email"), Lang: frontend.Lang(c)}
+	u, existed, err := s.CreateClient(c.UserContext(), rec)
+	if err != nil {
+		status, ferr := failFields(form, err)
+		if ferr != nil {
+			return ferr
+		}
+		return s.fe.Render(c, status, "cases/new", frontend.Page{TitleKey: "cases.new.title", Data: d, Form: form})
+	}
+	if err := s.audit.Record(c.UserContext(), u.ID, audit.ClientRecordCreate, "users/"+itoa(u.ID), audit.ReasonCaseWork); err != nil {
+		return err
+	}
+	d.Residents, d.Chosen = []ResidentChoice{choice(u)}, u.ID
+	if existed {
+		d.Notice = "cases.client.existed"
+	} else {
+		s.fe.Flash(c, "cases.client.recorded")
+	}
+	for _, f := range []string{"name", "identity_code", "street_address", "postal_code", "phone", "email"} {
+		form.Set(f, "")
+	}
+	return s.fe.Render(c, fiber.StatusOK, "cases/new", frontend.Page{TitleKey: "cases.new.title", Data: d, Form: form})
 }
 
 // readFields reads the case fields of a form.
@@ -169,10 +288,14 @@ func failFields(form *frontend.Form, err error) (int, error) {
 
 func (s *Service) handleOpen(c *fiber.Ctx) error {
 	form := frontend.NewForm()
+	d, err := s.newPage(c, form)
+	if err != nil {
+		return err
+	}
 	f := readFields(c, form)
 	resident, _ := strconv.ParseInt(c.FormValue("resident"), 10, 64) // junk or none: 0, refused by Open
 	if !form.HasErrors() {
-		cs, err := s.Open(c.UserContext(), resident, f)
+		cs, err := s.OpenFrom(c.UserContext(), resident, f, d.Origin)
 		if err == nil {
 			s.fe.Flash(c, "cases.flash.opened")
 			return c.Redirect("/desk/cases/"+itoa(cs.ID)+"?why=work", fiber.StatusSeeOther)
@@ -181,22 +304,31 @@ func (s *Service) handleOpen(c *fiber.Ctx) error {
 			return ferr
 		}
 	}
-	return s.fe.Render(c, fiber.StatusUnprocessableEntity, "cases/new", frontend.Page{TitleKey: "cases.new.title", Data: NewData{Lists: lists()}, Form: form})
+	if resident != 0 && d.Chosen == 0 {
+		if u, err := s.users.ByID(c.UserContext(), resident); err == nil && u.Role == auth.RoleResident {
+			d.Residents, d.Chosen = []ResidentChoice{choice(u)}, u.ID
+		}
+	}
+	return s.fe.Render(c, fiber.StatusUnprocessableEntity, "cases/new", frontend.Page{TitleKey: "cases.new.title", Data: d, Form: form})
 }
 
 // ShowData is the Data of cases/show and cases/reason.
 type ShowData struct {
 	Lists
-	Case      *Case
-	Resident  string
-	Email     string
-	Advisor   string
-	Colleague string
-	Debt      string
-	Timeline  []EventView
-	Plan      *PlanPage
-	Crisis    *CrisisPage // the crisis-accommodation path and the partners
-	Reason    string      // why the case was opened (the access log's), kept in ?why=
+	Case     *Case
+	Resident string
+	Email    string
+	// Person is the resident as staff see them (identity code masked,
+	// whether they have logged in); Address and Phone from the record.
+	Person         ResidentChoice
+	Address, Phone string
+	Advisor        string
+	Colleague      string
+	Debt           string
+	Timeline       []EventView
+	Plan           *PlanPage
+	Crisis         *CrisisPage // the crisis-accommodation path and the partners
+	Reason         string      // why the case was opened (the access log's), kept in ?why=
 }
 
 // EventView is a timeline entry as the page shows it.
@@ -251,6 +383,9 @@ func (s *Service) renderShow(c *fiber.Ctx, status int, form *frontend.Form) erro
 	d := ShowData{Lists: lists(), Case: cs, Debt: FormatCents(cs.DebtCents, lang), Reason: why}
 	if p := people[cs.ResidentID]; p != nil {
 		d.Resident, d.Email = p.Name, p.Email
+		d.Person = choice(p)
+		d.Address = strings.TrimSpace(p.StreetAddress + " " + p.PostalCode)
+		d.Phone = p.Phone
 	}
 	if cs.AdvisorID != nil && people[*cs.AdvisorID] != nil {
 		d.Advisor = people[*cs.AdvisorID].Name

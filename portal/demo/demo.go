@@ -25,6 +25,12 @@ type Person struct {
 	Region                                string // region code, staff only
 	PostalCode                            string
 	Title                                 string
+	// IdentityCode is a resident's personal identity code, from the
+	// temporary range 900–999 so that it names no real person.
+	IdentityCode string
+	// NotSeeded is someone the provider knows and the portal not yet: a
+	// person an advisor records before their first login.
+	NotSeeded bool
 }
 
 // Name is the person's full name.
@@ -84,9 +90,10 @@ var advisorNames = map[string][][2]string{
 // People returns every demo identity in a stable order.
 func People() []Person {
 	out := []Person{
-		{Subject: "demo-resident-aino", GivenName: "Aino", FamilyName: "Asukas", Email: "aino.asukas@example.invalid", Role: auth.RoleResident, PostalCode: "00940"},
-		{Subject: "demo-resident-matti", GivenName: "Matti", FamilyName: "Meikäläinen", Email: "matti.meikalainen@example.invalid", Role: auth.RoleResident, PostalCode: "00510"},
-		{Subject: "demo-resident-sofia", GivenName: "Sofia", FamilyName: "Lindholm", Email: "sofia.lindholm@example.invalid", Role: auth.RoleResident, PostalCode: "00330"},
+		{Subject: "demo-resident-aino", GivenName: "Aino", FamilyName: "Asukas", Email: "aino.asukas@example.invalid", Role: auth.RoleResident, PostalCode: "00940", IdentityCode: "150382-901A"},
+		{Subject: "demo-resident-matti", GivenName: "Matti", FamilyName: "Meikäläinen", Email: "matti.meikalainen@example.invalid", Role: auth.RoleResident, PostalCode: "00510", IdentityCode: "040571-9010"},
+		{Subject: "demo-resident-sofia", GivenName: "Sofia", FamilyName: "Lindholm", Email: "sofia.lindholm@example.invalid", Role: auth.RoleResident, PostalCode: "00330", IdentityCode: "220994-901S"},
+		{Subject: "demo-resident-veikko", GivenName: "Veikko", FamilyName: "Ilmanen", Email: "veikko.ilmanen@example.invalid", Role: auth.RoleResident, PostalCode: "00920", IdentityCode: "110758-901S", NotSeeded: true},
 	}
 	for _, r := range regionSeeds {
 		for i, n := range advisorNames[r.code] {
@@ -145,10 +152,13 @@ func Seed(ctx context.Context, db *gorm.DB, issuer string) error {
 		}
 		now := time.Now().UTC()
 		for _, p := range People() {
+			if p.NotSeeded {
+				continue
+			}
 			u := auth.User{
 				Issuer: issuer, Subject: p.Subject, Role: p.Role, Name: p.Name(),
 				GivenName: p.GivenName, FamilyName: p.FamilyName, Email: p.Email,
-				PostalCode: p.PostalCode, Title: p.Title, PreferredLang: "fi",
+				PostalCode: p.PostalCode, IdentityCode: p.IdentityCode, Title: p.Title, PreferredLang: "fi",
 				CreatedAt: now, UpdatedAt: now,
 			}
 			if id, ok := regionIDs[p.Region]; ok {
