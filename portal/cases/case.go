@@ -501,14 +501,18 @@ func (s *Service) InterimDone(ctx context.Context, id int64, summary string) err
 // (not yet made) or follow-up end falls within the next seven days, or
 // has passed: the desk's reminder.
 func (s *Service) DueThisWeek(ctx context.Context, userID int64) (int64, error) {
-	limit := DateOf(s.now().In(s.loc)).AddDays(7).String()
 	var n int64
-	err := s.db.WithContext(ctx).Model(&Case{}).
-		Where("status <> ? AND (advisor_id = ? OR colleague_id = ?)", StatusClosed, userID, userID).
-		Where("((interim_due <> '' AND interim_done = '' AND interim_due <= ?) OR (follow_up_until <> '' AND follow_up_until <= ?))", limit, limit).
-		Count(&n).Error
-	if err != nil {
+	if err := s.dueThisWeek(ctx, userID).Count(&n).Error; err != nil {
 		return 0, fmt.Errorf("cases: follow-ups due: %w", err)
 	}
 	return n, nil
+}
+
+// dueThisWeek selects the user's own cases whose follow-up ends or whose
+// interim assessment is due within a week (or is late).
+func (s *Service) dueThisWeek(ctx context.Context, userID int64) *gorm.DB {
+	limit := DateOf(s.now().In(s.loc)).AddDays(7).String()
+	return s.db.WithContext(ctx).Model(&Case{}).
+		Where("status <> ? AND (advisor_id = ? OR colleague_id = ?)", StatusClosed, userID, userID).
+		Where("((interim_due <> '' AND interim_done = '' AND interim_due <= ?) OR (follow_up_until <> '' AND follow_up_until <= ?))", limit, limit)
 }

@@ -267,6 +267,9 @@ func TestPaymentPlanAndImport(t *testing.T) {
 		if n, err := e.svc.OverdueCases(authtest.WithActor(context.Background(), minna), minna.ID); err != nil || n != 1 {
 			t.Errorf("overdue cases on the desk: %d, %v", n, err)
 		}
+		if st, body := e.do("GET", "/desk/cases?show=overdue", minna, nil); st != http.StatusOK || !strings.Contains(body, "Aino Asukas") {
+			t.Errorf("the overdue list: %d, Aino missing", st)
+		}
 		_, body = e.do("GET", "/my/case", aino, nil)
 		if !strings.Contains(body, e.fe.T("fi", "cases.plan.title")) || !strings.Contains(body, "700,00") {
 			t.Error("the resident does not see the plan and what is paid")
@@ -360,6 +363,17 @@ func TestFollowUp(t *testing.T) {
 		}
 		if n, _ := e.svc.DueThisWeek(ctx, minna.ID); n != 1 {
 			t.Errorf("an interim assessment due in four days: %d due, want 1", n)
+		}
+		// The desk's count links to the list of exactly those cases.
+		bertta := e.person(auth.RoleResident, "Bertta Toinen", 0)
+		if st, _ := e.do("POST", "/desk/cases/new", minna, url.Values{"resident": {fmt.Sprint(bertta.ID)}, "reason": {"upkeep"}}); st != http.StatusSeeOther {
+			t.Fatal(st)
+		}
+		if st, body := e.do("GET", "/desk/cases?show=due", minna, nil); st != http.StatusOK || !strings.Contains(body, "Aino Asukas") || strings.Contains(body, "Bertta Toinen") {
+			t.Errorf("the due list: %d, want Aino only", st)
+		}
+		if st, body := e.do("GET", "/desk/cases?show=overdue", minna, nil); st != http.StatusOK || strings.Contains(body, "Aino Asukas") {
+			t.Errorf("the overdue list: %d, want nobody (no plan)", st)
 		}
 		if st, _ := e.do("POST", path+"/interim?why=work", minna, url.Values{"interim": {"Maksut ajallaan."}}); st != http.StatusSeeOther {
 			t.Fatalf("interim: %d", st)

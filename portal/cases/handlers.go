@@ -63,12 +63,30 @@ type Row struct {
 type ListData struct {
 	Rows   []Row
 	Closed bool
+	// Show is the desk's filter of the actor's own cases: "due" (follow-up
+	// or interim assessment within a week), "overdue" (a plan behind), ""
+	// for the region's list.
+	Show string
 }
 
 func (s *Service) handleList(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	closed := c.Query("closed") == "1"
-	list, err := s.Region(ctx, closed, 300)
+	show := c.Query("show")
+	var list []Case
+	var err error
+	switch show {
+	case "due":
+		err = s.dueThisWeek(ctx, auth.CurrentUser(c).ID).Order("id").Limit(300).Find(&list).Error
+	case "overdue":
+		var ids []int64
+		if ids, err = s.overdueCaseIDs(ctx, auth.CurrentUser(c).ID); err == nil && len(ids) > 0 {
+			err = s.db.WithContext(ctx).Where("id IN ?", ids).Order("id").Find(&list).Error
+		}
+	default:
+		show = ""
+		list, err = s.Region(ctx, closed, 300)
+	}
 	if err != nil {
 		return err
 	}
@@ -85,7 +103,7 @@ func (s *Service) handleList(c *fiber.Ctx) error {
 	}
 	lang := frontend.Lang(c)
 	me := auth.CurrentUser(c).ID
-	d := ListData{Closed: closed}
+	d := ListData{Closed: closed, Show: show}
 	for _, cs := range list {
 		r := Row{ID: cs.ID, Updated: s.fe.DateTime(lang, cs.UpdatedAt), Reason: cs.Reason, Status: string(cs.Status),
 			Debt: FormatCents(cs.DebtCents, lang), EvictionDate: cs.EvictionDate, Mine: cs.AdvisorID != nil && *cs.AdvisorID == me}

@@ -254,22 +254,29 @@ func (s *Service) ImportPayments(ctx context.Context, r io.Reader) (*ImportResul
 // OverdueCases counts the actor's own open cases whose plan has an overdue
 // instalment: the desk's flag.
 func (s *Service) OverdueCases(ctx context.Context, userID int64) (int, error) {
+	ids, err := s.overdueCaseIDs(ctx, userID)
+	return len(ids), err
+}
+
+// overdueCaseIDs lists the actor's own open cases whose plan has an
+// overdue instalment.
+func (s *Service) overdueCaseIDs(ctx context.Context, userID int64) ([]int64, error) {
 	var ids []int64
 	err := s.db.WithContext(ctx).Table("cases AS c").Joins("JOIN payment_plans p ON p.case_id = c.id").
 		Where("c.status <> ? AND (c.advisor_id = ? OR c.colleague_id = ?)", StatusClosed, userID, userID).
-		Pluck("c.id", &ids).Error
+		Order("c.id").Pluck("c.id", &ids).Error
 	if err != nil {
-		return 0, fmt.Errorf("cases: plans of %d: %w", userID, err)
+		return nil, fmt.Errorf("cases: plans of %d: %w", userID, err)
 	}
-	n := 0
+	var out []int64
 	for _, id := range ids {
 		v, err := s.planView(ctx, id)
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		if v != nil && v.Overdue > 0 {
-			n++
+			out = append(out, id)
 		}
 	}
-	return n, nil
+	return out, nil
 }
