@@ -11,7 +11,7 @@ import (
 
 // keyLiteral is a string literal in Go code that looks like a translation
 // key: an area, then dotted lower-case words.
-var keyLiteral = regexp.MustCompile(`"((?:error|booking|exchange|contact|files|messages|chat|notice|accesslog|home|my|desk|mail|info|form|nav|header|footer|role|pagination|button|cases)\.[a-z0-9_]+(?:\.[a-z0-9_]+)*)"`)
+var keyLiteral = regexp.MustCompile(`"((?:error|booking|exchange|contact|files|messages|chat|notice|accesslog|home|my|desk|mail|info|form|nav|header|footer|role|pagination|button|cases|mydata)\.[a-z0-9_]+(?:\.[a-z0-9_]+)*)"`)
 
 // notKeys look like keys but are not: locals names and the like.
 var notKeys = map[string]bool{"chat.principal": true}

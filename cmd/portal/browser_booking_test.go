@@ -140,7 +140,7 @@ func (b *bookingTab) expectCleanBut(where string) {
 
 // untranslatedKey is a translation key shown as it is: what go-i18n leaves
 // when a message is missing.
-var untranslatedKey = regexp.MustCompile(`\b(?:booking|exchange|contact|files|messages|cases|mail|form|button|error|header|footer|nav|role|section|pagination|my|desk)\.[a-z_]+(?:\.[a-z0-9_]+)*\b`)
+var untranslatedKey = regexp.MustCompile(`\b(?:booking|exchange|contact|files|messages|cases|mail|form|button|error|header|footer|nav|role|section|pagination|my|desk|mydata)\.[a-z_]+(?:\.[a-z0-9_]+)*\b`)
 
 // expectTranslated fails for any translation key visible on the page, in
 // its text or in the labels that assistive technology reads out.

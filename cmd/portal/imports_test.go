@@ -72,6 +72,7 @@ var packageLayers = []struct {
 	{"portal/contact/...", feature, false},  // contact requests
 	{"portal/messages/...", feature, false}, // secure messages
 	{"portal/cases/...", feature, false},    // client cases and follow-up
+	{"portal/mydata/...", feature, false},   // the resident's data download (GDPR Art. 15)
 	{"portal/stats/...", feature, true},     // statistics
 
 	// Section hosts.

@@ -179,6 +179,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (s *server, err er
 		wireExchange,
 		wireContact,
 		wireCases,
+		wireMyData,
 	}
 	for _, wire := range wires {
 		stop, err := wire(s.app, d)

@@ -22,6 +22,13 @@ type casesConfig struct {
 	// payment plan falls behind.
 	OverdueMail bool
 	Interval    time.Duration // how often plans are looked at for notices
+	Retention   time.Duration // a closed case's personal data is kept this long, then an admin may erase it
+
+	// OutreachMinEuros and OutreachMinMonths are the landlord's early
+	// warning's threshold: a tenant of the arrears list with at least this
+	// much arrears, or this many months behind, becomes an outreach task.
+	OutreachMinEuros  int
+	OutreachMinMonths int
 }
 
 // loadCasesConfig reads PORTAL_CASES_*.
@@ -29,6 +36,10 @@ func loadCasesConfig(r *envReader) casesConfig {
 	return casesConfig{
 		OverdueMail: r.boolean("PORTAL_CASES_OVERDUE_MAIL", false),
 		Interval:    r.duration("PORTAL_CASES_INTERVAL", time.Hour),
+		Retention:   r.duration("PORTAL_CASE_RETENTION", cases.DefaultRetention),
+
+		OutreachMinEuros:  r.integer("PORTAL_OUTREACH_MIN_ARREARS", cases.DefaultOutreachMinCents/100, 1, 1_000_000),
+		OutreachMinMonths: r.integer("PORTAL_OUTREACH_MIN_MONTHS", cases.DefaultOutreachMinMonths, 1, 120),
 	}
 }
 
@@ -45,12 +56,14 @@ func wireCases(app *fiber.App, d *deps) (func(context.Context) error, error) {
 	svc := cases.New(cases.Options{
 		DB: d.db, Users: d.auth.Users(), Regions: d.regions, Frontend: d.fe, Audit: d.audit,
 		Location: d.cfg.Location, Now: d.now, Log: d.log, Activities: residentActivities(d), Origins: caseOrigins{d},
-		OverdueMail: overdue,
+		OverdueMail: overdue, Retention: cfg.Retention,
+		OutreachMinCents: int64(cfg.OutreachMinEuros) * 100, OutreachMinMonths: cfg.OutreachMinMonths,
 	})
 	svc.Register(app)
 	d.home.AddMySection(svc.MySection)
 	d.desk.AddSection(svc.DeskSection)
 	d.desk.AddSection(svc.CrisisDeskSection)
+	d.desk.AddSection(svc.OutreachDeskSection)
 	if overdue == nil {
 		return func(context.Context) error { return nil }, nil
 	}

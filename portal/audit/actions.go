@@ -36,6 +36,7 @@ const (
 	CaseChange            Action = "cases.change"             // a client case was opened, changed, noted or closed
 	CaseResidentSearch    Action = "cases.resident_search"    // residents were searched by name to open a case
 	ClientRecordCreate    Action = "cases.client_record"      // a person who has not logged in was recorded
+	CaseErase             Action = "cases.erase"              // a closed case's personal data was erased after its retention period
 )
 
 // Actions lists every action, for the translation check.
@@ -45,7 +46,7 @@ func Actions() []Action {
 		BookingCancel, BookingMove, BookingOutcome, ChatAccept, ChatOpen, ChatTranscript, ChatResidentPage,
 		ExchangeView, ExchangeAttachment, ExchangePackage, ExchangeAssess, ExchangeForward, ExchangeStatus,
 		ContactView, ContactUpdate, MessageThreadView, MessageSend, MessageAttachment, MessageAssign,
-		MessageResidentSearch, CaseView, CaseChange, CaseResidentSearch, ClientRecordCreate,
+		MessageResidentSearch, CaseView, CaseChange, CaseResidentSearch, ClientRecordCreate, CaseErase,
 	}
 }
 
@@ -75,6 +76,7 @@ const (
 	ReasonCaseFollowUp     Reason = "case_follow_up"        // following up the case
 	ReasonCaseSupervision  Reason = "case_supervision"      // a supervisor's review
 	ReasonCaseRequest      Reason = "case_resident_request" // the resident asked (a call, a visit)
+	ReasonCaseRetention    Reason = "case_retention"        // the case's retention period had passed
 )
 
 // Reasons lists every reason, for the translation check.
@@ -84,6 +86,6 @@ func Reasons() []Reason {
 		ReasonAbsenceConflict, ReasonStaffChange, ReasonOutcome, ReasonAdvisorAbsent,
 		ReasonChatService, ReasonChatHistory, ReasonChatResidentInfo, ReasonExchange,
 		ReasonContactRequest, ReasonMessages, ReasonDeskList,
-		ReasonCaseWork, ReasonCaseFollowUp, ReasonCaseSupervision, ReasonCaseRequest,
+		ReasonCaseWork, ReasonCaseFollowUp, ReasonCaseSupervision, ReasonCaseRequest, ReasonCaseRetention,
 	}
 }

@@ -117,6 +117,7 @@ type Options struct {
 	// OverdueMail, when set, sends residents a content-free notice of an
 	// overdue instalment (SendOverdueNotices).
 	OverdueMail *OverdueMail
+	Retention   time.Duration // a closed case's personal data is kept this long, then an admin may Erase it; 0: DefaultRetention
 	DB          *database.DB
 	Users       *auth.Users
 	Regions     *regions.Store
@@ -125,6 +126,13 @@ type Options struct {
 	Location    *time.Location
 	Now         func() time.Time
 	Log         *slog.Logger
+
+	// OutreachMinCents and OutreachMinMonths are the landlord's early
+	// warning's threshold: a tenant of the arrears list becomes an outreach
+	// task with at least this much arrears or this many months behind
+	// (0: DefaultOutreachMinCents, DefaultOutreachMinMonths).
+	OutreachMinCents  int64
+	OutreachMinMonths int
 }
 
 // Service is the cases feature.
@@ -132,6 +140,8 @@ type Service struct {
 	activities  func(ctx context.Context, residentID int64) ([]Activity, error)
 	origins     Origins
 	overdueMail *OverdueMail
+	retention   time.Duration
+	outreach    OutreachRule
 	db          *gorm.DB
 	users       *auth.Users
 	regions     *regions.Store
@@ -153,7 +163,10 @@ func New(o Options) *Service {
 	if o.Location == nil {
 		o.Location = time.UTC
 	}
-	return &Service{activities: o.Activities, origins: o.Origins, overdueMail: o.OverdueMail, db: o.DB.Gorm, users: o.Users, regions: o.Regions, fe: o.Frontend, audit: o.Audit, loc: o.Location, now: o.Now, log: o.Log}
+	if o.Retention <= 0 {
+		o.Retention = DefaultRetention
+	}
+	return &Service{activities: o.Activities, origins: o.Origins, overdueMail: o.OverdueMail, retention: o.Retention, outreach: o.outreachRule(), db: o.DB.Gorm, users: o.Users, regions: o.Regions, fe: o.Frontend, audit: o.Audit, loc: o.Location, now: o.Now, log: o.Log}
 }
 
 var errNotFound = problem.E(problem.NotFound, "cases.error.not_found")

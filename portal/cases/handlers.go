@@ -38,6 +38,8 @@ func (s *Service) Register(r fiber.Router) {
 	r.Get("/my/case", auth.RequireRole(auth.RoleResident), s.handleMine)
 	s.RegisterStats(r)
 	s.registerCrisis(r)
+	s.registerErasure(r)
+	s.registerOutreach(r)
 }
 
 // Lists are the code lists the forms offer.
