@@ -64,10 +64,11 @@ func wireCases(app *fiber.App, d *deps) (func(context.Context) error, error) {
 	d.desk.AddSection(svc.DeskSection)
 	d.desk.AddSection(svc.CrisisDeskSection)
 	d.desk.AddSection(svc.OutreachDeskSection)
-	if overdue == nil {
-		return func(context.Context) error { return nil }, nil
+	jobs := []func(context.Context){func(ctx context.Context) { svc.RunOutreachSweep(ctx, 24*time.Hour) }}
+	if overdue != nil {
+		jobs = append(jobs, func(ctx context.Context) { svc.RunOverdueNotices(ctx, cfg.Interval) })
 	}
-	return background("overdue instalment notices", func(ctx context.Context) { svc.RunOverdueNotices(ctx, cfg.Interval) }), nil
+	return background("outreach retention and overdue notices", jobs...), nil
 }
 
 // residentActivities lists a resident's items in the other features, for

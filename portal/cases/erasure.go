@@ -140,6 +140,12 @@ func (s *Service) Erase(ctx context.Context, id int64) error {
 				Update("import_key", nil)},
 			{"plan", tx.Model(&StoredPlan{}).Where("case_id = ?", id).Update("reference", "")},
 			{"partners", tx.Model(&Partner{}).Where("case_id = ?", id).Update("contact", "")},
+			// The landlord's outreach tasks linked to the case name the
+			// person: they lose the names, addresses, notes and the link,
+			// and a done task its tenant reference too.
+			{"outreach references", tx.Model(&OutreachTask{}).Where("case_id = ? AND status = ?", id, OutreachDone).Update("tenant_ref", "")},
+			{"outreach", tx.Model(&OutreachTask{}).Where("case_id = ?", id).Updates(map[string]any{
+				"name": "", "address": "", "note": "", "case_id": nil, "redacted_at": now, "updated_at": now})},
 			{"case", tx.Model(&erasureRow{}).Where("id = ?", id).Updates(map[string]any{
 				"resident_id": anon.ID, "court_date": "", "eviction_date": "", "erased_at": now, "updated_at": now})},
 		}

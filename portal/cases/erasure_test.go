@@ -133,6 +133,15 @@ func TestErasure(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// The landlord's arrears list named Aino: a done outreach task
+		// linked to her case.
+		if err := db.Gorm.Exec(`INSERT INTO outreach_imports (id, sha256, min_cents, min_months, created_at) VALUES (1, 'x', 50000, 2, ?)`, clock.Now()).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Gorm.Exec(`INSERT INTO outreach_tasks (tenant_ref, name, address, postal_code, arrears_cents, months_behind, case_id, import_id, last_import_id, status, outcome, note, done_at, created_at, updated_at)
+			VALUES ('T-1', 'Aino Asukas', 'Kontulantie 1', '00940', 120000, 3, ?, 1, 1, 'done', 'reached_case_opened', 'Tavattu kotona.', ?, ?, ?)`, id, clock.Now(), clock.Now(), clock.Now()).Error; err != nil {
+			t.Fatal(err)
+		}
 		post(path+"/close?why=work", url.Values{"outcome": {"housing_continues"}}, http.StatusSeeOther)
 
 		// Bertta's case closes a year later: inside the retention when
@@ -236,10 +245,14 @@ func TestErasure(t *testing.T) {
 			"plan reference":  "SELECT COUNT(*) FROM payment_plans WHERE case_id = ? AND reference <> ''",
 			"import keys":     "SELECT COUNT(*) FROM plan_payments p JOIN payment_plans pl ON pl.id = p.plan_id WHERE pl.case_id = ? AND p.import_key IS NOT NULL",
 			"partner contact": "SELECT COUNT(*) FROM case_partners WHERE case_id = ? AND contact <> ''",
+			"outreach link":   "SELECT COUNT(*) FROM outreach_tasks WHERE case_id = ?",
 		} {
 			if n := e.count(q, id); n != 0 {
 				t.Errorf("%d %s left after erasure", n, what)
 			}
+		}
+		if n := e.count("SELECT COUNT(*) FROM outreach_tasks WHERE name <> '' OR address <> '' OR note <> '' OR tenant_ref <> '' OR redacted_at IS NULL"); n != 0 {
+			t.Errorf("%d outreach tasks still name Aino", n)
 		}
 		if n := e.count("SELECT COUNT(*) FROM case_events WHERE case_id = ? AND kind = 'intervention' AND field = 'kept_out_of_court' AND on_date = '2026-05-02'", id); n != 1 {
 			t.Errorf("the intervention is gone: %d", n)
