@@ -7,6 +7,7 @@
 //
 //	chatbench -db postgres://… -redis redis://… -conversations 500 -rate 1000 -duration 60s
 //	chatbench -db … -redis … -idle 5000        # memory per idle socket
+//	chatbench -compare -centrifugo /path/to/centrifugo -conversations 500 -rate 1000 -duration 60s -rounds 3
 //
 // Only loopback addresses are used; the database gets a schema of its own
 // (PostgreSQL) or a temporary file (SQLite), removed at the end.
@@ -241,11 +242,25 @@ func run(args []string) error {
 	batch := fs.Int("batch", 0, "server messages per transaction at most (0: default)")
 	profile := fs.String("cpuprofile", "", "write the instances' CPU profiles to this path + .a / .b")
 	window := fs.Duration("window", 0, "also report latency for each window of this length (0: none)")
+	cmpMode := fs.Bool("compare", false, "side by side: rounds against the portal and against Centrifugo v6 with history, interleaved (see sidebyside.go)")
+	cfBin := fs.String("centrifugo", "", "with -compare: path of the Centrifugo v6 binary")
+	rounds := fs.Int("rounds", 3, "with -compare: rounds per server")
+	rest := fs.Duration("rest", 15*time.Second, "with -compare: rest after the checkpoint before each round")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *cmpMode {
+		o := compareOpts{db: *dbURL, redis: *redisURL, bin: *cfBin, convs: *convs, rate: *rate, dur: *dur, rest: *rest, rounds: *rounds}
+		if o.db == "" {
+			o.db = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+		}
+		if o.redis == "" {
+			o.redis = "redis://127.0.0.1:6379/0"
+		}
+		return compare(ctx, o)
+	}
 
 	dsn, cleanup, err := prepareDB(ctx, *dbURL)
 	if err != nil {
@@ -348,97 +363,9 @@ func run(args []string) error {
 		return err
 	}
 
-	// Send: a message every 1/rate seconds, round-robin over the sockets,
-	// so both directions get half.
-	bySide := map[string][]*sock{}
-	for _, s := range socks {
-		bySide[s.role] = append(bySide[s.role], s)
-	}
-	order := make([]*sock, 0, len(socks))
-	for i := 0; i < n; i++ {
-		order = append(order, bySide[chat.RoleResident][i], bySide[chat.RoleAdvisor][i])
-	}
-	fmt.Printf("sending %d msg/s for %s over %d conversations (%d sockets)…\n", *rate, *dur, n, len(socks))
-	start := time.Now()
-	interval := time.Second / time.Duration(*rate)
-	var sent int64
-	tick := time.NewTicker(time.Millisecond)
-	deadline := start.Add(*dur)
-	next := 0
-loop:
-	for now := range tick.C {
-		if ctx.Err() != nil || now.After(deadline) {
-			break loop
-		}
-		due := int64(now.Sub(start) / interval)
-		for ; sent < due; sent++ {
-			s := order[next]
-			next = (next + 1) % len(order)
-			s.queue(time.Now().UnixNano())
-		}
-	}
-	tick.Stop()
-	sendEnd := time.Now()
-	for _, s := range socks {
-		s.closeQueue()
-	}
-	// Drain: wait until everything sent has arrived, or 15 s.
-	expected := sent
-	drainUntil := time.Now().Add(15 * time.Second)
-	for time.Now().Before(drainUntil) {
-		if totalDelivered(socks) >= expected {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	r := generate(ctx, socks, n, *rate, *dur, *window)
 	rssA, rssB := a.rss(), b.rss()
-	delivered := totalDelivered(socks)
-	var dups, gaps, errs, acks int64
-	var lat, ackLat []time.Duration
-	var byWindow [][]time.Duration // end-to-end latencies by when they arrived
-	for _, s := range socks {
-		s.mu.Lock()
-		dups += s.dups
-		gaps += s.gaps
-		errs += s.errs
-		acks += s.acks
-		lat = append(lat, s.lat...)
-		for i, at := range s.latAt {
-			if *window <= 0 {
-				break
-			}
-			if w := int(time.Duration(at-start.UnixNano()) / *window); w >= 0 {
-				for len(byWindow) <= w {
-					byWindow = append(byWindow, nil)
-				}
-				byWindow[w] = append(byWindow[w], s.lat[i])
-			}
-		}
-		ackLat = append(ackLat, s.ackLat...)
-		s.mu.Unlock()
-	}
-	slices.Sort(lat)
-	slices.Sort(ackLat)
-	pctOf := func(lat []time.Duration, p float64) time.Duration {
-		if len(lat) == 0 {
-			return 0
-		}
-		return lat[min(len(lat)-1, int(float64(len(lat))*p))].Round(10 * time.Microsecond)
-	}
-	pct := func(p float64) time.Duration { return pctOf(lat, p) }
-	elapsed := sendEnd.Sub(start).Seconds()
-	fmt.Printf("offered %d msg/s for %.1f s: sent %d, acked %d, delivered %d/%d (%.3f %%), duplicates %d, gaps %d, error frames %d\n",
-		*rate, elapsed, sent, acks, delivered, expected, 100*float64(delivered)/float64(max(expected, 1)), dups, gaps, errs)
-	fmt.Printf("throughput %.0f msg/s delivered\n", float64(delivered)/elapsed)
-	fmt.Printf("latency end-to-end: p50 %s  p95 %s  p99 %s  max %s\n",
-		pct(0.50), pct(0.95), pct(0.99), pct(1))
-	fmt.Printf("latency send → ack (stored): p50 %s  p95 %s  p99 %s  max %s\n",
-		pctOf(ackLat, 0.50), pctOf(ackLat, 0.95), pctOf(ackLat, 0.99), pctOf(ackLat, 1))
-	for w, l := range byWindow {
-		slices.Sort(l)
-		fmt.Printf("  %3.0f–%3.0f s: %6d delivered, p50 %s  p99 %s\n", (time.Duration(w) * *window).Seconds(),
-			(time.Duration(w+1) * *window).Seconds(), len(l), pctOf(l, 0.5), pctOf(l, 0.99))
-	}
+	r.print()
 	fmt.Printf("server RSS: A %.1f MiB, B %.1f MiB\n", mib(rssA), mib(rssB))
 	return nil
 }
