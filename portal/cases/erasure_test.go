@@ -269,8 +269,11 @@ func TestErasure(t *testing.T) {
 
 		// The case page says it was erased and shows nothing of Aino.
 		st, body = e.do("GET", path+"?why=supervision", pirjo, nil)
-		if st != http.StatusOK || !strings.Contains(body, e.fe.T("fi", "cases.event.erased")) {
-			t.Errorf("the erased case's page: %d, no word of the erasure", st)
+		if st != http.StatusOK || !strings.Contains(body, e.fe.T("fi", "cases.event.erased")) || !strings.Contains(body, "Asiakkuus: (henkilötiedot poistettu)") {
+			t.Errorf("the erased case's page: %d, no word of the erasure in the timeline and heading", st)
+		}
+		if _, body := e.do("GET", "/desk/cases?closed=1", pirjo, nil); !strings.Contains(body, "(henkilötiedot poistettu)") {
+			t.Error("the case list does not say the person's data was erased")
 		}
 		for _, gone := range []string{"Aino", "aino", "terveydestään", "maksaa ajallaan", "Virtanen", "12345678", "2026-06-02", "2026-07-02", "0401234567"} {
 			if strings.Contains(body, gone) {

@@ -110,7 +110,7 @@ func (s *Service) handleList(c *fiber.Ctx) error {
 		r := Row{ID: cs.ID, Updated: s.fe.DateTime(lang, cs.UpdatedAt), Reason: cs.Reason, Status: string(cs.Status),
 			Debt: FormatCents(cs.DebtCents, lang), EvictionDate: cs.EvictionDate, Mine: cs.AdvisorID != nil && *cs.AdvisorID == me}
 		if p := people[cs.ResidentID]; p != nil {
-			r.Resident = p.Name
+			r.Resident = s.personName(lang, p)
 		}
 		d.Rows = append(d.Rows, r)
 	}
@@ -402,7 +402,7 @@ func (s *Service) renderShow(c *fiber.Ctx, status int, form *frontend.Form) erro
 	}
 	d := ShowData{Lists: lists(), Case: cs, Debt: FormatCents(cs.DebtCents, lang), Reason: why}
 	if p := people[cs.ResidentID]; p != nil {
-		d.Resident, d.Email = p.Name, p.Email
+		d.Resident, d.Email = s.personName(lang, p), p.Email
 		d.Person = choice(p)
 		d.Address = strings.TrimSpace(p.StreetAddress + " " + p.PostalCode)
 		d.Phone = p.Phone
@@ -624,7 +624,7 @@ func (s *Service) DeskSection(c *fiber.Ctx) (frontend.Section, error) {
 	if err != nil {
 		return sec, err
 	}
-	d.Count = n
+	d.Count, d.Admin = n, u.Role == auth.RoleAdmin
 	if d.Overdue, err = s.OverdueCases(c.UserContext(), u.ID); err != nil {
 		return sec, err
 	}
@@ -646,4 +646,14 @@ type SectionData struct {
 	Count   int64
 	Overdue int   // own cases with an overdue instalment
 	Due     int64 // own follow-ups and interim assessments due within a week
+	Admin   bool  // links to the erasure of cases past their retention
+}
+
+// personName is how staff pages name a case's person: an erased case's
+// empty person is said to be erased.
+func (s *Service) personName(lang string, p *auth.User) string {
+	if p.Issuer == ErasedIssuer {
+		return s.fe.T(lang, "cases.erasure.person")
+	}
+	return p.Name
 }
