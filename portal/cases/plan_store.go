@@ -152,6 +152,12 @@ func (s *Service) planView(ctx context.Context, caseID int64) (*PlanView, error)
 	if err := s.db.WithContext(ctx).Where("plan_id = ?", sp.ID).Order("paid_on, id").Find(&pays).Error; err != nil {
 		return nil, fmt.Errorf("cases: payments of plan %d: %w", sp.ID, err)
 	}
+	return s.viewOf(sp, pays), nil
+}
+
+// viewOf computes a plan on today's date from its payments, in the order
+// they were paid.
+func (s *Service) viewOf(sp *StoredPlan, pays []StoredPayment) *PlanView {
 	in := make([]Payment, 0, len(pays))
 	for _, p := range pays {
 		d, err := ParseDate(p.PaidOn)
@@ -172,7 +178,7 @@ func (s *Service) planView(ctx context.Context, caseID int64) (*PlanView, error)
 	} else {
 		v.Completed = true
 	}
-	return v, nil
+	return v
 }
 
 // ImportResult is what a payments import did.
@@ -261,21 +267,31 @@ func (s *Service) OverdueCases(ctx context.Context, userID int64) (int, error) {
 // overdueCaseIDs lists the actor's own open cases whose plan has an
 // overdue instalment.
 func (s *Service) overdueCaseIDs(ctx context.Context, userID int64) ([]int64, error) {
-	var ids []int64
-	err := s.db.WithContext(ctx).Table("cases AS c").Joins("JOIN payment_plans p ON p.case_id = c.id").
-		Where("c.status <> ? AND (c.advisor_id = ? OR c.colleague_id = ?)", StatusClosed, userID, userID).
-		Order("c.id").Pluck("c.id", &ids).Error
-	if err != nil {
+	// Two queries for all her plans, not two per plan: the desk asks on
+	// every load.
+	mine := s.db.Model(&Case{}).Select("id").
+		Where("status <> ? AND (advisor_id = ? OR colleague_id = ?)", StatusClosed, userID, userID)
+	var plans []StoredPlan
+	if err := s.db.WithContext(ctx).Where("case_id IN (?)", mine).Order("case_id").Find(&plans).Error; err != nil {
 		return nil, fmt.Errorf("cases: plans of %d: %w", userID, err)
 	}
+	if len(plans) == 0 {
+		return nil, nil
+	}
+	var pays []StoredPayment
+	err := s.db.WithContext(ctx).Where("plan_id IN (?)", s.db.Model(&StoredPlan{}).Select("id").Where("case_id IN (?)", mine)).
+		Order("plan_id, paid_on, id").Find(&pays).Error
+	if err != nil {
+		return nil, fmt.Errorf("cases: payments of %d's plans: %w", userID, err)
+	}
+	byPlan := map[int64][]StoredPayment{}
+	for _, p := range pays {
+		byPlan[p.PlanID] = append(byPlan[p.PlanID], p)
+	}
 	var out []int64
-	for _, id := range ids {
-		v, err := s.planView(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if v != nil && v.Overdue > 0 {
-			out = append(out, id)
+	for i := range plans {
+		if v := s.viewOf(&plans[i], byPlan[plans[i].ID]); v.Overdue > 0 {
+			out = append(out, plans[i].CaseID)
 		}
 	}
 	return out, nil
