@@ -35,11 +35,11 @@ func TestBrowserStats(t *testing.T) {
 	if got := pirjo.text("main h2"); got != "Luvut 1.1.2026–31.3.2026: Itä" {
 		t.Errorf("heading %q", got)
 	}
-	if n := pirjo.count("main table.hds-table"); n != 7 {
-		t.Errorf("%d tables, want 7", n)
+	if n := pirjo.count("main table.hds-table"); n != 11 {
+		t.Errorf("%d tables, want 11", n)
 	}
-	if n := pirjo.count(`main svg.stats-chart[role="img"] title`); n != 6 {
-		t.Errorf("%d charts with a title, want 6", n)
+	if n := pirjo.count(`main svg.stats-chart[role="img"] title`); n != 9 {
+		t.Errorf("%d charts with a title, want 9", n)
 	}
 	if got := pirjo.text("#stats-reason-caption"); got != "Uudet asiakkuudet syyn mukaan" {
 		t.Errorf("caption %q", got)

@@ -56,7 +56,7 @@ func wireCases(app *fiber.App, d *deps) (func(context.Context) error, error) {
 	svc := cases.New(cases.Options{
 		DB: d.db, Users: d.auth.Users(), Regions: d.regions, Frontend: d.fe, Audit: d.audit,
 		Location: d.cfg.Location, Now: d.now, Log: d.log, Activities: residentActivities(d), Origins: caseOrigins{d},
-		OverdueMail: overdue, Retention: cfg.Retention,
+		ChannelStats: caseChannels{d}, OverdueMail: overdue, Retention: cfg.Retention,
 		OutreachMinCents: int64(cfg.OutreachMinEuros) * 100, OutreachMinMonths: cfg.OutreachMinMonths,
 	})
 	svc.Register(app)
@@ -220,3 +220,61 @@ var (
 	senderReferrers = map[string]string{"self": "resident", "relative": "relative_neighbour", "neighbour": "relative_neighbour", "housing": "property_staff", "someone_else": "someone_else"}
 	topicReasons    = map[string]string{"rent_debt": "rent_debt", "exchange": "exchange", "upkeep": "upkeep", "coping": "not_coping"}
 )
+
+// caseChannels answers the statistics' figures of the other channels for
+// cases, each from its own feature's store.
+type caseChannels struct{ d *deps }
+
+// Chats implements cases.ChannelStats.
+func (c caseChannels) Chats(ctx context.Context, q cases.StatsQuery) (cases.ChatWaits, error) {
+	w, err := chat.NewStore(c.d.db, c.d.now).Waits(ctx, q.From, q.To, q.RegionID)
+	return cases.ChatWaits{Started: w.Started, Seconds: w.Seconds}, err
+}
+
+// Appointments implements cases.ChannelStats.
+func (c caseChannels) Appointments(ctx context.Context, q cases.StatsQuery) ([]cases.Count, error) {
+	m, err := booking.NewStore(c.d.db).StatusCounts(ctx, q.From, q.To, q.RegionID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]cases.Count, 0, len(m))
+	for status, n := range m {
+		out = append(out, cases.Count{Code: string(status), N: n})
+	}
+	return out, nil
+}
+
+// FirstContacts implements cases.ChannelStats: the earliest of each
+// resident's first chat, first booking and first contact request.
+func (c caseChannels) FirstContacts(ctx context.Context, residentIDs []int64) (map[int64]time.Time, error) {
+	chats, err := chat.NewStore(c.d.db, c.d.now).FirstChats(ctx, residentIDs)
+	if err != nil {
+		return nil, err
+	}
+	booked, err := booking.NewStore(c.d.db).FirstBooked(ctx, residentIDs)
+	if err != nil {
+		return nil, err
+	}
+	firsts := []map[int64]time.Time{chats, booked}
+	if c.d.contact != nil {
+		requests, err := contact.NewStore(c.d.db.Gorm).FirstRequests(ctx, residentIDs)
+		if err != nil {
+			return nil, err
+		}
+		firsts = append(firsts, requests)
+	}
+	out := make(map[int64]time.Time)
+	for _, m := range firsts {
+		for id, t := range m {
+			if first, ok := out[id]; !ok || t.Before(first) {
+				out[id] = t
+			}
+		}
+	}
+	return out, nil
+}
+
+// Meetings implements cases.ChannelStats.
+func (c caseChannels) Meetings(ctx context.Context, residentIDs []int64, since time.Time) (map[int64][]time.Time, error) {
+	return booking.NewStore(c.d.db).Met(ctx, residentIDs, since)
+}

@@ -114,6 +114,10 @@ type Options struct {
 	// Origins finds the contact requests, chats, appointments and
 	// applications cases are opened from; nil: cases are opened by hand.
 	Origins Origins
+	// ChannelStats answers the statistics that need the other channels'
+	// data (chats, appointments, first contacts); nil: those figures say
+	// they are not available.
+	ChannelStats ChannelStats
 	// OverdueMail, when set, sends residents a content-free notice of an
 	// overdue instalment (SendOverdueNotices).
 	OverdueMail *OverdueMail
@@ -139,6 +143,7 @@ type Options struct {
 type Service struct {
 	activities  func(ctx context.Context, residentID int64) ([]Activity, error)
 	origins     Origins
+	channels    ChannelStats
 	overdueMail *OverdueMail
 	retention   time.Duration
 	outreach    OutreachRule
@@ -166,7 +171,7 @@ func New(o Options) *Service {
 	if o.Retention <= 0 {
 		o.Retention = DefaultRetention
 	}
-	return &Service{activities: o.Activities, origins: o.Origins, overdueMail: o.OverdueMail, retention: o.Retention, outreach: o.outreachRule(), db: o.DB.Gorm, users: o.Users, regions: o.Regions, fe: o.Frontend, audit: o.Audit, loc: o.Location, now: o.Now, log: o.Log}
+	return &Service{activities: o.Activities, origins: o.Origins, channels: o.ChannelStats, overdueMail: o.OverdueMail, retention: o.Retention, outreach: o.outreachRule(), db: o.DB.Gorm, users: o.Users, regions: o.Regions, fe: o.Frontend, audit: o.Audit, loc: o.Location, now: o.Now, log: o.Log}
 }
 
 var errNotFound = problem.E(problem.NotFound, "cases.error.not_found")

@@ -74,6 +74,10 @@ type Stats struct {
 	// crisis-accommodation path during the period: the stage started by
 	// its last day and had not ended before its first.
 	CrisisByStage []Count
+	// Channels are the figures that need the other channels' data (days
+	// to the first meeting, chats, appointments); nil when the service has
+	// no ChannelStats.
+	Channels *ChannelFigures
 }
 
 // Unknown is the code of an empty referrer or household in the figures.
@@ -206,6 +210,9 @@ func (s *Service) Stats(ctx context.Context, q StatsQuery) (*Stats, error) {
 		Where("e.field IN ?", []string{"eviction_cancelled", "kept_out_of_court"}).Scan(&st.EvictionsPrevented).Error
 	if err != nil {
 		return nil, fmt.Errorf("cases: stats: evictions prevented: %w", err)
+	}
+	if st.Channels, err = s.channelFigures(ctx, q); err != nil {
+		return nil, err
 	}
 	return st, nil
 }

@@ -206,7 +206,7 @@ func (s *Service) statsTables(st *Stats, lang string) (StatsTable, []StatsTable)
 		tb.Chart = barChart(s.fe.T(lang, "cases.stats.chart", map[string]any{"Title": sp.title}), bars)
 		tables = append(tables, tb)
 	}
-	return key, tables
+	return key, append(tables, s.channelTables(st, lang)...)
 }
 
 // handleStatsCSV sends the page's figures as a CSV file Excel opens as it

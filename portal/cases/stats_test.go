@@ -35,6 +35,7 @@ type statsEnv struct {
 	app                             *fiber.App
 	fe                              *frontend.Frontend
 	svc                             *Service
+	channels                        *fakeChannels
 	loc                             *time.Location
 	minna, ville, olli, pirjo, aino *authtest.User
 }
@@ -56,9 +57,10 @@ func newStatsEnv(t testing.TB, db *database.DB) *statsEnv {
 	a := authtest.New(t, db.Gorm)
 	app, fe := authtest.App(t, a)
 	clock := clocktest.New(time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC))
-	svc := New(Options{DB: db, Users: a.Users(), Regions: regions.NewStore(db.Gorm), Frontend: fe, Audit: audit.New(db.Gorm, clock.Now), Location: loc, Now: clock.Now})
+	channels := newFakeChannels()
+	svc := New(Options{DB: db, Users: a.Users(), Regions: regions.NewStore(db.Gorm), Frontend: fe, Audit: audit.New(db.Gorm, clock.Now), Location: loc, Now: clock.Now, ChannelStats: channels})
 	svc.RegisterStats(app)
-	e := &statsEnv{t: t, db: db, app: app, fe: fe, svc: svc, loc: loc}
+	e := &statsEnv{t: t, db: db, app: app, fe: fe, svc: svc, channels: channels, loc: loc}
 	person := func(role auth.Role, name string, region int64) *authtest.User {
 		u := authtest.Login(t, db.Gorm, role, name)
 		if region != 0 {
@@ -227,6 +229,7 @@ func (e *statsEnv) seedStats() {
 			e.t.Fatal(err)
 		}
 	}
+	e.seedChannels(people)
 }
 
 // quarter is the first quarter of 2026 in Helsinki time.
@@ -260,6 +263,7 @@ func wantEast(q StatsQuery) *Stats {
 		HousingContinued:    Share{N: 7, Of: 9},
 		EvictionsPrevented:  5,
 		CrisisByStage:       counts(CrisisStages, map[string]int64{"crisis": 5, "interim": 4, "permanent": 1}),
+		Channels:            wantEastChannels(),
 	}
 }
 
@@ -273,6 +277,7 @@ func wantWest(q StatsQuery) *Stats {
 		HousingContinued:    Share{N: 4, Of: 4},
 		EvictionsPrevented:  1,
 		CrisisByStage:       counts(CrisisStages, map[string]int64{"crisis": 1}),
+		Channels:            wantWestChannels(),
 	}
 }
 
@@ -286,6 +291,7 @@ func wantAll(q StatsQuery) *Stats {
 		HousingContinued:    Share{N: 11, Of: 13},
 		EvictionsPrevented:  6,
 		CrisisByStage:       counts(CrisisStages, map[string]int64{"crisis": 6, "interim": 4, "permanent": 1}),
+		Channels:            wantAllChannels(),
 	}
 }
 
@@ -431,11 +437,11 @@ func TestStatsPageAndCSV(t *testing.T) {
 				t.Errorf("Minna's page lacks %s", want)
 			}
 		}
-		if n := strings.Count(body, `<svg class="stats-chart" role="img"`); n != 6 {
-			t.Errorf("%d charts, want one per table (6)", n)
+		if n := strings.Count(body, `<svg class="stats-chart" role="img"`); n != 9 {
+			t.Errorf("%d charts, want one per table but the two of key figures (9)", n)
 		}
-		if n := strings.Count(body, `<table class="hds-table`); n != 7 {
-			t.Errorf("%d tables, want 7", n)
+		if n := strings.Count(body, `<table class="hds-table`); n != 11 {
+			t.Errorf("%d tables, want 11", n)
 		}
 		if strings.Contains(body, `id="region"`) {
 			t.Error("an advisor is offered a choice of region")
