@@ -169,29 +169,7 @@ func foldHeader(s string) string {
 
 // outreachHeader finds the six columns of a header record; nil when one
 // is missing or named twice.
-func outreachHeader(rec []string) []int {
-	cols := []int{-1, -1, -1, -1, -1, -1}
-	for i, name := range rec {
-		name = foldHeader(name)
-		for c, names := range outreachColumns {
-			for _, n := range names {
-				if name != n {
-					continue
-				}
-				if cols[c] >= 0 {
-					return nil
-				}
-				cols[c] = i
-			}
-		}
-	}
-	for _, c := range cols {
-		if c < 0 {
-			return nil
-		}
-	}
-	return cols
-}
+func outreachHeader(rec []string) []int { return findColumns(rec, outreachColumns[:]) }
 
 // parseOutreachRow reads one tenant; every wrong column is reported.
 func parseOutreachRow(rec []string, cols []int, line int) (OutreachRow, []LineError) {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -213,20 +214,26 @@ func readHeaderLine(br *bufio.Reader) (line []byte, skipped int, err error) {
 
 // headerColumns finds the reference, date and amount columns of a header
 // record; nil when one is missing or named twice.
-func headerColumns(rec []string) []int {
-	cols := []int{-1, -1, -1}
+func headerColumns(rec []string) []int { return findColumns(rec, csvColumns[:]) }
+
+// findColumns finds each column of a header record by the names it may go
+// by (compared folded, as foldHeader does); nil when one is missing or
+// named twice.
+func findColumns(rec []string, columns [][]string) []int {
+	cols := make([]int, len(columns))
+	for c := range cols {
+		cols[c] = -1
+	}
 	for i, name := range rec {
-		name = strings.ToLower(strings.TrimSpace(name))
-		for c, names := range csvColumns {
-			for _, n := range names {
-				if name != n {
-					continue
-				}
-				if cols[c] >= 0 {
-					return nil
-				}
-				cols[c] = i
+		name = foldHeader(name)
+		for c, names := range columns {
+			if !slices.ContainsFunc(names, func(n string) bool { return foldHeader(n) == name }) {
+				continue
 			}
+			if cols[c] >= 0 {
+				return nil
+			}
+			cols[c] = i
 		}
 	}
 	for _, c := range cols {
