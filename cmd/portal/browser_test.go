@@ -170,6 +170,35 @@ type session struct {
 
 	mu    sync.Mutex
 	notes []note
+	// shots are the pages the test checked last, kept in case it fails.
+	shots []shot
+}
+
+// shot is one checked page's screenshot.
+type shot struct {
+	name string
+	jpeg []byte
+}
+
+// keptShots is how many of its last checked pages a tab keeps.
+const keptShots = 6
+
+// keepShots writes a failed test's last checked pages into its artifact
+// folder, which go test keeps under -outputdir with -artifacts (.ci/run
+// passes both).
+func (s *session) keepShots() {
+	if !s.t.Failed() || len(s.shots) == 0 {
+		return
+	}
+	dir := s.t.ArtifactDir()
+	for i, sh := range s.shots {
+		file := filepath.Join(dir, fmt.Sprintf("%02d-%s.jpg", i+1, fileName(sh.name)))
+		if err := os.WriteFile(file, sh.jpeg, 0o644); err != nil {
+			s.t.Logf("screenshot %s: %v", sh.name, err)
+			return
+		}
+	}
+	s.t.Logf("the last %d pages checked are in %s", len(s.shots), dir)
 }
 
 func newSession(t *testing.T, browser context.Context, base string) *session {
@@ -182,6 +211,7 @@ func newSession(t *testing.T, browser context.Context, base string) *session {
 	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext(), chromedp.WithListener(s.observe))
 	t.Cleanup(cancel)
 	s.ctx = ctx
+	t.Cleanup(s.keepShots)
 	setup := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		// The sandbox has no Internet; the font CDN is cut off at once and
 		// deterministically instead of waiting on a DNS failure.
@@ -367,21 +397,26 @@ func (s *session) onPortal(path string) bool {
 	return u.Host == s.base.Host && u.Path == path
 }
 
-// screenshot saves the page to PORTAL_TEST_SCREENSHOTS when that is set.
+// screenshot keeps the checked page for a failure report (keepShots), and
+// saves it to PORTAL_TEST_SCREENSHOTS when that is set.
 func (s *session) screenshot(name string) {
 	s.t.Helper()
+	ctx, cancel := context.WithTimeout(s.ctx, browserStepTimeout)
+	defer cancel()
+	jpeg, err := chromedp.Run(ctx, chromedp.FullScreenshot(60))
+	if err != nil {
+		s.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	s.shots = append(s.shots, shot{name, jpeg})
+	if len(s.shots) > keptShots {
+		s.shots = s.shots[1:]
+	}
 	dir := screenshotDir(s.t)
 	if dir == "" {
 		return
 	}
-	ctx, cancel := context.WithTimeout(s.ctx, browserStepTimeout)
-	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		s.t.Fatalf("screenshot %s: %v", name, err)
-	}
-	file := filepath.Join(dir, fileName(s.t.Name()+"-"+name)+".png")
-	if err := os.WriteFile(file, png, 0o644); err != nil {
+	file := filepath.Join(dir, fileName(s.t.Name()+"-"+name)+".jpg")
+	if err := os.WriteFile(file, jpeg, 0o644); err != nil {
 		s.t.Fatal(err)
 	}
 	s.t.Logf("screenshot %s", file)
