@@ -36,6 +36,7 @@ const (
 	CaseChange            Action = "cases.change"             // a client case was opened, changed, noted or closed
 	CaseResidentSearch    Action = "cases.resident_search"    // residents were searched by name to open a case
 	ClientRecordCreate    Action = "cases.client_record"      // a person who has not logged in was recorded
+	CaseResidentFromItem  Action = "cases.resident_from_item" // a resident was shown to open a case from their chat, appointment or application
 	CaseErase             Action = "cases.erase"              // a closed case's personal data was erased after its retention period
 )
 
@@ -46,7 +47,7 @@ func Actions() []Action {
 		BookingCancel, BookingMove, BookingOutcome, ChatAccept, ChatOpen, ChatTranscript, ChatResidentPage,
 		ExchangeView, ExchangeAttachment, ExchangePackage, ExchangeAssess, ExchangeForward, ExchangeStatus,
 		ContactView, ContactUpdate, MessageThreadView, MessageSend, MessageAttachment, MessageAssign,
-		MessageResidentSearch, CaseView, CaseChange, CaseResidentSearch, ClientRecordCreate, CaseErase,
+		MessageResidentSearch, CaseView, CaseChange, CaseResidentSearch, ClientRecordCreate, CaseResidentFromItem, CaseErase,
 	}
 }
 

@@ -253,6 +253,9 @@ func TestOpenFromOrigin(t *testing.T) {
 		if status != http.StatusOK || !strings.Contains(body, `value="`+itoa(aino.ID)+`" class="hds-radio-button__input" checked`) {
 			t.Errorf("from the chat: %d, Aino not preselected", status)
 		}
+		if n := e.count("SELECT COUNT(*) FROM access_log WHERE resident_id = ? AND action = ? AND resource = 'chat/3'", aino.ID, string(audit.CaseResidentFromItem)); n == 0 {
+			t.Error("showing Aino to open a case from her chat is not in the access log")
+		}
 		if status, _ := e.do(http.MethodPost, "/desk/cases/new", minna, url.Values{"from": {"chat"}, "origin": {"3"}, "resident": {itoa(aino.ID)}, "reason": {"not_coping"}}); status != http.StatusSeeOther {
 			t.Fatalf("opening from the chat: %d", status)
 		}

@@ -176,6 +176,9 @@ func (s *Service) newPage(c *fiber.Ctx, form *frontend.Form) (*NewData, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := s.audit.Record(c.UserContext(), u.ID, audit.CaseResidentFromItem, o.Kind+"/"+itoa(o.ID), audit.ReasonCaseWork); err != nil {
+			return nil, err
+		}
 		d.Residents, d.Chosen = []ResidentChoice{choice(u)}, u.ID
 	}
 	return d, nil
