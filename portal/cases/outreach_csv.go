@@ -2,7 +2,6 @@ package cases
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -87,14 +86,7 @@ func ParseOutreachCSV(r io.Reader, maxRows int) ([]OutreachRow, error) {
 	if header == nil {
 		return nil, &CSVError{Lines: []LineError{{Line: 0, Key: "cases.outreach.csv.error.empty"}}}
 	}
-	sep := ','
-	if bytes.Count(header, []byte(";")) > bytes.Count(header, []byte(",")) {
-		sep = ';'
-	}
-	cr := csv.NewReader(io.MultiReader(bytes.NewReader(header), br))
-	cr.Comma = sep
-	cr.FieldsPerRecord = -1
-	cr.TrimLeadingSpace = true
+	cr := csvReader(header, br)
 
 	var (
 		bad  []LineError

@@ -113,14 +113,7 @@ func ParsePaymentsCSV(r io.Reader, maxRows int) ([]ImportRow, error) {
 	if header == nil {
 		return nil, &CSVError{Lines: []LineError{{Line: 0, Key: "cases.csv.error.empty"}}}
 	}
-	sep := ','
-	if bytes.Count(header, []byte(";")) > bytes.Count(header, []byte(",")) {
-		sep = ';'
-	}
-	cr := csv.NewReader(io.MultiReader(bytes.NewReader(header), br))
-	cr.Comma = sep
-	cr.FieldsPerRecord = -1
-	cr.TrimLeadingSpace = true
+	cr := csvReader(header, br)
 
 	var (
 		bad  []LineError
@@ -369,4 +362,18 @@ func countLines(bad []LineError) int {
 		}
 	}
 	return n
+}
+
+// csvReader reads a list whose header line has been read already: the
+// separator is the one the header uses more of, ';' (Finnish Excel) or
+// ','; rows may have any number of fields (checked row by row).
+func csvReader(header []byte, rest io.Reader) *csv.Reader {
+	cr := csv.NewReader(io.MultiReader(bytes.NewReader(header), rest))
+	cr.Comma = ','
+	if bytes.Count(header, []byte(";")) > bytes.Count(header, []byte(",")) {
+		cr.Comma = ';'
+	}
+	cr.FieldsPerRecord = -1
+	cr.TrimLeadingSpace = true
+	return cr
 }
