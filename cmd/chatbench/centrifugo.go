@@ -32,7 +32,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -385,35 +384,14 @@ func (s *cfSock) read() {
 // openCentrifugo opens n conversations' sockets, the resident's on a and
 // the advisor's on b, 64 at a time, each user with a token of its own.
 func openCentrifugo(a, b *cfNode, n int, secret string) ([]*sock, error) {
-	socks := make([]*sock, 0, 2*n)
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 64)
-	var dialErr atomic.Value
-	for i := 1; i <= n; i++ {
-		for side := 0; side < 2; side++ {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func() {
-				defer wg.Done()
-				defer func() { <-sem }()
-				node, role, user := a, chat.RoleResident, "r"+strconv.Itoa(i)
-				if side == 1 {
-					node, role, user = b, chat.RoleAdvisor, "a"+strconv.Itoa(i)
-				}
-				s, err := dialCentrifugo(node.addr, cfToken(secret, user), int64(i), role)
-				if err != nil {
-					dialErr.Store(err)
-					return
-				}
-				mu.Lock()
-				socks = append(socks, s)
-				mu.Unlock()
-			}()
+	socks, err := dialPairs(n, func(i, side int) (*sock, error) {
+		conv := i + 1
+		if side == 1 {
+			return dialCentrifugo(b.addr, cfToken(secret, "a"+strconv.Itoa(conv)), int64(conv), chat.RoleAdvisor)
 		}
-	}
-	wg.Wait()
-	if err, ok := dialErr.Load().(error); ok {
+		return dialCentrifugo(a.addr, cfToken(secret, "r"+strconv.Itoa(conv)), int64(conv), chat.RoleResident)
+	})
+	if err != nil {
 		return socks, fmt.Errorf("dial centrifugo: %w", err)
 	}
 	return socks, nil

@@ -373,23 +373,35 @@ func run(args []string) error {
 // openSockets opens each pair's resident socket on a and advisor socket
 // on b, 64 at a time.
 func openSockets(a, b *server, pairs []pair) ([]*sock, error) {
-	socks := make([]*sock, 0, 2*len(pairs))
+	socks, err := dialPairs(len(pairs), func(i, side int) (*sock, error) {
+		p := pairs[i]
+		if side == 1 {
+			return dialSock(b.addr, p.advisorCookie, p.conv, p.after, chat.RoleAdvisor)
+		}
+		return dialSock(a.addr, p.residentCookie, p.conv, p.after, chat.RoleResident)
+	})
+	if err != nil {
+		return socks, fmt.Errorf("dial: %w", err)
+	}
+	return socks, nil
+}
+
+// dialPairs opens both sockets (side 0 and 1) of n conversations, 64 at
+// a time; on an error it returns the sockets opened and one of the errors.
+func dialPairs(n int, dial func(i, side int) (*sock, error)) ([]*sock, error) {
+	socks := make([]*sock, 0, 2*n)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 64)
 	var dialErr atomic.Value
-	for _, p := range pairs {
-		for side := 0; side < 2; side++ {
+	for i := range n {
+		for side := range 2 {
 			wg.Add(1)
 			sem <- struct{}{}
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
-				srv, cookie, role := a, p.residentCookie, chat.RoleResident
-				if side == 1 {
-					srv, cookie, role = b, p.advisorCookie, chat.RoleAdvisor
-				}
-				s, err := dialSock(srv.addr, cookie, p.conv, p.after, role)
+				s, err := dial(i, side)
 				if err != nil {
 					dialErr.Store(err)
 					return
@@ -402,7 +414,7 @@ func openSockets(a, b *server, pairs []pair) ([]*sock, error) {
 	}
 	wg.Wait()
 	if err, ok := dialErr.Load().(error); ok {
-		return socks, fmt.Errorf("dial: %w", err)
+		return socks, err
 	}
 	return socks, nil
 }
