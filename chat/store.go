@@ -318,15 +318,7 @@ func (s *Store) appendTx(tx *gorm.DB, drafts []Draft, out []stored, allow func(*
 			continue
 		}
 		c.LastSeq++
-		m := message{
-			ConversationID: d.ConversationID, Seq: c.LastSeq, Kind: d.Kind,
-			SenderRole: d.SenderRole, SenderName: d.SenderName, ClientID: d.ClientID,
-			Event: d.Event, Body: d.Body, CreatedAt: now,
-		}
-		if d.SenderID != 0 {
-			id := d.SenderID
-			m.SenderID = &id
-		}
+		m := d.message(c.LastSeq, now)
 		if d.ClientID != "" {
 			seen[k] = i
 		}

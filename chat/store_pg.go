@@ -66,12 +66,38 @@ SELECT v.ord, v.v, COALESCE(n.seq, v.prev_seq, 0), COALESCE(v.prev_at, $10)
 FROM verdict v LEFT JOIN numbered n ON n.ord = v.ord
 ORDER BY v.ord`
 
+// appendOnePGSQL is appendPGSQL for a batch of one draft, the usual batch
+// while the chat is not busy: the statement has no arrays to unnest and
+// nothing to sort or number, and one UPDATE both locks the conversation and
+// takes the next seq, so PostgreSQL spends about half the CPU on it. The
+// UPDATE's conditions are the rules of mayWrite, and a stored client id
+// (prev) stops it; when nothing was stored, loadVerdict tells why.
+const appendOnePGSQL = `
+WITH prev AS (
+  SELECT seq, created_at FROM chat_messages
+  WHERE conversation_id = $1::bigint AND sender_role = $2::text AND client_id = $3::text AND client_id <> ''
+), bump AS (
+  UPDATE chat_conversations SET last_seq = last_seq + 1
+  WHERE id = $1::bigint AND status <> 'closed' AND ($2::text <> 'advisor' OR advisor_id = $4::bigint)
+    AND NOT EXISTS (SELECT 1 FROM prev)
+  RETURNING last_seq
+), ins AS (
+  INSERT INTO chat_messages (conversation_id, seq, kind, sender_role, sender_id, sender_name, client_id, event, body, created_at)
+  SELECT $1::bigint, last_seq, $5::text, $2::text, NULLIF($4::bigint, 0), $6::text, $3::text, $7::text, $8::text, $9::timestamptz
+  FROM bump
+  RETURNING seq
+)
+SELECT (SELECT seq FROM ins), (SELECT seq FROM prev), (SELECT created_at FROM prev)`
+
 // querier is a pool or one connection of it.
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
 func (s *Store) appendPG(ctx context.Context, q querier, drafts []Draft) ([]stored, error) {
+	if len(drafts) == 1 {
+		return s.appendOnePG(ctx, q, &drafts[0])
+	}
 	n := len(drafts)
 	conv, sender := make([]int64, n), make([]int64, n)
 	ord := make([]int32, n)
@@ -95,6 +121,75 @@ func (s *Store) appendPG(ctx context.Context, q querier, drafts []Draft) ([]stor
 		}
 		return out, err
 	}
+}
+
+func (s *Store) appendOnePG(ctx context.Context, q querier, d *Draft) ([]stored, error) {
+	now := s.now().UTC().Truncate(time.Microsecond)
+	for attempt := 0; ; attempt++ {
+		var (
+			seq, prevSeq sql.NullInt64
+			prevAt       sql.NullTime
+		)
+		rows, err := q.QueryContext(ctx, appendOnePGSQL, d.ConversationID, d.SenderRole, d.ClientID, d.SenderID,
+			d.Kind, d.SenderName, d.Event, d.Body, now)
+		if err == nil {
+			err = scanOne(rows, &seq, &prevSeq, &prevAt)
+		}
+		var pe *pgconn.PgError
+		if err != nil && errors.As(err, &pe) && pe.Code == "23505" && attempt < 3 {
+			continue // as in appendPG: a resend stored meanwhile by another instance
+		}
+		switch {
+		case err != nil:
+			return nil, err
+		case seq.Valid:
+			return []stored{{Message: d.message(seq.Int64, now)}}, nil
+		case prevSeq.Valid:
+			return []stored{{Message: d.message(prevSeq.Int64, prevAt.Time.UTC()), Dup: true}}, nil
+		}
+		if err := s.refusal(ctx, q, d); err != nil {
+			return []stored{{Err: err}}, nil
+		}
+		return nil, fmt.Errorf("conversation %d: message neither stored nor refused", d.ConversationID)
+	}
+}
+
+// refusal tells why appendOnePGSQL stored nothing for a draft that was not
+// a resend: the error mayWrite gives for the conversation as it is now.
+func (s *Store) refusal(ctx context.Context, q querier, d *Draft) error {
+	var (
+		c       Conversation
+		advisor sql.NullInt64
+	)
+	rows, err := q.QueryContext(ctx, "SELECT status, advisor_id FROM chat_conversations WHERE id = $1", d.ConversationID)
+	if err == nil {
+		err = scanOne(rows, &c.Status, &advisor)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return errNotFound
+	}
+	if err != nil {
+		return err
+	}
+	if advisor.Valid {
+		c.AdvisorID = &advisor.Int64
+	}
+	return mayWrite(&c, d)
+}
+
+// scanOne reads the only row of rows into dest.
+func scanOne(rows *sql.Rows, dest ...any) error {
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return sql.ErrNoRows
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return err
+	}
+	return rows.Close()
 }
 
 // appender stores a batch of drafts; see Store.Append.
@@ -191,12 +286,7 @@ func (s *Store) readVerdicts(rows rowsScanner, drafts []Draft, now time.Time) ([
 			return nil, fmt.Errorf("read verdict: %w", err)
 		}
 		d := &drafts[i]
-		m := message{ConversationID: d.ConversationID, Seq: seq, Kind: d.Kind, SenderRole: d.SenderRole,
-			SenderName: d.SenderName, ClientID: d.ClientID, Event: d.Event, Body: d.Body, CreatedAt: at.UTC()}
-		if d.SenderID != 0 {
-			id := d.SenderID
-			m.SenderID = &id
-		}
+		m := d.message(seq, at.UTC())
 		switch verdict {
 		case "ok":
 			out[i] = stored{Message: m}
@@ -225,4 +315,15 @@ func (s *Store) readVerdicts(rows rowsScanner, drafts []Draft, now time.Time) ([
 		return nil, fmt.Errorf("read verdicts: %w", err)
 	}
 	return out, nil
+}
+
+// message is the stored form of d with its seq and time.
+func (d *Draft) message(seq int64, at time.Time) message {
+	m := message{ConversationID: d.ConversationID, Seq: seq, Kind: d.Kind, SenderRole: d.SenderRole,
+		SenderName: d.SenderName, ClientID: d.ClientID, Event: d.Event, Body: d.Body, CreatedAt: at}
+	if d.SenderID != 0 {
+		id := d.SenderID
+		m.SenderID = &id
+	}
+	return m
 }

@@ -18,6 +18,7 @@ type roundResult struct {
 	lat, ackLat                             []time.Duration // sorted
 	byWindow                                [][]time.Duration
 	window                                  time.Duration
+	pg                                      pgSpent // what PostgreSQL spent, when measured
 }
 
 // generate sends a message every 1/rate seconds for dur, round-robin over
@@ -115,6 +116,7 @@ func (r *roundResult) print() {
 		r.pct(0.50), r.pct(0.95), r.pct(0.99), r.pct(1))
 	fmt.Printf("latency send → ack (stored): p50 %s  p95 %s  p99 %s  max %s\n",
 		pctOf(r.ackLat, 0.50), pctOf(r.ackLat, 0.95), pctOf(r.ackLat, 0.99), pctOf(r.ackLat, 1))
+	r.pg.print(r.acks)
 	for w, l := range r.byWindow {
 		slices.Sort(l)
 		fmt.Printf("  %3.0f–%3.0f s: %6d delivered, p50 %s  p99 %s\n", (time.Duration(w) * r.window).Seconds(),

@@ -363,7 +363,9 @@ func run(args []string) error {
 		return err
 	}
 
+	meter := startPGMeter(ctx, dsn)
 	r := generate(ctx, socks, n, *rate, *dur, *window)
+	r.pg = meter.stop(ctx)
 	rssA, rssB := a.rss(), b.rss()
 	r.print()
 	fmt.Printf("server RSS: A %.1f MiB, B %.1f MiB\n", mib(rssA), mib(rssB))

@@ -155,7 +155,9 @@ func portalRound(ctx context.Context, o compareOpts, cr *compareRound) error {
 		return err
 	}
 	time.Sleep(2 * time.Second) // joins and their backlog settle
+	meter := startPGMeter(ctx, dsn)
 	cr.r = generate(ctx, socks, o.convs, o.rate, o.dur, 0)
+	cr.r.pg = meter.stop(ctx)
 	cr.rssA, cr.rssB, cr.sockets = a.rss(), b.rss(), len(socks)
 	return nil
 }
