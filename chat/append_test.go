@@ -145,3 +145,68 @@ func TestConcurrentResendsStoreOnce(t *testing.T) {
 		}
 	})
 }
+
+// Receipts move forward only, never past the last stored message, and a
+// read mark counts as delivered too; a receipt that moves nothing reports
+// no change (the other side is then not told).
+func TestReceiptMovesForwardOnly(t *testing.T) {
+	variants(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		in := e.instance(t)
+		store := in.svc.store
+		resident := e.user(t, auth.RoleResident, "Aino")
+		advisor := e.user(t, auth.RoleAdvisor, "Anna")
+		cv := e.activeConversation(t, in, resident, advisor)
+		for i := range 3 {
+			d := Draft{ConversationID: cv.ID, Kind: KindText, SenderRole: RoleAdvisor, SenderID: advisor.ID, ClientID: fmt.Sprint("m", i), Body: "hi"}
+			if r := store.Append(ctx, []Draft{d}); r[0].Err != nil {
+				t.Fatal(r[0].Err)
+			}
+		}
+		last := must(store.LastSeqs(ctx, []int64{cv.ID}))[cv.ID]
+		marks := func() (rd, rr, ad, ar int64) {
+			c, err := store.Conversation(ctx, cv.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c.ResidentDeliveredSeq, c.ResidentReadSeq, c.AdvisorDeliveredSeq, c.AdvisorReadSeq
+		}
+		steps := []struct {
+			role            string
+			delivered, read int64
+			changed         bool
+			rd, rr          int64
+		}{
+			{RoleResident, last - 1, 0, true, last - 1, 0},
+			{RoleResident, last - 2, 0, false, last - 1, 0},       // backwards
+			{RoleResident, last + 1, 0, false, last - 1, 0},       // past the last message
+			{RoleResident, last, last, true, last, last},          // read: both marks
+			{RoleResident, last, last, false, last, last},         // again: nothing moves
+			{RoleResident, last + 5, last + 5, false, last, last}, // both past the end
+		}
+		for i, st := range steps {
+			changed, err := store.Receipt(ctx, cv.ID, st.role, st.delivered, st.read)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rd, rr, ad, ar := marks()
+			if changed != st.changed || rd != st.rd || rr != st.rr || ad != 0 || ar != 0 {
+				t.Fatalf("step %d: changed %v, resident %d/%d, advisor %d/%d; want changed %v, resident %d/%d, advisor 0/0",
+					i, changed, rd, rr, ad, ar, st.changed, st.rd, st.rr)
+			}
+		}
+		if changed, err := store.Receipt(ctx, cv.ID, RoleAdvisor, last, 0); err != nil || !changed {
+			t.Fatalf("advisor's receipt: changed %v, %v", changed, err)
+		}
+		if rd, rr, ad, ar := marks(); rd != last || rr != last || ad != last || ar != 0 {
+			t.Fatalf("after the advisor's receipt: resident %d/%d, advisor %d/%d", rd, rr, ad, ar)
+		}
+	})
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
