@@ -364,7 +364,12 @@ func run(args []string) error {
 	}
 
 	meter := startPGMeter(ctx, dsn)
+	servers, rdb := startCPUMeter(a.cmd.Process.Pid, b.cmd.Process.Pid), startCPUMeter(redisPID(ctx, *redisURL))
+	if a == b {
+		servers = startCPUMeter(a.cmd.Process.Pid)
+	}
 	r := generate(ctx, socks, n, *rate, *dur, *window)
+	r.cpu = cpuSpent{servers: servers.stop(), redis: rdb.stop()}
 	r.pg = meter.stop(ctx)
 	rssA, rssB := a.rss(), b.rss()
 	r.print()

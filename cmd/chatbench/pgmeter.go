@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
 )
 
@@ -76,6 +78,20 @@ func (m *pgMeter) stop(ctx context.Context) pgSpent {
 	return s
 }
 
+// cpuSpent is the CPU time the processes of a round spent.
+type cpuSpent struct {
+	servers, redis time.Duration
+}
+
+func (c cpuSpent) print(messages int64, pg pgSpent) {
+	if messages == 0 || c.servers == 0 {
+		return
+	}
+	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(messages) }
+	fmt.Printf("CPU per message: servers %.0f µs, Redis %.0f µs, PostgreSQL %.0f µs; all %.0f µs\n",
+		per(c.servers), per(c.redis), per(pg.cpu), per(c.servers+c.redis+pg.cpu))
+}
+
 func (s pgSpent) print(messages int64) {
 	if s.commits == 0 || messages == 0 {
 		return
@@ -109,6 +125,55 @@ func procStat(pid int) (ppid int, cpu time.Duration, ok bool) {
 	stime, _ := strconv.ParseInt(f[12], 10, 64)
 	const tick = 10 * time.Millisecond // USER_HZ is 100 on Linux
 	return ppid, time.Duration(utime+stime) * tick, true
+}
+
+// cpuMeter is the CPU time of a fixed set of processes: the servers of a
+// round and the Redis they share.
+type cpuMeter struct {
+	pids  []int
+	start time.Duration
+}
+
+func startCPUMeter(pids ...int) *cpuMeter {
+	m := &cpuMeter{pids: pids}
+	m.start = m.read()
+	return m
+}
+
+func (m *cpuMeter) read() time.Duration {
+	var total time.Duration
+	for _, pid := range m.pids {
+		if _, cpu, ok := procStat(pid); ok {
+			total += cpu
+		}
+	}
+	return total
+}
+
+func (m *cpuMeter) stop() time.Duration { return m.read() - m.start }
+
+// redisPID is the process id the Redis server at url reports, if it runs
+// on this machine; 0 when it cannot be told.
+func redisPID(ctx context.Context, url string) int {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		return 0
+	}
+	c := redis.NewClient(opt)
+	defer c.Close()
+	info, err := c.Info(ctx, "server").Result()
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "process_id:"); ok {
+			pid, _ := strconv.Atoi(v)
+			if _, _, ok := procStat(pid); ok {
+				return pid
+			}
+		}
+	}
+	return 0
 }
 
 func parentOf(pid int) int {

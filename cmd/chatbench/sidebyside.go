@@ -156,7 +156,9 @@ func portalRound(ctx context.Context, o compareOpts, cr *compareRound) error {
 	}
 	time.Sleep(2 * time.Second) // joins and their backlog settle
 	meter := startPGMeter(ctx, dsn)
+	servers, rdb := startCPUMeter(a.cmd.Process.Pid, b.cmd.Process.Pid), startCPUMeter(redisPID(ctx, o.redis))
 	cr.r = generate(ctx, socks, o.convs, o.rate, o.dur, 0)
+	cr.r.cpu = cpuSpent{servers: servers.stop(), redis: rdb.stop()}
 	cr.r.pg = meter.stop(ctx)
 	cr.rssA, cr.rssB, cr.sockets = a.rss(), b.rss(), len(socks)
 	return nil
@@ -190,7 +192,9 @@ func centrifugoRound(ctx context.Context, o compareOpts, cr *compareRound) error
 		return err
 	}
 	time.Sleep(2 * time.Second) // as for the portal
+	servers, rdb := startCPUMeter(a.cmd.Process.Pid, b.cmd.Process.Pid), startCPUMeter(redisPID(ctx, o.redis))
 	cr.r = generate(ctx, socks, o.convs, o.rate, o.dur, 0)
+	cr.r.cpu = cpuSpent{servers: servers.stop(), redis: rdb.stop()}
 	cr.rssA, cr.rssB, cr.sockets = a.rss(), b.rss(), len(socks)
 	return nil
 }
