@@ -72,6 +72,7 @@ type Frontend struct {
 	assets  *assetSet
 	logos   map[string]template.HTML
 	header  headerLinks
+	shared  sharedPages
 }
 
 // Page is what a handler hands to Render.
@@ -267,6 +268,11 @@ func (f *Frontend) Render(c *fiber.Ctx, status int, name string, p Page) error {
 	if err != nil {
 		return err
 	}
+	return f.send(c, status, v, body)
+}
+
+// send answers with a rendered page.
+func (f *Frontend) send(c *fiber.Ctx, status int, v *View, body []byte) error {
 	c.Status(status)
 	c.Type("html", "utf-8")
 	c.Set(fiber.HeaderCacheControl, "no-store")

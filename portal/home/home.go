@@ -119,20 +119,22 @@ type FrontData struct {
 }
 
 func (p *Pages) front(c *fiber.Ctx) error {
-	rs, err := p.regions.List(c.UserContext())
-	if err != nil {
-		return err
-	}
-	lang := frontend.Lang(c)
-	data := FrontData{LoggedOut: c.Query("logged_out") != ""}
-	for _, r := range rs {
-		data.Regions = append(data.Regions, RegionPhone{Name: r.Name(lang), Phone: r.Phone, Hours: r.PhoneHours(lang)})
-	}
-	page := frontend.Page{TitleKey: "home.title", Data: data}
-	if data.LoggedOut {
+	loggedOut := c.Query("logged_out") != ""
+	page := frontend.Page{TitleKey: "home.title"}
+	if loggedOut {
 		page.Notice = "notice.logged_out"
 	}
-	return p.fe.Render(c, fiber.StatusOK, "pages/home", page)
+	return p.fe.RenderShared(c, "pages/home", page, func(lang string) (any, error) {
+		rs, err := p.regions.List(c.UserContext())
+		if err != nil {
+			return nil, err
+		}
+		data := FrontData{LoggedOut: loggedOut}
+		for _, r := range rs {
+			data.Regions = append(data.Regions, RegionPhone{Name: r.Name(lang), Phone: r.Phone, Hours: r.PhoneHours(lang)})
+		}
+		return data, nil
+	})
 }
 
 // MyData is the Data of pages/my.
