@@ -26,27 +26,61 @@ import (
 func TestBrowserCaseForSomeoneNotLoggedIn(t *testing.T) {
 	exe := chromiumPath(t)
 	axe := bookingAxe(t)
-	p := startPortal(t, nil)
+	// The minimum fill time is for scripts; this test is not one to wait for.
+	p := startPortal(t, map[string]string{"PORTAL_CONTACT_MIN_FILL": "1ms"})
 	browser := startChromium(t, exe)
 
-	evicted := time.Now().AddDate(0, 0, 7)
-	evicted = time.Date(evicted.Year(), evicted.Month(), evicted.Day(), 0, 0, 0, 0, time.UTC)
-	req, err := p.s.deps.contact.Submit(context.Background(), contact.Submission{
-		SenderKind: "neighbour", SenderName: "Niilo Naapuri", SenderPhone: "040 765 4321", Concern: "rent_debt",
-		Description: "Veikolla on häätö ensi viikolla.", EvictionOn: &evicted, ResidentName: "Veikko Ilmanen",
-		StreetAddress: "Kontulantie 1 A 2", PostalCode: "00940", PersonKnows: "no", Lang: "fi",
+	// An older, less urgent request in the same region is already waiting.
+	older, err := p.s.deps.contact.Submit(context.Background(), contact.Submission{
+		SenderKind: "relative", SenderName: "Sanna Sukulainen", Concern: "upkeep", Description: "Äiti ei avaa postiaan.",
+		ResidentName: "Eeva Esimerkki", StreetAddress: "Kontulantie 5", PostalCode: "00940", PersonKnows: "yes", Lang: "fi",
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+
+	// Niilo, a neighbour who is not logged in, writes from the front page.
+	evicted := time.Now().AddDate(0, 0, 7)
+	evicted = time.Date(evicted.Year(), evicted.Month(), evicted.Day(), 0, 0, 0, 0, time.UTC)
+	niilo := newBookingTab(t, browser, p, axe)
+	niilo.open("/")
+	niilo.submit("the front page's contact card", chromedp.Click(link("//main", "Jätä yhteydenottopyyntö")), http.StatusOK)
+	niilo.step("who", chromedp.Click(`label[for="who-neighbour"]`))
+	niilo.typeText("sender_name", "Niilo Naapuri")
+	niilo.typeText("sender_phone", "040 765 4321")
+	niilo.step("concern", chromedp.Click(`label[for="concern-rent_debt"]`))
+	niilo.typeText("description", "Veikolla on häätö ensi viikolla.")
+	niilo.setValue("eviction_date", evicted.Format(time.DateOnly))
+	niilo.typeText("resident_name", "Veikko Ilmanen")
+	niilo.typeText("street_address", "Kontulantie 1 A 2")
+	niilo.typeText("postal_code", "00940")
+	niilo.step("knows", chromedp.Click(`label[for="person_knows-no"]`))
+	niilo.submit("send", chromedp.Click(button("//main", "Lähetä pyyntö")), http.StatusOK)
+	if !niilo.onPortal("/contact/sent") {
+		t.Fatalf("sending led to %s", niilo.location())
+	}
+	niilo.check("contact request sent")
+	var req contact.Request
+	if err := p.s.deps.db.Gorm.Where("reference = ?", niilo.text(".contact-ref__code")).First(&req).Error; err != nil {
+		t.Fatalf("the request Niilo was given a reference for: %v", err)
+	}
+	if req.EvictionOn == nil || !req.EvictionOn.Equal(evicted) || req.RegionID != demoRegionID(t, p, "east") {
+		t.Fatalf("stored request: eviction %v, region %v; want %v in east", req.EvictionOn, req.RegionID, evicted)
 	}
 	var before int64
 	if err := p.s.deps.db.Gorm.Raw("SELECT COUNT(*) FROM users WHERE subject = 'demo-resident-veikko'").Scan(&before).Error; err != nil || before != 0 {
 		t.Fatalf("Veikko is known before his first login (%d, %v)", before, err)
 	}
 
+	// Minna, an advisor of the east region, finds it first on her desk: the
+	// eviction next week puts it before the older request.
 	minna := newBookingTab(t, browser, p, axe)
 	minna.open("/desk/contact")
 	minna.pickDemoUser("Minna Järvinen")
+	refs := eval[[]string](minna.session, `[...document.querySelectorAll("main tbody tr")].map(tr => tr.cells[0].innerText.trim())`)
+	if len(refs) != 2 || refs[0] != req.Reference || refs[1] != older.Reference {
+		t.Fatalf("Minna's inbox lists %q; want the urgent %s first, then %s", refs, req.Reference, older.Reference)
+	}
 	minna.submit("open "+req.Reference, chromedp.Click(link("//main//table", req.Reference)), http.StatusOK)
 	minna.submit("open a case from the request", chromedp.Click(link("//main", "Avaa asiakkuus")), http.StatusOK)
 	if !minna.onPortal("/desk/cases/new") {
