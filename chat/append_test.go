@@ -19,12 +19,9 @@ import (
 func TestAppendVerdicts(t *testing.T) {
 	variants(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
-		in := e.instance(t)
+		in, resident, advisor, open := e.chatting(t)
 		store := in.svc.store
-		resident := e.user(t, auth.RoleResident, "Aino")
-		advisor := e.user(t, auth.RoleAdvisor, "Anna")
 		other := e.user(t, auth.RoleAdvisor, "Olli")
-		open := e.activeConversation(t, in, resident, advisor)
 		closed := e.activeConversation(t, in, e.user(t, auth.RoleResident, "Bea"), advisor)
 		if _, err := store.Close(ctx, closed.ID, advisor.principal(), "advice_given"); err != nil {
 			t.Fatal(err)
@@ -152,11 +149,8 @@ func TestConcurrentResendsStoreOnce(t *testing.T) {
 func TestReceiptMovesForwardOnly(t *testing.T) {
 	variants(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
-		in := e.instance(t)
+		in, _, advisor, cv := e.chatting(t)
 		store := in.svc.store
-		resident := e.user(t, auth.RoleResident, "Aino")
-		advisor := e.user(t, auth.RoleAdvisor, "Anna")
-		cv := e.activeConversation(t, in, resident, advisor)
 		for i := range 3 {
 			d := Draft{ConversationID: cv.ID, Kind: KindText, SenderRole: RoleAdvisor, SenderID: advisor.ID, ClientID: fmt.Sprint("m", i), Body: "hi"}
 			if r := store.Append(ctx, []Draft{d}); r[0].Err != nil {
@@ -209,4 +203,13 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// chatting is an instance with Aino and Anna in an active conversation.
+func (e *env) chatting(t *testing.T) (*instance, *testUser, *testUser, *Conversation) {
+	t.Helper()
+	in := e.instance(t)
+	resident := e.user(t, auth.RoleResident, "Aino")
+	advisor := e.user(t, auth.RoleAdvisor, "Anna")
+	return in, resident, advisor, e.activeConversation(t, in, resident, advisor)
 }
