@@ -222,6 +222,12 @@ func startInstances(t *testing.T, n int, extra map[string]string) []*testPortal 
 		"PORTAL_OIDC_CLIENT_SECRET": client.ClientSecret,
 
 		"PORTAL_STAFF_OIDC_REGION_CLAIM": "region",
+		// The login and form limits are counted in Redis per client address,
+		// and every test on this machine comes from 127.0.0.1: tests running
+		// at the same time would refuse each other's logins. The limits have
+		// tests of their own (TestContactRateLimit, on one instance).
+		"PORTAL_LOGIN_RATE_LIMIT": "10000",
+		"PORTAL_FORM_RATE_LIMIT":  "10000",
 	}
 	for k, v := range extra {
 		env[k] = v
