@@ -246,11 +246,15 @@ func run(args []string) error {
 	cfBin := fs.String("centrifugo", "", "with -compare: path of the Centrifugo v6 binary")
 	rounds := fs.Int("rounds", 3, "with -compare: rounds per server")
 	rest := fs.Duration("rest", 15*time.Second, "with -compare: rest after the checkpoint before each round")
+	stormN := fs.Int("storm", 0, "instead of a load run: drop this many sockets at once and time their resume (storm.go)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *stormN > 0 {
+		return storm(ctx, *dbURL, *redisURL, *stormN)
+	}
 	if *cmpMode {
 		o := compareOpts{db: *dbURL, redis: *redisURL, bin: *cfBin, convs: *convs, rate: *rate, dur: *dur, rest: *rest, rounds: *rounds}
 		if o.db == "" {
