@@ -383,7 +383,9 @@ func (s *Store) Receipt(ctx context.Context, convID int64, role string, delivere
 	}
 	// Column names come from the fixed pair above, values are placeholders.
 	moves := func(col string) string { return "(@" + col + " > " + col + " AND @" + col + " <= last_seq)" }
-	set := func(col string) string { return col + " = CASE WHEN " + moves(col) + " THEN @" + col + " ELSE " + col + " END" }
+	set := func(col string) string {
+		return col + " = CASE WHEN " + moves(col) + " THEN @" + col + " ELSE " + col + " END"
+	}
 	where := "id = @id AND (" + moves(dcol) + " OR " + moves(rcol) + ")"
 	if s.dialect == database.Postgres {
 		where += " AND set_config('synchronous_commit', 'off', true) = 'off'"
