@@ -106,7 +106,6 @@ var (
 	formToken    = regexp.MustCompile(`name="form_token" value="([^"]+)"`)
 	contactLink  = regexp.MustCompile(`href="/desk/contact/([0-9]+)"`)
 	residentID   = regexp.MustCompile(`name="resident" value="([0-9]+)" [^>]*checked`)
-	threadLink   = regexp.MustCompile(`href="/desk/messages/([0-9]+)"`)
 	lastNumber   = regexp.MustCompile(`([0-9]+)$`)
 	localeTables = regexp.MustCompile(`(?m)^\[([a-z_]+)[].]`)
 )
