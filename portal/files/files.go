@@ -133,6 +133,8 @@ func CheckClamdAddr(addr string) error {
 //   - infected: Invalid "files.error.infected";
 //   - unscannable because ClamAV is away: Unavailable
 //     "files.error.scan_unavailable";
+//   - not storable because the store failed (the S3 server is away):
+//     Unavailable "files.error.store_unavailable";
 //   - cut short by the sender: Invalid "files.error.interrupted".
 //
 // An error r returns that is already a problem error (the multipart
@@ -165,7 +167,8 @@ func (s *Service) Save(ctx context.Context, owner string, uploaderID int64, name
 			s.logRefusal(ctx, owner, u)
 			return nil, u.err
 		}
-		return nil, fmt.Errorf("files: save for %s: %w", owner, putErr)
+		s.log.Error("files: store failed", "request_id", auth.ActorFrom(ctx).RequestID, "owner", owner, "err", putErr)
+		return nil, problem.Wrap(problem.Unavailable, "files.error.store_unavailable", fmt.Errorf("files: save for %s: %w", owner, putErr))
 	}
 	f := &File{
 		StorageKey: key, Owner: owner, Name: CleanName(name), Size: u.n,

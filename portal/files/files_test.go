@@ -324,6 +324,24 @@ func TestDeleteAndDeleteOwner(t *testing.T) {
 // TestSweep: objects without a row that are older than the age given are
 // removed, the local store's unfinished temporary files included; files
 // and young leftovers stay.
+// TestSaveStoreAway: when the store fails (the S3 server is away), the
+// sender is told to try again in a moment and nothing stays behind.
+func TestSaveStoreAway(t *testing.T) {
+	db := dbtest.SQLite(t)
+	st := &failingStore{Store: newLocal(t)}
+	svc := files.New(db.Gorm, st, files.Config{})
+	_, err := svc.Save(context.Background(), "messages/1", 0, "clean.pdf", bytes.NewReader(samplePDF("")), 1<<20)
+	wantProblem(t, err, problem.Unavailable, "files.error.store_unavailable")
+	assertNothingStored(t, svc, st, "messages/1")
+}
+
+// failingStore fails every write, as an S3 server that is away does.
+type failingStore struct{ files.Store }
+
+func (failingStore) Put(context.Context, string, io.Reader, int64) error {
+	return errors.New("dial tcp 127.0.0.1:9000: connect: connection refused")
+}
+
 func TestSweep(t *testing.T) {
 	eachBackend(t, func(t *testing.T, db *database.DB, st files.Store) {
 		ctx := context.Background()
