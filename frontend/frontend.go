@@ -58,6 +58,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Location is the time zone dates are shown in (PORTAL_TIME_ZONE); required.
 	Location *time.Location
+	// Unavailable reports whether an error is a dependency being away (the
+	// database restarting): the error handler answers 503, "try again in a
+	// moment", instead of 500. nil: none is.
+	Unavailable func(error) bool
 }
 
 // Frontend renders pages, translates and serves the static assets. It is safe

@@ -16,12 +16,21 @@ import (
 // ErrorHandler turns every error into a status and a translated page, or
 // an RFC 9457 problem document for JSON callers. It is the one place where
 // an error becomes a status: a problem.Error by its kind, a *fiber.Error by
-// its code (Fiber's own, and the auth middleware's), anything else is 500.
-// Only translation keys reach the person, never an error's text; server
+// its code (Fiber's own, and the auth middleware's), a dependency away
+// (Options.Unavailable) 503, anything else 500. Only translation keys reach the person, never an error's text; server
 // errors are logged in full with the request id.
 func (f *Frontend) ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
 		status, key, fields := classify(err)
+		if status == fiber.StatusInternalServerError && f.opts.Unavailable != nil && f.opts.Unavailable(err) {
+			status = fiber.StatusServiceUnavailable
+		}
+		if m := c.Method(); m != fiber.MethodGet && m != fiber.MethodHead {
+			// The body may not have been read (a streamed upload refused
+			// before its handler ran); what is left of it must not be
+			// taken for the next request on this connection.
+			c.Context().SetConnectionClose()
+		}
 		rid, _ := c.Locals("requestid").(string) // set by the requestid middleware
 		if status >= 500 {
 			log.Error("request failed", "request_id", rid, "method", c.Method(), "route", c.Route().Path, "status", status, "err", err)

@@ -23,11 +23,13 @@ import (
 // one status, a translated page for browsers and a problem document for
 // JSON callers, in one place; no error text reaches either.
 func TestErrorKindsAtTheEdge(t *testing.T) {
-	fe, err := frontend.New(frontend.Options{Logger: slog.New(slog.DiscardHandler), Location: time.UTC})
+	const secret = "pq: relation users leaked"
+	away := errors.New("dial unix /run/postgresql: connection refused " + secret)
+	fe, err := frontend.New(frontend.Options{Logger: slog.New(slog.DiscardHandler), Location: time.UTC,
+		Unavailable: func(err error) bool { return errors.Is(err, away) }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	const secret = "pq: relation users leaked"
 	cases := []struct {
 		name   string
 		err    error
@@ -44,12 +46,13 @@ func TestErrorKindsAtTheEdge(t *testing.T) {
 		{"unavailable", problem.Wrap(problem.Unavailable, "", errors.New(secret)), 503, fe.T("fi", "error.503.body"), "error.503", nil},
 		{"internal kind", problem.Wrap(problem.Internal, "error.csrf", errors.New(secret)), 500, fe.T("fi", "error.500.body"), "error.500", nil},
 		{"plain error", errors.New(secret), 500, fe.T("fi", "error.500.body"), "error.500", nil},
+		{"the database away", fmt.Errorf("booking: list: %w", away), 503, fe.T("fi", "error.503.body"), "error.503", nil},
 		{"fiber error", fiber.ErrMethodNotAllowed, 405, fe.T("fi", "error.405.body"), "error.405", nil},
 		{"fiber error with a key", fiber.NewError(401, "error.401"), 401, fe.T("fi", "error.401.body"), "error.401", nil},
 	}
 	app := fiber.New(fiber.Config{Views: fe.Views(), ErrorHandler: fe.ErrorHandler(slog.New(slog.DiscardHandler))})
 	for i, tc := range cases {
-		app.Get(fmt.Sprintf("/e/%d", i), func(*fiber.Ctx) error { return tc.err })
+		app.All(fmt.Sprintf("/e/%d", i), func(*fiber.Ctx) error { return tc.err })
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -95,5 +98,26 @@ func TestErrorKindsAtTheEdge(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestErrorClosesAfterAPost: an error answer to a request with a body
+// closes the connection, so that an unread rest of the body is never read
+// as the next request.
+func TestErrorClosesAfterAPost(t *testing.T) {
+	fe, err := frontend.New(frontend.Options{Logger: slog.New(slog.DiscardHandler), Location: time.UTC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := fiber.New(fiber.Config{Views: fe.Views(), ErrorHandler: fe.ErrorHandler(slog.New(slog.DiscardHandler))})
+	app.All("/fail", func(*fiber.Ctx) error { return errors.New("the database is away") })
+	for method, closes := range map[string]bool{http.MethodGet: false, http.MethodPost: true} {
+		resp, err := app.Test(httptest.NewRequest(method, "/fail", strings.NewReader("a=1")), -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Close != closes {
+			t.Errorf("%s: the connection closes: %v, want %v", method, resp.Close, closes)
+		}
 	}
 }

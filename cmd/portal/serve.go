@@ -157,6 +157,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (s *server, err er
 		},
 		CSRFToken:         d.auth.CSRFToken,
 		FormActionOrigins: providerOrigins(d.cfg),
+		Unavailable:       database.IsUnavailable,
 		Logger:            log,
 	}); err != nil {
 		return s, err
