@@ -53,6 +53,32 @@ func (h *harness) book(u *user, at time.Time) int64 {
 	return id
 }
 
+// TestSameFormTwiceIsOneBooking: the booking form sent again — a double
+// click, or an answer lost and the form sent once more — shows the booking
+// the first one made; nothing is booked or mailed twice, and another
+// resident asking for the same time is still told it was taken.
+func TestSameFormTwiceIsOneBooking(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		h := newHarness(t, db)
+		aino := h.login(h.residents[0])
+		first := h.book(aino, tuesday10)
+		if again := h.book(aino, tuesday10); again != first {
+			t.Fatalf("the same form again booked %d, want the first booking %d", again, first)
+		}
+		var n int64
+		if err := db.Gorm.Model(&Booking{}).Where("resident_id = ?", h.residents[0]).Count(&n).Error; err != nil || n != 1 {
+			t.Fatalf("%d bookings after sending the form twice (%v), want 1", n, err)
+		}
+		if mails := h.mails(); len(mails) != 1 {
+			t.Errorf("%d mails after sending the form twice, want 1", len(mails))
+		}
+		matti := h.login(h.residents[1])
+		if st, body, _ := h.post(matti, "/booking", h.officeForm(tuesday10)); st != http.StatusConflict {
+			t.Errorf("another resident booking the same time = %d, want 409\n%s", st, body)
+		}
+	})
+}
+
 func parseICS(t testing.TB, data []byte) *ics.VEvent {
 	t.Helper()
 	cal, err := ics.ParseCalendar(bytes.NewReader(data))

@@ -286,6 +286,12 @@ func (s *Service) Book(ctx context.Context, r BookRequest) (*Booking, error) {
 	if !r.Type.Valid() || !r.Topic.Valid() {
 		return nil, ErrSlotUnavailable
 	}
+	// The same form sent again (a double click, or an answer lost to a
+	// dropped connection or a restart, then sent once more) is the booking
+	// it made, not "this time was just taken".
+	if b, err := s.store.LiveOf(ctx, r.ResidentID, r.AdvisorID, r.Start); err != nil || b != nil && b.MeetingType == r.Type {
+		return b, err
+	}
 	q := SlotQuery{RegionID: r.RegionID, Type: r.Type, ServicePointID: r.ServicePointID, Staff: staff}
 	slot, err := s.findSlot(ctx, q, r.AdvisorID, r.Start)
 	if err != nil {

@@ -272,6 +272,21 @@ func (s *Store) ByID(ctx context.Context, id int64) (*Booking, error) {
 	return &b, nil
 }
 
+// LiveOf returns the resident's live booking with the advisor at start, or
+// nil when there is none.
+func (s *Store) LiveOf(ctx context.Context, residentID, advisorID int64, start time.Time) (*Booking, error) {
+	var bs []Booking
+	err := s.db.WithContext(ctx).Where("resident_id = ? AND advisor_id = ? AND starts_at = ? AND status <> ?",
+		residentID, advisorID, start.UTC(), StatusCancelled).Limit(1).Find(&bs).Error
+	if err != nil {
+		return nil, fmt.Errorf("booking: live booking of %d: %w", residentID, err)
+	}
+	if len(bs) == 0 {
+		return nil, nil
+	}
+	return &bs[0], nil
+}
+
 // Move puts the booked appointment b at slot (possibly another advisor's),
 // raises its sequence and runs after in the same transaction. The same
 // rules as Create decide a race.
