@@ -470,16 +470,21 @@ func startJourneyS3(t *testing.T, bin, dir, bucket, access, secret string) (stri
 			return "", fmt.Errorf("versitygw: %w", err)
 		}
 	}
+	return addr, makeBucket(addr, bucket, access, secret)
+}
+
+// makeBucket creates bucket on the S3 server at addr.
+func makeBucket(addr, bucket, access, secret string) error {
 	client, err := minio.New(addr, &minio.Options{Creds: credentials.NewStaticV4(access, secret, "")})
 	if err != nil {
-		return "", err
+		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := client.MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
-		return "", fmt.Errorf("versitygw: make the bucket: %w", err)
+		return fmt.Errorf("versitygw: make the bucket: %w", err)
 	}
-	return addr, nil
+	return nil
 }
 
 // journeyEICAR is the anti-virus test string, put together at run time so
@@ -492,9 +497,28 @@ func journeyEICAR() []byte {
 // knows only the EICAR string (it loads in a moment), and returns its
 // address as PORTAL_CLAMD_ADDR takes it.
 func startJourneyClamd(t *testing.T, bin string) (string, error) {
-	dir, err := os.MkdirTemp("", "clamd") // short: a socket path has a length limit
+	conf, sock, err := writeClamdConf(t)
 	if err != nil {
 		return "", err
+	}
+	p, err := startJourneyProc(t, bin, "-c", conf)
+	if err != nil {
+		return "", err
+	}
+	if err := p.waitDial("unix", sock); err != nil {
+		log, _ := os.ReadFile(filepath.Join(filepath.Dir(conf), "clamd.log")) // best effort, for the message
+		return "", fmt.Errorf("clamd: %w\n%s", err, log)
+	}
+	return "unix:" + sock, nil
+}
+
+// writeClamdConf writes clamd's configuration, and a signature database
+// that knows only the EICAR string, into a folder of their own; it returns
+// the configuration's path and the socket clamd will listen on.
+func writeClamdConf(t *testing.T) (conf, sock string, err error) {
+	dir, err := os.MkdirTemp("", "clamd") // short: a socket path has a length limit
+	if err != nil {
+		return "", "", err
 	}
 	t.Cleanup(func() {
 		if err := os.RemoveAll(dir); err != nil {
@@ -503,14 +527,14 @@ func startJourneyClamd(t *testing.T, bin string) (string, error) {
 	})
 	db := filepath.Join(dir, "db")
 	if err := os.Mkdir(db, 0o700); err != nil {
-		return "", err
+		return "", "", err
 	}
 	sig := fmt.Sprintf("Portal.Journey.EICAR:0:*:%x\n", journeyEICAR())
 	if err := os.WriteFile(filepath.Join(db, "journey.ndb"), []byte(sig), 0o600); err != nil {
-		return "", err
+		return "", "", err
 	}
-	sock := filepath.Join(dir, "clamd.sock")
-	conf := strings.Join([]string{
+	sock = filepath.Join(dir, "clamd.sock")
+	text := strings.Join([]string{
 		"LocalSocket " + sock,
 		"DatabaseDirectory " + db,
 		"TemporaryDirectory " + dir,
@@ -521,18 +545,7 @@ func startJourneyClamd(t *testing.T, bin string) (string, error) {
 		"",
 	}, "\n")
 	confPath := filepath.Join(dir, "clamd.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
-		return "", err
-	}
-	p, err := startJourneyProc(t, bin, "-c", confPath)
-	if err != nil {
-		return "", err
-	}
-	if err := p.waitDial("unix", sock); err != nil {
-		log, _ := os.ReadFile(filepath.Join(dir, "clamd.log")) // best effort, for the message
-		return "", fmt.Errorf("clamd: %w\n%s", err, log)
-	}
-	return "unix:" + sock, nil
+	return confPath, sock, os.WriteFile(confPath, []byte(text), 0o600)
 }
 
 // journeyPDF is a small, well-formed one-page PDF showing text, with
