@@ -9,10 +9,12 @@
 //
 //   - throughput: -files uploads of -file-size bytes each (20 × 10 MB),
 //     -workers at a time, to the local folder and to S3 (a versitygw it
-//     starts on a free port, or -s3-endpoint).
+//     starts on a free port, or -s3-endpoint); with -huge-alongside, one
+//     -huge upload is sent beside them, and its 413 timed.
 //
 //     go run ./cmd/uploadbench
 //     go run ./cmd/uploadbench -versitygw /work/tools/bin/versitygw -huge 2GB
+//     go run ./cmd/uploadbench -file-size 20MB -workers 20 -huge-alongside
 //
 // The client is in the same process and streams its bodies from small
 // generators, so the peak memory is the server's plus a few buffers.
@@ -57,8 +59,9 @@ func main() {
 	endpoint := flag.String("s3-endpoint", "", "use this S3 server (host:port, bucket uploadbench must exist) instead of starting versitygw")
 	access := flag.String("s3-access", "bench", "S3 access key")
 	secret := flag.String("s3-secret", "bench-secret", "S3 secret key")
+	alongside := flag.Bool("huge-alongside", false, "also send one -huge upload during each throughput run")
 	flag.Parse()
-	cfg := config{workers: *workers, count: *count, vgw: *vgw, endpoint: *endpoint, access: *access, secret: *secret}
+	cfg := config{workers: *workers, count: *count, vgw: *vgw, endpoint: *endpoint, access: *access, secret: *secret, alongside: *alongside}
 	var err error
 	for _, s := range []struct {
 		flag string
@@ -82,6 +85,7 @@ type config struct {
 	count, workers        int
 	vgw, endpoint         string
 	access, secret        string
+	alongside             bool
 }
 
 func run(cfg config) error {
@@ -264,9 +268,25 @@ func throughputRun(name string, s *server, cfg config) error {
 	runtime.GC()
 	resetPeak()
 	jobs := make(chan int)
-	errs := make(chan error, cfg.count)
+	errs := make(chan error, cfg.count+1)
 	var wg sync.WaitGroup
 	start := time.Now()
+	hugeDone := make(chan string, 1)
+	if cfg.alongside {
+		go func() {
+			began := time.Now()
+			status, err := upload(s.url, cfg.huge, true)
+			switch {
+			case err != nil:
+				errs <- fmt.Errorf("the %s upload alongside: %w", human(cfg.huge), err)
+			case status != fiber.StatusRequestEntityTooLarge:
+				errs <- fmt.Errorf("the %s upload alongside answered %d, want 413", human(cfg.huge), status)
+			}
+			hugeDone <- fmt.Sprintf("; one %s chunked upload alongside: %d after %s", human(cfg.huge), status, time.Since(began).Round(time.Millisecond))
+		}()
+	} else {
+		hugeDone <- ""
+	}
 	for range cfg.workers {
 		wg.Add(1)
 		go func() {
@@ -288,6 +308,7 @@ func throughputRun(name string, s *server, cfg config) error {
 	close(jobs)
 	wg.Wait()
 	took := time.Since(start)
+	huge := <-hugeDone
 	close(errs)
 	if err := <-errs; err != nil {
 		return fmt.Errorf("%s: %w", name, err)
@@ -297,9 +318,9 @@ func throughputRun(name string, s *server, cfg config) error {
 		return err
 	}
 	total := float64(cfg.fileSize) * float64(cfg.count)
-	fmt.Printf("throughput to %s: %d × %s, %d at a time: %s, %.0f MB/s, %.1f uploads/s; peak RSS %d MB\n",
+	fmt.Printf("throughput to %s: %d × %s, %d at a time: %s, %.0f MB/s, %.1f uploads/s%s; peak RSS %d MB\n",
 		name, cfg.count, human(cfg.fileSize), cfg.workers, took.Round(time.Millisecond),
-		total/took.Seconds()/(1<<20), float64(cfg.count)/took.Seconds(), peak>>20)
+		total/took.Seconds()/(1<<20), float64(cfg.count)/took.Seconds(), huge, peak>>20)
 	return nil
 }
 
