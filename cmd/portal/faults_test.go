@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +21,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/cmd/internal/people"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/files"
 )
@@ -202,27 +204,15 @@ func startFaultWorld(t *testing.T) *faultWorld {
 // starts a chat on instance A, their advisor accepts it on instance B.
 func (f *faultWorld) seed() {
 	t := f.t
-	type area struct {
-		region int64
-		code   string
-	}
-	var areas []area
-	rows, err := f.db.SQL.Query(`SELECT DISTINCT ON (region_id) region_id, postal_code FROM postal_code_regions ORDER BY region_id, postal_code`)
+	areas, err := people.Areas(f.ctx, f.db)
 	f.must(err)
-	for rows.Next() {
-		var a area
-		f.must(rows.Scan(&a.region, &a.code))
-		areas = append(areas, a)
-		f.regions = append(f.regions, a.region)
-	}
-	f.must(rows.Close())
-	if len(areas) == 0 {
-		t.Fatal("no postal code regions: the demo data was not written")
+	for _, a := range areas {
+		f.regions = append(f.regions, a.Region)
 	}
 	const advisors, perAdvisor = 10, 20
-	of := func(i int) (int64, string) { a := areas[i%len(areas)]; return a.region, a.code }
+	of := func(i int) people.Area { return areas[i%len(areas)] }
 	advs := seedFaultPeople(t, f.db, auth.RoleAdvisor, "chat-advisor", advisors, of)
-	residents := seedFaultPeople(t, f.db, auth.RoleResident, "chat-resident", advisors*perAdvisor, func(i int) (int64, string) { return of(i / perAdvisor) })
+	residents := seedFaultPeople(t, f.db, auth.RoleResident, "chat-resident", advisors*perAdvisor, func(i int) people.Area { return of(i / perAdvisor) })
 	bookers := seedFaultPeople(t, f.db, auth.RoleResident, "booker", 16, of)
 	uploaders := seedFaultPeople(t, f.db, auth.RoleResident, "uploader", 4, of)
 	seedFaultPeople(t, f.db, auth.RoleAdvisor, "messages-advisor", len(areas), of)
@@ -279,17 +269,17 @@ func (f *faultWorld) seed() {
 	}
 	for i, p := range bookers {
 		f.bookers = append(f.bookers, &booker{who: p, first: i % 2, web: f.web})
-		f.bookerIDs = append(f.bookerIDs, p.id)
+		f.bookerIDs = append(f.bookerIDs, p.ID)
 	}
 	pdf := journeyPDF("Vuokrasopimus", strings.Repeat("x", 64<<10))
 	for i, p := range uploaders {
 		f.uploaders = append(f.uploaders, &uploader{who: p, first: i % 2, web: f.web, pdf: pdf})
-		f.upIDs = append(f.upIDs, p.id)
+		f.upIDs = append(f.upIDs, p.ID)
 	}
 }
 
-func (f *faultWorld) postAt(base string, who faultPerson, path string, form url.Values) (int, string, string, error) {
-	form.Set("_csrf", who.csrf)
+func (f *faultWorld) postAt(base string, who people.Person, path string, form url.Values) (int, string, string, error) {
+	form.Set("_csrf", who.CSRF)
 	return f.web.once(f.ctx, base, who, http.MethodPost, path, []byte(form.Encode()), "application/x-www-form-urlencoded")
 }
 
@@ -408,7 +398,7 @@ func (f *faultWorld) finish() {
 		cc := countChat(f.pairs, r.from, r.to)
 		t.Logf("%-48s %8v %8v %9d %5d %4d %8d %8d %6d %7d %7d", r.name, r.back.Round(100*time.Millisecond), r.whole.Round(100*time.Millisecond),
 			cc.sent, cc.lost, cc.duplicated, cc.unacked, r.booked, r.bookFails, r.stored, r.refused)
-		for _, k := range sortedKeys(r.seen) {
+		for _, k := range slices.Sorted(maps.Keys(r.seen)) {
 			t.Logf("    shown %d×: %s", r.seen[k], k)
 		}
 	}

@@ -3,19 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	mrand "math/rand/v2"
 	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,6 +21,7 @@ import (
 	"github.com/fasthttp/websocket"
 
 	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/cmd/internal/people"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
 )
 
@@ -35,38 +31,14 @@ import (
 // what it got. A person's requests go to their own instance and, when it
 // does not answer at all, to the other one, as a load balancer would.
 
-type faultPerson struct {
-	id           int64
-	cookie, csrf string
-	region       int64
-}
-
-// seedFaultPeople writes n residents (with a postal code of region
-// areas[i%len]) or advisors (of that region) and a login session for each.
-func seedFaultPeople(t *testing.T, db *database.DB, role auth.Role, prefix string, n int, regionOf func(i int) (int64, string)) []faultPerson {
+// seedFaultPeople writes n people with role, person i living in (or
+// working for) area(i).
+func seedFaultPeople(t *testing.T, db *database.DB, role auth.Role, prefix string, n int, area func(i int) people.Area) []people.Person {
 	t.Helper()
-	ctx := context.Background()
-	users, sessions := auth.NewUsers(db.Gorm), auth.NewDBSessions(db.Gorm)
-	now := time.Now().UTC()
-	out := make([]faultPerson, n)
+	out := make([]people.Person, n)
 	for i := range n {
-		region, code := regionOf(i)
-		sub := prefix + "-" + strconv.Itoa(i)
-		u := &auth.User{Issuer: "faults", Subject: sub, Role: role, Name: "Fault " + sub, GivenName: sub,
-			Email: sub + "@example.invalid", Phone: "040 123 4567"}
-		if role == auth.RoleResident {
-			u.PostalCode = code
-		} else {
-			u.RegionID = &region
-		}
-		u, err := users.Upsert(ctx, u, true)
+		p, err := people.Create(context.Background(), db, role, "faults", prefix+"-"+strconv.Itoa(i), area(i))
 		if err != nil {
-			t.Fatal(err)
-		}
-		p := faultPerson{id: u.ID, cookie: rand.Text(), csrf: rand.Text(), region: region}
-		sum := sha256.Sum256([]byte(p.cookie))
-		if err := sessions.Create(ctx, &auth.Session{ID: hex.EncodeToString(sum[:]), UserID: u.ID, CSRFToken: p.csrf,
-			Provider: "resident", CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(24 * time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
 		out[i] = p
@@ -149,7 +121,7 @@ type faultWeb struct {
 // do sends one request as who to instance first (the other when it does
 // not answer at all: the load balancer's retry); redirects are not
 // followed.
-func (w *faultWeb) do(ctx context.Context, first int, who faultPerson, method, path string, body []byte, ctype string) (int, string, string, error) {
+func (w *faultWeb) do(ctx context.Context, first int, who people.Person, method, path string, body []byte, ctype string) (int, string, string, error) {
 	var err error
 	for i := range w.bases {
 		base := w.bases[(first+i)%len(w.bases)]
@@ -163,31 +135,12 @@ func (w *faultWeb) do(ctx context.Context, first int, who faultPerson, method, p
 	return 0, "", "", err
 }
 
-func (w *faultWeb) once(ctx context.Context, base string, who faultPerson, method, path string, body []byte, ctype string) (int, string, string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, base+path, bytes.NewReader(body))
-	if err != nil {
-		return 0, "", "", err
-	}
-	req.Header.Set("Cookie", "asn_session="+who.cookie)
-	req.Header.Set("Accept-Language", "fi")
-	req.Header.Set("Accept", "text/html")
-	if method == http.MethodPost {
-		req.Header.Set("Content-Type", ctype)
-		req.Header.Set("Origin", base)
-	}
-	resp, err := w.c.Do(req)
-	if err != nil {
-		return 0, "", "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header.Get("Location"), string(b), err
+func (w *faultWeb) once(ctx context.Context, base string, who people.Person, method, path string, body []byte, ctype string) (int, string, string, error) {
+	return people.Request(ctx, w.c, base, who, method, path, bytes.NewReader(body), ctype)
 }
 
-func (w *faultWeb) postForm(ctx context.Context, first int, who faultPerson, path string, form url.Values) (int, string, string, error) {
-	form.Set("_csrf", who.csrf)
+func (w *faultWeb) postForm(ctx context.Context, first int, who people.Person, path string, form url.Values) (int, string, string, error) {
+	form.Set("_csrf", who.CSRF)
 	return w.do(ctx, first, who, http.MethodPost, path, []byte(form.Encode()), "application/x-www-form-urlencoded")
 }
 
@@ -207,7 +160,7 @@ type outMsg struct {
 type chatter struct {
 	name  string
 	role  string // resident, advisor
-	who   faultPerson
+	who   people.Person
 	first int
 	convs []int64
 	every time.Duration
@@ -226,20 +179,10 @@ type chatter struct {
 	n          int
 }
 
-func newChatter(name, role string, who faultPerson, first int, convs []int64, every time.Duration, web *faultWeb) *chatter {
+func newChatter(name, role string, who people.Person, first int, convs []int64, every time.Duration, web *faultWeb) *chatter {
 	return &chatter{name: name, role: role, who: who, first: first, convs: convs, every: every, web: web,
 		last: map[int64]int64{}, pending: map[string]*outMsg{},
 		sent: map[string]*outMsg{}, got: map[string]int{}, codes: map[string]int{}}
-}
-
-type chatFrame struct {
-	Type string `json:"type"`
-	Conv int64  `json:"conv"`
-	Seq  int64  `json:"seq"`
-	CID  string `json:"cid"`
-	From string `json:"from"`
-	Kind string `json:"kind"`
-	Code string `json:"code"`
 }
 
 // run keeps the chatter connected until ctx ends; talking says whether to
@@ -261,7 +204,7 @@ func (c *chatter) dial(ctx context.Context) (*websocket.Conn, string) {
 	for i := range c.web.bases {
 		base := c.web.bases[(c.first+i)%len(c.web.bases)]
 		h := http.Header{}
-		h.Set("Cookie", "asn_session="+c.who.cookie)
+		c.who.Header(h, base, http.MethodGet, "")
 		h.Set("Origin", base)
 		d := websocket.Dialer{HandshakeTimeout: 5 * time.Second}
 		conn, resp, err := d.DialContext(ctx, "ws"+strings.TrimPrefix(base, "http")+"/chat/ws", h)
@@ -287,7 +230,7 @@ func (c *chatter) session(ctx context.Context, conn *websocket.Conn, base string
 				return
 			}
 			for line := range bytes.SplitSeq(data, []byte{'\n'}) {
-				var f chatFrame
+				var f people.Frame
 				if json.Unmarshal(line, &f) == nil {
 					c.handle(f)
 				}
@@ -366,7 +309,7 @@ func (c *chatter) session(ctx context.Context, conn *websocket.Conn, base string
 	}
 }
 
-func (c *chatter) handle(f chatFrame) {
+func (c *chatter) handle(f people.Frame) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch f.Type {
@@ -463,7 +406,7 @@ var faultSlot = regexp.MustCompile(`name="slot" value="(\d+-\d+)"`)
 // booker books a phone time, opens it and cancels it, again and again;
 // after an error it sends the same form again, as a person would.
 type booker struct {
-	who   faultPerson
+	who   people.Person
 	first int
 	web   *faultWeb
 
@@ -527,7 +470,7 @@ func (b *booker) cycle(ctx context.Context, regions []int64) error {
 	n, _ := strconv.ParseInt(id, 10, 64)
 	b.open.Store(n)
 	for try := 0; ctx.Err() == nil; try++ {
-		st, loc, page, err = b.web.postForm(ctx, b.first, b.who, "/booking/"+id+"/cancel", url.Values{})
+		st, _, page, err = b.web.postForm(ctx, b.first, b.who, "/booking/"+id+"/cancel", url.Values{})
 		// Sent again after an answer was lost, the cancel may find the
 		// booking cancelled already: "it cannot be changed".
 		if err == nil && (st == http.StatusSeeOther || try > 0 && st == http.StatusConflict) {
@@ -544,7 +487,7 @@ func (b *booker) cycle(ctx context.Context, regions []int64) error {
 
 // uploader sends secure messages with a PDF attached.
 type uploader struct {
-	who   faultPerson
+	who   people.Person
 	first int
 	web   *faultWeb
 	pdf   []byte
@@ -564,7 +507,7 @@ func (u *uploader) run(ctx context.Context, calm *atomic.Bool) {
 func (u *uploader) once(ctx context.Context) {
 	var b bytes.Buffer
 	mw := multipart.NewWriter(&b)
-	_ = mw.WriteField("_csrf", u.who.csrf)
+	_ = mw.WriteField("_csrf", u.who.CSRF)
 	_ = mw.WriteField("subject", "Vuokrasopimus")
 	_ = mw.WriteField("body", "Liitteenä vuokrasopimus.")
 	fw, _ := mw.CreateFormFile("attachment", "vuokrasopimus.pdf")
@@ -591,13 +534,4 @@ func pause(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-time.After(d):
 	}
-}
-
-func sortedKeys(m map[string]int) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -62,8 +62,9 @@ var packageLayers = []struct {
 	planned bool
 }{
 	// Commands.
-	{"cmd/...", command, false},         // portal, bookingbench, chatbench
-	{"cmd/uploadbench", command, false}, // uploads: memory and throughput
+	{"cmd/...", command, false},             // portal, bookingbench, chatbench
+	{"cmd/uploadbench", command, false},     // uploads: memory and throughput
+	{"cmd/internal/people", command, false}, // the tools' simulated people
 
 	// Features.
 	{"chat/...", feature, false},

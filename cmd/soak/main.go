@@ -48,7 +48,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -76,6 +75,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/cmd/internal/people"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
 )
 
@@ -579,21 +579,14 @@ func verdict(c config, samples []sample, w *world, lc logCheck) error {
 	return nil
 }
 
-// person is someone with a live login session.
-type person struct {
-	id           int64
-	cookie, csrf string
-	region       int64
-}
-
 // world is the soak's people and what their traffic counted.
 type world struct {
 	base      string
 	http      *http.Client
 	began     time.Time
-	residents []person // chat residents first, then bookers, then messengers
-	chatAdv   []person
-	msgAdv    map[int64]person // by region
+	residents []people.Person // chat residents first, then bookers, then messengers
+	chatAdv   []people.Person
+	msgAdv    map[int64]people.Person // by region
 	regions   []int64
 	cfg       config
 
@@ -612,50 +605,16 @@ func seed(ctx context.Context, dsn string, c config) (*world, error) {
 		return nil, err
 	}
 	defer db.Close()
-	type area struct {
-		region int64
-		code   string
-	}
-	var areas []area
-	rows, err := db.SQL.QueryContext(ctx, `SELECT DISTINCT ON (region_id) region_id, postal_code FROM postal_code_regions ORDER BY region_id, postal_code`)
+	areas, err := people.Areas(ctx, db)
 	if err != nil {
 		return nil, err
 	}
-	for rows.Next() {
-		var a area
-		if err := rows.Scan(&a.region, &a.code); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		areas = append(areas, a)
+	newPerson := func(role auth.Role, sub string, a people.Area) (people.Person, error) {
+		return people.Create(ctx, db, role, "soak", sub, a)
 	}
-	rows.Close()
-	if len(areas) == 0 {
-		return nil, errors.New("no postal code regions: the demo data was not seeded")
-	}
-	users, sessions := auth.NewUsers(db.Gorm), auth.NewDBSessions(db.Gorm)
-	now := time.Now().UTC()
-	newPerson := func(role auth.Role, sub string, a area) (person, error) {
-		u := &auth.User{Issuer: "soak", Subject: sub, Role: role, Name: "Soak " + sub, GivenName: sub,
-			Email: sub + "@example.invalid", Phone: "040 123 4567"}
-		if role == auth.RoleResident {
-			u.PostalCode = a.code
-		} else {
-			u.RegionID = &a.region
-		}
-		u, err := users.Upsert(ctx, u, true)
-		if err != nil {
-			return person{}, err
-		}
-		p := person{id: u.ID, cookie: randHex(32), csrf: randHex(16), region: a.region}
-		sum := sha256.Sum256([]byte(p.cookie))
-		err = sessions.Create(ctx, &auth.Session{ID: hex.EncodeToString(sum[:]), UserID: u.ID, CSRFToken: p.csrf,
-			Provider: "resident", CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(24 * time.Hour)})
-		return p, err
-	}
-	w := &world{msgAdv: map[int64]person{}, cfg: c}
+	w := &world{msgAdv: map[int64]people.Person{}, cfg: c}
 	for _, a := range areas {
-		w.regions = append(w.regions, a.region)
+		w.regions = append(w.regions, a.Region)
 	}
 	for i := range c.chats + c.bookers + c.messengers {
 		p, err := newPerson(auth.RoleResident, "resident-"+strconv.Itoa(i), areas[i%len(areas)])
@@ -672,11 +631,11 @@ func seed(ctx context.Context, dsn string, c config) (*world, error) {
 		w.chatAdv = append(w.chatAdv, p)
 	}
 	for _, a := range areas {
-		p, err := newPerson(auth.RoleAdvisor, "messages-advisor-"+strconv.Itoa(int(a.region)), a)
+		p, err := newPerson(auth.RoleAdvisor, "messages-advisor-"+strconv.Itoa(int(a.Region)), a)
 		if err != nil {
 			return nil, err
 		}
-		w.msgAdv[a.region] = p
+		w.msgAdv[a.Region] = p
 	}
 	return w, nil
 }
@@ -716,31 +675,12 @@ func pause(ctx context.Context, d time.Duration) {
 }
 
 // request sends one request as who; redirects are not followed.
-func (w *world) request(ctx context.Context, who person, method, path string, body io.Reader, ctype string) (int, string, string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, w.base+path, body)
-	if err != nil {
-		return 0, "", "", err
-	}
-	req.Header.Set("Cookie", "asn_session="+who.cookie)
-	req.Header.Set("Accept-Language", "fi")
-	req.Header.Set("Accept", "text/html")
-	if method == http.MethodPost {
-		req.Header.Set("Content-Type", ctype)
-		req.Header.Set("Origin", w.base)
-	}
-	resp, err := w.http.Do(req)
-	if err != nil {
-		return 0, "", "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header.Get("Location"), string(b), err
+func (w *world) request(ctx context.Context, who people.Person, method, path string, body io.Reader, ctype string) (int, string, string, error) {
+	return people.Request(ctx, w.http, w.base, who, method, path, body, ctype)
 }
 
 // get expects 200.
-func (w *world) get(ctx context.Context, who person, path string) (string, error) {
+func (w *world) get(ctx context.Context, who people.Person, path string) (string, error) {
 	st, _, page, err := w.request(ctx, who, http.MethodGet, path, nil, "")
 	if err == nil && st != http.StatusOK {
 		err = fmt.Errorf("GET %s: status %d", route(path), st)
@@ -750,18 +690,18 @@ func (w *world) get(ctx context.Context, who person, path string) (string, error
 
 // post sends a form and expects a redirect (303) whose target starts with
 // want; it returns the target.
-func (w *world) post(ctx context.Context, who person, path string, form url.Values, want string) (string, error) {
-	form.Set("_csrf", who.csrf)
+func (w *world) post(ctx context.Context, who people.Person, path string, form url.Values, want string) (string, error) {
+	form.Set("_csrf", who.CSRF)
 	st, loc, page, err := w.request(ctx, who, http.MethodPost, path, strings.NewReader(form.Encode()), "application/x-www-form-urlencoded")
 	return redirected(path, st, loc, page, err, want)
 }
 
 // postMultipart sends a streamed message form (the CSRF token first, as
 // the portal reads it) and expects a redirect to want….
-func (w *world) postMultipart(ctx context.Context, who person, path string, fields [][2]string, want string) (string, error) {
+func (w *world) postMultipart(ctx context.Context, who people.Person, path string, fields [][2]string, want string) (string, error) {
 	var b bytes.Buffer
 	mw := multipart.NewWriter(&b)
-	_ = mw.WriteField("_csrf", who.csrf)
+	_ = mw.WriteField("_csrf", who.CSRF)
 	for _, f := range fields {
 		_ = mw.WriteField(f[0], f[1])
 	}
@@ -810,16 +750,7 @@ func idAfter(loc, prefix string) (int64, error) {
 // --- chat ---
 
 // frame is what the soak reads of the server's frames.
-type frame struct {
-	Type  string `json:"type"`
-	Conv  int64  `json:"conv"`
-	Seq   int64  `json:"seq"`
-	CID   string `json:"cid"`
-	From  string `json:"from"`
-	Kind  string `json:"kind"`
-	Event string `json:"event"`
-	Code  string `json:"code"`
-}
+type frame = people.Frame
 
 // wsConn is a chat socket: a reader goroutine hands the frames over.
 type wsConn struct {
@@ -829,9 +760,9 @@ type wsConn struct {
 	err    error
 }
 
-func (w *world) dial(ctx context.Context, who person) (*wsConn, error) {
+func (w *world) dial(ctx context.Context, who people.Person) (*wsConn, error) {
 	h := http.Header{}
-	h.Set("Cookie", "asn_session="+who.cookie)
+	who.Header(h, w.base, http.MethodGet, "")
 	h.Set("Origin", w.base)
 	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
 	conn, resp, err := d.DialContext(ctx, "ws"+strings.TrimPrefix(w.base, "http")+"/chat/ws", h)
@@ -966,7 +897,7 @@ func (w *world) chat(ctx context.Context, i int) error {
 	if _, err := w.get(ctx, res, loc); err != nil {
 		return err
 	}
-	join := func(who person) (*wsConn, error) {
+	join := func(who people.Person) (*wsConn, error) {
 		c, err := w.dial(ctx, who)
 		if err != nil {
 			return nil, err
@@ -1056,7 +987,7 @@ func (w *world) book(ctx context.Context, i int) error {
 		}
 		form := url.Values{"topic": q["topic"], "type": q["type"], "region": q["region"],
 			"slot": {slots[mrand.IntN(len(slots))][1]}, "phone": {"040 123 4567"}, "message": {"soak"}}
-		form.Set("_csrf", who.csrf)
+		form.Set("_csrf", who.CSRF)
 		st, loc, page, err := w.request(ctx, who, http.MethodPost, "/booking", strings.NewReader(form.Encode()), "application/x-www-form-urlencoded")
 		if err == nil && (st == http.StatusConflict || st == http.StatusUnprocessableEntity) {
 			continue
@@ -1090,7 +1021,7 @@ func (w *world) book(ctx context.Context, i int) error {
 // the answer and replies.
 func (w *world) message(ctx context.Context, i int) error {
 	who := w.residents[w.cfg.chats+w.cfg.bookers+i]
-	adv := w.msgAdv[who.region]
+	adv := w.msgAdv[who.Region]
 	if _, err := w.get(ctx, who, "/messages/new"); err != nil {
 		return err
 	}
