@@ -4,29 +4,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	mrand "math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
 	"os/user"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/files/filestest"
 )
 
-// The fault suite's servers are processes of the test's own, each started
-// again on the same address after it was stopped: a PostgreSQL cluster in
-// a temporary folder, a Redis, versitygw, clamd and two portal instances
-// (this test binary, started again as `portal serve`). Every one is started
-// with a parent-death signal, so that an interrupted test leaves nothing
-// running, and killed by its own process id at cleanup.
+// The fault suite's own servers besides S3 and clamd (filestest's): a
+// PostgreSQL cluster in a temporary folder, a Redis, and two portal
+// instances — this test binary, started again as `portal serve`.
 
 // faultsChildEnv, set in a child's environment, makes this test binary run
 // `portal serve` instead of the tests (see TestMain).
@@ -43,153 +38,12 @@ func runFaultsChild() int {
 	return 0
 }
 
-// faultServer is one restartable process.
-type faultServer struct {
-	name  string
-	t     *testing.T
-	bin   string
-	args  []string
-	env   []string // nil: the test's environment
-	cred  *syscall.Credential
-	ready func(p *journeyProc) error
-	proc  *journeyProc
-	log   *os.File
-}
-
-func (s *faultServer) start() error {
-	cmd := exec.Command(s.bin, s.args...)
-	cmd.Env = s.env
-	cmd.Stdout, cmd.Stderr = s.log, s.log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Credential: s.cred}
-	p := &journeyProc{cmd: cmd, exited: make(chan struct{}), out: &journeyBuffer{}}
-	if err := spawn(cmd); err != nil {
-		return fmt.Errorf("start %s: %w", s.name, err)
-	}
-	go func() {
-		_ = cmd.Wait() // the exit is what the channel reports
-		close(p.exited)
-	}()
-	s.proc = p
-	if err := s.ready(p); err != nil {
-		p.stop()
-		return fmt.Errorf("%s: %w\n%s", s.name, err, s.tail())
-	}
-	return nil
-}
-
-// stop ends the process with sig and waits for it; after 30 s it is killed.
-func (s *faultServer) stop(sig syscall.Signal) {
-	p := s.proc
-	if p == nil {
-		return
-	}
-	select {
-	case <-p.exited:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(sig) // it may have exited meanwhile
-	select {
-	case <-p.exited:
-	case <-time.After(30 * time.Second):
-		s.t.Errorf("%s did not stop in 30 s after %v: killed", s.name, sig)
-		p.stop()
-	}
-}
-
-// tail is the end of the server's log.
-func (s *faultServer) tail() string {
-	b, _ := os.ReadFile(s.log.Name())
-	if len(b) > 4000 {
-		b = b[len(b)-4000:]
-	}
-	return string(b)
-}
-
-// newServer registers a server whose output goes to name.log in dir; it is
-// killed at cleanup.
-func newServer(t *testing.T, dir, name, bin string, args ...string) *faultServer {
-	t.Helper()
-	f, err := os.Create(filepath.Join(dir, name+".log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &faultServer{name: name, t: t, bin: bin, args: args, log: f}
-	t.Cleanup(func() {
-		if s.proc != nil {
-			s.proc.stop()
-		}
-		_ = f.Close()
-	})
-	return s
-}
-
-// spawn starts cmd from one OS thread that lives as long as the test
-// binary: the parent-death signal follows the thread that started a
-// process, and Go ends idle threads.
-func spawn(cmd *exec.Cmd) error {
-	spawnOnce.Do(func() {
-		go func() {
-			runtime.LockOSThread() // never unlocked: the thread stays
-			for r := range spawnRequests {
-				r.done <- r.cmd.Start()
-			}
-		}()
-	})
-	r := spawnRequest{cmd: cmd, done: make(chan error, 1)}
-	spawnRequests <- r
-	return <-r.done
-}
-
-type spawnRequest struct {
-	cmd  *exec.Cmd
-	done chan error
-}
-
-var (
-	spawnOnce     sync.Once
-	spawnRequests = make(chan spawnRequest)
-)
-
-// lowPort is a free loopback port below the ephemeral range, so that a
-// server started again finds its port still free: outgoing connections
-// never take it meanwhile.
-func lowPort(t *testing.T) string {
-	t.Helper()
-	for range 100 {
-		addr := "127.0.0.1:" + strconv.Itoa(20000+mrand.IntN(12000))
-		ln, err := net.Listen("tcp", addr)
-		if err == nil {
-			_ = ln.Close()
-			return addr
-		}
-	}
-	t.Fatal("no free port between 20000 and 32000")
-	return ""
-}
-
-// dialReady waits until network/addr accepts a connection.
-func dialReady(network, addr string) func(p *journeyProc) error {
-	return func(p *journeyProc) error { return p.waitDial(network, addr) }
-}
-
-// faultTool finds a program, or skips (fails when CI=true) without it.
-func faultTool(t *testing.T, env, name string, dirs ...string) string {
-	t.Helper()
-	for _, pattern := range dirs {
-		if m, _ := filepath.Glob(filepath.Join(pattern, name)); len(m) > 0 && os.Getenv(env) == "" {
-			return m[len(m)-1]
-		}
-	}
-	return journeyTool(t, env, name)
-}
-
 // startFaultPostgres initialises a cluster in a folder of its own that
-// listens only on a Unix socket there, and starts it. As root, PostgreSQL
-// runs as the postgres user (it refuses root).
-func startFaultPostgres(t *testing.T) (*faultServer, string) {
+// listens only on a Unix socket there, starts it and returns its URL. As
+// root, PostgreSQL runs as the postgres user (it refuses root).
+func startFaultPostgres(t *testing.T) (*filestest.Server, string) {
 	t.Helper()
-	bin := filepath.Dir(faultTool(t, "PORTAL_TEST_POSTGRES", "postgres", "/usr/lib/postgresql/*/bin"))
+	bin := filepath.Dir(filestest.Tool(t, "PORTAL_TEST_POSTGRES", "postgres", "apt-get install -y postgresql", "/usr/lib/postgresql/*/bin"))
 	dir, err := os.MkdirTemp("", "pgf") // short: a socket path has a length limit
 	if err != nil {
 		t.Fatal(err)
@@ -214,27 +68,26 @@ func startFaultPostgres(t *testing.T) (*faultServer, string) {
 	if out, err := initdb.CombinedOutput(); err != nil {
 		t.Fatalf("initdb: %v\n%s", err, out)
 	}
-	logDir := t.TempDir()
-	pg := newServer(t, logDir, "postgres", filepath.Join(bin, "postgres"),
+	pg := filestest.NewServer(t, "postgres", filepath.Join(bin, "postgres"),
 		"-D", data, "-k", dir, "-c", "listen_addresses=", "-c", "max_connections=100",
 		"-c", "shared_buffers=32MB", "-c", "fsync=on", "-c", "synchronous_commit=on")
-	pg.cred = cred
-	pg.ready = dialReady("unix", filepath.Join(dir, ".s.PGSQL.5432"))
-	if err := pg.start(); err != nil {
+	pg.Cred = cred
+	pg.Ready = filestest.Dialable("unix", filepath.Join(dir, ".s.PGSQL.5432"))
+	if err := pg.Start(); err != nil {
 		t.Fatal(err)
 	}
 	return pg, "postgres://postgres@/postgres?host=" + dir + "&sslmode=disable"
 }
 
 // startFaultRedis starts a Redis that keeps nothing on disk.
-func startFaultRedis(t *testing.T, logDir string) (*faultServer, string) {
+func startFaultRedis(t *testing.T) (*filestest.Server, string) {
 	t.Helper()
-	bin := faultTool(t, "PORTAL_TEST_REDIS_SERVER", "redis-server")
-	addr := lowPort(t)
-	_, port, _ := net.SplitHostPort(addr)
-	r := newServer(t, logDir, "redis", bin, "--bind", "127.0.0.1", "--port", port, "--save", "", "--appendonly", "no")
-	r.ready = dialReady("tcp", addr)
-	if err := r.start(); err != nil {
+	bin := filestest.Tool(t, "PORTAL_TEST_REDIS_SERVER", "redis-server", "apt-get install -y redis-server")
+	addr := filestest.LowPort(t)
+	port := strings.TrimPrefix(addr, "127.0.0.1:")
+	r := filestest.NewServer(t, "redis", bin, "--bind", "127.0.0.1", "--port", port, "--save", "", "--appendonly", "no")
+	r.Ready = filestest.Dialable("tcp", addr)
+	if err := r.Start(); err != nil {
 		t.Fatal(err)
 	}
 	return r, "redis://" + addr + "/0"
@@ -242,42 +95,42 @@ func startFaultRedis(t *testing.T, logDir string) (*faultServer, string) {
 
 // portalInstance is one `portal serve` child.
 type portalInstance struct {
-	*faultServer
+	*filestest.Server
 	base string
 }
 
 // startFaultPortal starts this test binary as `portal serve` with env (the
 // PORTAL_* settings; the test's own PORTAL_* are not passed on).
-func startFaultPortal(t *testing.T, logDir, name string, env map[string]string) *portalInstance {
+func startFaultPortal(t *testing.T, name string, env map[string]string) *portalInstance {
 	t.Helper()
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := lowPort(t)
-	p := &portalInstance{faultServer: newServer(t, logDir, name, self, "-test.run=^$"), base: "http://" + addr}
+	addr := filestest.LowPort(t)
+	p := &portalInstance{Server: filestest.NewServer(t, name, self, "-test.run=^$"), base: "http://" + addr}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "PORTAL_") && !strings.HasPrefix(kv, "GORACE=") {
-			p.env = append(p.env, kv)
+			p.Env = append(p.Env, kv)
 		}
 	}
-	p.env = append(p.env, faultsChildEnv+"=1", "GORACE=halt_on_error=0 exitcode=66",
+	p.Env = append(p.Env, faultsChildEnv+"=1", "GORACE=halt_on_error=0 exitcode=66",
 		"PORTAL_LISTEN="+addr, "PORTAL_PUBLIC_URL="+p.base, "PORTAL_DATA_DIR="+t.TempDir(),
 		// A port of its own that stays: the demo people's issuer is this
 		// provider's address, the same again after a restart.
-		"PORTAL_DEV_IDP_LISTEN="+lowPort(t), "PORTAL_METRICS_LISTEN=127.0.0.1:0")
+		"PORTAL_DEV_IDP_LISTEN="+filestest.LowPort(t), "PORTAL_METRICS_LISTEN=127.0.0.1:0")
 	for k, v := range env {
-		p.env = append(p.env, k+"="+v)
+		p.Env = append(p.Env, k+"="+v)
 	}
-	p.ready = func(proc *journeyProc) error { return waitReady(proc, p.base, 3*time.Minute) }
-	if err := p.start(); err != nil {
+	p.Ready = func(s *filestest.Server) error { return waitReady(s, p.base, 3*time.Minute) }
+	if err := p.Start(); err != nil {
 		t.Fatal(err)
 	}
 	return p
 }
 
 // waitReady waits for /readyz to answer 200.
-func waitReady(p *journeyProc, base string, within time.Duration) error {
+func waitReady(s *filestest.Server, base string, within time.Duration) error {
 	c := &http.Client{Timeout: 2 * time.Second}
 	for deadline := time.Now().Add(within); time.Now().Before(deadline); {
 		if resp, err := c.Get(base + "/readyz"); err == nil {
@@ -287,7 +140,7 @@ func waitReady(p *journeyProc, base string, within time.Duration) error {
 			}
 		}
 		select {
-		case <-p.exited:
+		case <-s.Exited():
 			return errors.New("exited while starting")
 		case <-time.After(100 * time.Millisecond):
 		}

@@ -18,12 +18,12 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/cmd/internal/people"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/files"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/files/filestest"
 )
 
 // TestFaults runs the production shape — two portal instances on one
@@ -56,55 +56,53 @@ func TestFaults(t *testing.T) {
 	pause(f.ctx, 5*time.Second) // warm
 
 	f.phase("Redis killed for 30 s", func() {
-		f.redis.stop(syscall.SIGKILL)
+		f.redis.Stop(syscall.SIGKILL)
 		pause(f.ctx, 30*time.Second)
-		f.must(f.redis.start())
+		f.must(f.redis.Start())
 	})
 	f.phase("PostgreSQL restarted", func() {
-		f.pg.stop(syscall.SIGINT) // fast shutdown, as pg_ctlcluster restart
-		f.must(f.pg.start())
+		f.pg.Stop(syscall.SIGINT) // fast shutdown, as pg_ctlcluster restart
+		f.must(f.pg.Start())
 	})
 	f.phase("instance A killed (SIGKILL) and started again", func() {
-		f.a.stop(syscall.SIGKILL)
+		f.a.Stop(syscall.SIGKILL)
 		pause(f.ctx, 3*time.Second)
-		f.must(f.a.start())
+		f.must(f.a.Start())
 	})
 	f.phase("S3 server stopped for 10 s", func() {
-		f.s3.stop(syscall.SIGTERM)
+		f.s3.Stop(syscall.SIGTERM)
 		pause(f.ctx, 10*time.Second)
-		f.must(f.s3.start())
+		f.must(f.s3.Start())
 	})
 	f.phase("clamd stopped for 10 s", func() {
-		f.clamd.stop(syscall.SIGTERM)
+		f.clamd.Stop(syscall.SIGTERM)
 		pause(f.ctx, 10*time.Second)
-		f.must(f.clamd.start())
+		f.must(f.clamd.Start())
 	})
 	f.finish()
 }
 
 // faultWorld is everything the suite runs.
 type faultWorld struct {
-	t                          *testing.T
-	ctx                        context.Context
-	stop                       context.CancelFunc
-	pg, redis, s3              *faultServer
-	clamd                      *faultServer
-	a, b                       *portalInstance
-	db                         *database.DB
-	s3Client                   *minio.Client
-	s3Addr, s3Access, s3Secret string
-	bucket                     string
-	web                        *faultWeb
-	pairs                      []chatPair
-	chatters                   []*chatter
-	bookers                    []*booker
-	uploaders                  []*uploader
-	regions                    []int64
-	talking, calm              atomic.Bool
-	traffic, requests          sync.WaitGroup
-	began                      time.Time
-	results                    []phaseResult
-	bookerIDs, upIDs           []int64
+	t                 *testing.T
+	ctx               context.Context
+	stop              context.CancelFunc
+	pg, redis         *filestest.Server
+	s3                *filestest.S3
+	clamd             *filestest.Clamd
+	a, b              *portalInstance
+	db                *database.DB
+	web               *faultWeb
+	pairs             []chatPair
+	chatters          []*chatter
+	bookers           []*booker
+	uploaders         []*uploader
+	regions           []int64
+	talking, calm     atomic.Bool
+	traffic, requests sync.WaitGroup
+	began             time.Time
+	results           []phaseResult
+	bookerIDs, upIDs  []int64
 }
 
 type phaseResult struct {
@@ -124,44 +122,19 @@ func (f *faultWorld) must(err error) {
 }
 
 func startFaultWorld(t *testing.T) *faultWorld {
-	logDir := t.TempDir()
-	vgw := journeyTool(t, "PORTAL_TEST_VERSITYGW", "versitygw")
-	clamdBin := journeyTool(t, "PORTAL_TEST_CLAMD", "clamd")
-	f := &faultWorld{t: t, bucket: "portal-faults"}
+	f := &faultWorld{t: t}
 	f.ctx, f.stop = context.WithCancel(context.Background())
 	t.Cleanup(f.stop)
 	t.Cleanup(func() {
 		if t.Failed() {
-			for _, s := range []*faultServer{f.pg, f.redis, f.s3, f.clamd, f.a.server(), f.b.server()} {
-				if s != nil {
-					t.Logf("--- %s log, end:\n%s", s.name, s.tail())
-				}
-			}
-			keepLogs(t, logDir)
+			f.keepLogs()
 		}
 	})
-	var dsn string
+	var dsn, redisURL string
 	f.pg, dsn = startFaultPostgres(t)
-	var redisURL string
-	f.redis, redisURL = startFaultRedis(t, logDir)
-
-	const access, secret = "portalfaults", "portalfaults-secret"
-	s3Dir := t.TempDir()
-	s3Addr := lowPort(t)
-	f.s3 = newServer(t, logDir, "versitygw", vgw, "--access", access, "--secret", secret, "--port", s3Addr, "posix", s3Dir)
-	f.s3.ready = dialReady("tcp", s3Addr)
-	f.must(f.s3.start())
-	f.must(makeBucket(s3Addr, f.bucket, access, secret))
-	var err error
-	f.s3Addr, f.s3Access, f.s3Secret = s3Addr, access, secret
-	f.s3Client, err = minio.New(s3Addr, &minio.Options{Creds: credentials.NewStaticV4(access, secret, "")})
-	f.must(err)
-
-	conf, sock, err := writeClamdConf(t)
-	f.must(err)
-	f.clamd = newServer(t, logDir, "clamd", clamdBin, "-c", conf)
-	f.clamd.ready = dialReady("unix", sock)
-	f.must(f.clamd.start())
+	f.redis, redisURL = startFaultRedis(t)
+	f.s3 = filestest.StartS3(t, "portal-faults")
+	f.clamd = filestest.StartClamd(t)
 
 	env := map[string]string{
 		"PORTAL_DATABASE_URL":     dsn,
@@ -174,25 +147,26 @@ func startFaultWorld(t *testing.T) *faultWorld {
 		"PORTAL_CHAT_BURST":       "1000",
 		"PORTAL_FORM_RATE_LIMIT":  "100000", // everyone comes from 127.0.0.1
 		"PORTAL_LOGIN_RATE_LIMIT": "100000",
-		"PORTAL_S3_ENDPOINT":      s3Addr,
-		"PORTAL_S3_BUCKET":        f.bucket,
-		"PORTAL_S3_ACCESS_KEY":    access,
-		"PORTAL_S3_SECRET_KEY":    secret,
+		"PORTAL_S3_ENDPOINT":      f.s3.Addr,
+		"PORTAL_S3_BUCKET":        f.s3.Bucket,
+		"PORTAL_S3_ACCESS_KEY":    f.s3.Access,
+		"PORTAL_S3_SECRET_KEY":    f.s3.Secret,
 		"PORTAL_S3_TLS":           "false",
-		"PORTAL_CLAMD_ADDR":       "unix:" + sock,
+		"PORTAL_CLAMD_ADDR":       f.clamd.Addr,
 	}
-	f.a = startFaultPortal(t, logDir, "portal-a", env) // migrates and writes the demo data
+	f.a = startFaultPortal(t, "portal-a", env) // migrates and writes the demo data
 	// The demo people's issuer is each instance's own development
 	// provider; one instance writes them.
 	envB := maps.Clone(env)
 	envB["PORTAL_DEMO_DATA"] = "false"
-	f.b = startFaultPortal(t, logDir, "portal-b", envB)
+	f.b = startFaultPortal(t, "portal-b", envB)
 	t.Cleanup(func() { f.checkInstanceLogs() })
 	f.web = &faultWeb{bases: []string{f.a.base, f.b.base}, seen: &seen{}, c: &http.Client{
 		Timeout:       20 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		Transport:     &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second},
 	}}
+	var err error
 	f.db, err = database.Open(context.Background(), dsn, nil)
 	f.must(err)
 	t.Cleanup(func() { _ = f.db.Close() })
@@ -479,7 +453,7 @@ func (f *faultWorld) checkStored() {
 	}
 	f.must(r.Close())
 	objects := map[string]time.Time{}
-	for o := range f.s3Client.ListObjects(ctx, f.bucket, minio.ListObjectsOptions{Recursive: true}) {
+	for o := range f.s3.Client(t).ListObjects(ctx, f.s3.Bucket, minio.ListObjectsOptions{Recursive: true}) {
 		f.must(o.Err)
 		objects[o.Key] = o.LastModified
 	}
@@ -508,12 +482,12 @@ func (f *faultWorld) checkStored() {
 	// An object whose file row was never written (its instance killed
 	// between the two) is the sweep's: the portal deletes such objects
 	// once they are an hour old. Run that sweep now, without the hour.
-	store, err := files.NewS3(files.S3Config{Endpoint: f.s3Addr, Bucket: f.bucket, AccessKey: f.s3Access, SecretKey: f.s3Secret})
+	store, err := files.NewS3(files.S3Config{Endpoint: f.s3.Addr, Bucket: f.s3.Bucket, AccessKey: f.s3.Access, SecretKey: f.s3.Secret})
 	f.must(err)
 	swept, err := files.New(f.db.Gorm, store, files.Config{}).Sweep(ctx, 0)
 	f.must(err)
 	left := 0
-	for o := range f.s3Client.ListObjects(ctx, f.bucket, minio.ListObjectsOptions{Recursive: true}) {
+	for o := range f.s3.Client(t).ListObjects(ctx, f.s3.Bucket, minio.ListObjectsOptions{Recursive: true}) {
 		f.must(o.Err)
 		if _, ok := keys[o.Key]; !ok {
 			left++
@@ -542,8 +516,8 @@ func (f *faultWorld) checkInstanceLogs() {
 		if p == nil {
 			continue
 		}
-		p.stop(syscall.SIGTERM)
-		b, err := os.ReadFile(p.log.Name())
+		p.Stop(syscall.SIGTERM)
+		b, err := os.ReadFile(p.LogPath())
 		if err != nil {
 			f.t.Error(err)
 			continue
@@ -551,19 +525,36 @@ func (f *faultWorld) checkInstanceLogs() {
 		log := string(b)
 		for _, bad := range []string{"WARNING: DATA RACE", "panic:", "fatal error:"} {
 			if i := strings.Index(log, bad); i >= 0 {
-				f.t.Errorf("%s's log has %q:\n%s", p.name, bad, log[i:min(len(log), i+3000)])
+				f.t.Errorf("%s's log has %q:\n%s", p.Name, bad, log[i:min(len(log), i+3000)])
 			}
 		}
 	}
 }
 
-// keepLogs copies the servers' logs to the test's output folder.
-func keepLogs(t *testing.T, dir string) {
+// keepLogs copies the servers' logs to the test's output folder and
+// shows their ends.
+func (f *faultWorld) keepLogs() {
+	t := f.t
 	out := t.ArtifactDir()
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		if b, err := os.ReadFile(filepath.Join(dir, e.Name())); err == nil {
-			_ = os.WriteFile(filepath.Join(out, e.Name()), b, 0o644)
+	servers := []*filestest.Server{f.pg, f.redis}
+	if f.s3 != nil {
+		servers = append(servers, f.s3.Server)
+	}
+	if f.clamd != nil {
+		servers = append(servers, f.clamd.Server)
+	}
+	for _, p := range []*portalInstance{f.a, f.b} {
+		if p != nil {
+			servers = append(servers, p.Server)
+		}
+	}
+	for _, s := range servers {
+		if s == nil {
+			continue
+		}
+		t.Logf("--- %s's log, end:\n%s", s.Name, s.Log())
+		if b, err := os.ReadFile(s.LogPath()); err == nil {
+			_ = os.WriteFile(filepath.Join(out, s.Name+".log"), b, 0o644)
 		}
 	}
 	t.Logf("the servers' logs are in %s", out)
@@ -575,11 +566,4 @@ func excerptOf(page string) string {
 		s = s[:300]
 	}
 	return s
-}
-
-func (p *portalInstance) server() *faultServer {
-	if p == nil {
-		return nil
-	}
-	return p.faultServer
 }

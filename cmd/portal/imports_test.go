@@ -97,6 +97,7 @@ var packageLayers = []struct {
 	{"auth/authtest/...", testkit, false},          // a logged-in user without a provider
 	{"auth/oidctest/...", testkit, false},          // a misbehaving OpenID provider
 	{"portal/mail/mailtest", testkit, false},       // a real SMTP server for tests
+	{"portal/files/filestest", testkit, false},     // S3 and clamd servers for tests
 	{"portal/clocktest/...", testkit, false},       // a clock moved by hand
 	{"portal/database/dbtest/...", testkit, false}, // fresh databases, Redis prefixes
 }

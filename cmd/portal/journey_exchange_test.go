@@ -10,16 +10,13 @@ import (
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
-	"net"
 	"net/http"
 	"net/mail"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unicode/utf16"
@@ -27,10 +24,9 @@ import (
 	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
-	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database/dbtest"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/files/filestest"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/mail/mailtest"
 )
 
@@ -69,7 +65,7 @@ func TestJourneyExchangeApplication(t *testing.T) {
 	if err := os.WriteFile(pdfPath, pdf, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(virusPath, journeyPDF("Kuitti", string(journeyEICAR())), 0o600); err != nil {
+	if err := os.WriteFile(virusPath, journeyPDF("Kuitti", string(filestest.EICAR())), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	ainoID := a.userID(t, "demo-resident-aino")
@@ -311,31 +307,16 @@ func startJourneyServices(t *testing.T) *journeyServices {
 	// before starting anything.
 	dbtest.PostgresURL(t)
 	dbtest.RedisURL(t)
-	const access, secret = "portaljourney", "portaljourney-secret"
-	vgw := journeyTool(t, "PORTAL_TEST_VERSITYGW", "versitygw")
-	clamdBin := journeyTool(t, "PORTAL_TEST_CLAMD", "clamd")
-	svc := &journeyServices{s3Dir: t.TempDir(), bucket: "portal-journey"}
-	var wg sync.WaitGroup
-	var s3Addr, clamdAddr string
-	var s3Err, clamdErr error
-	wg.Go(func() { s3Addr, s3Err = startJourneyS3(t, vgw, svc.s3Dir, svc.bucket, access, secret) })
-	wg.Go(func() { clamdAddr, clamdErr = startJourneyClamd(t, clamdBin) })
-	wg.Wait()
-	if s3Err != nil {
-		t.Fatal(s3Err)
-	}
-	if clamdErr != nil {
-		t.Fatal(clamdErr)
-	}
+	s3 := filestest.StartS3(t, "portal-journey")
+	clamd := filestest.StartClamd(t)
 	sink, host, port := mailtest.Start(t)
-	svc.mail = sink
-	svc.env = map[string]string{
-		"PORTAL_S3_ENDPOINT":   s3Addr,
-		"PORTAL_S3_BUCKET":     svc.bucket,
-		"PORTAL_S3_ACCESS_KEY": access,
-		"PORTAL_S3_SECRET_KEY": secret,
+	return &journeyServices{s3Dir: s3.Dir, bucket: s3.Bucket, mail: sink, env: map[string]string{
+		"PORTAL_S3_ENDPOINT":   s3.Addr,
+		"PORTAL_S3_BUCKET":     s3.Bucket,
+		"PORTAL_S3_ACCESS_KEY": s3.Access,
+		"PORTAL_S3_SECRET_KEY": s3.Secret,
 		"PORTAL_S3_TLS":        "false",
-		"PORTAL_CLAMD_ADDR":    clamdAddr,
+		"PORTAL_CLAMD_ADDR":    clamd.Addr,
 		"PORTAL_SMTP_HOST":     host,
 		"PORTAL_SMTP_PORT":     strconv.Itoa(port),
 		"PORTAL_SMTP_TLS":      "none",
@@ -344,208 +325,7 @@ func startJourneyServices(t *testing.T) *journeyServices {
 		// the same keys: a journey must not be refused for others' logins.
 		"PORTAL_LOGIN_RATE_LIMIT": "10000",
 		"PORTAL_FORM_RATE_LIMIT":  "10000",
-	}
-	return svc
-}
-
-// journeyTool is the program env names, or name on PATH or in an sbin
-// folder. Without it the test is skipped, or failed when CI=true.
-func journeyTool(t *testing.T, env, name string) string {
-	t.Helper()
-	if p := os.Getenv(env); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("%s=%s: %v", env, p, err)
-		}
-		return p
-	}
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	for _, d := range []string{"/usr/sbin", "/usr/local/sbin"} {
-		if p := filepath.Join(d, name); journeyExists(p) {
-			return p
-		}
-	}
-	msg := fmt.Sprintf("%s not found (set %s or put it on PATH)", name, env)
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg + ", and CI=true requires the journeys to run")
-	}
-	t.Skip(msg + "; journey skipped")
-	return ""
-}
-
-func journeyExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
-}
-
-// journeyProc is a server the test started; it is killed (by its own
-// process id) and waited for at cleanup.
-type journeyProc struct {
-	cmd    *exec.Cmd
-	exited chan struct{}
-	out    *journeyBuffer
-}
-
-func startJourneyProc(t *testing.T, bin string, args ...string) (*journeyProc, error) {
-	p := &journeyProc{cmd: exec.Command(bin, args...), exited: make(chan struct{}), out: &journeyBuffer{}}
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	if err := p.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", bin, err)
-	}
-	go func() {
-		_ = p.cmd.Wait() // the exit is what the channel reports
-		close(p.exited)
-	}()
-	t.Cleanup(p.stop)
-	return p, nil
-}
-
-func (p *journeyProc) stop() {
-	select {
-	case <-p.exited:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Kill() // it may have exited meanwhile
-	<-p.exited
-}
-
-// waitDial waits until network/addr accepts a connection, the process
-// exits or 30 s pass.
-func (p *journeyProc) waitDial(network, addr string) error {
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
-		if c, err := net.DialTimeout(network, addr, time.Second); err == nil {
-			_ = c.Close() // only probing
-			return nil
-		}
-		select {
-		case <-p.exited:
-			return fmt.Errorf("exited: %s", p.out.String())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	return fmt.Errorf("not listening on %s after 30 s: %s", addr, p.out.String())
-}
-
-type journeyBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *journeyBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *journeyBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// startJourneyS3 runs versitygw on dir with a new bucket and returns its
-// host:port.
-func startJourneyS3(t *testing.T, bin, dir, bucket, access, secret string) (string, error) {
-	var addr string
-	for attempt := 0; ; attempt++ {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return "", err
-		}
-		addr = ln.Addr().String()
-		if err := ln.Close(); err != nil {
-			return "", err
-		}
-		p, err := startJourneyProc(t, bin, "--access", access, "--secret", secret, "--port", addr, "posix", dir)
-		if err != nil {
-			return "", err
-		}
-		if err = p.waitDial("tcp", addr); err == nil {
-			break
-		}
-		p.stop()
-		if attempt == 2 { // the port was taken between probing and binding, three times
-			return "", fmt.Errorf("versitygw: %w", err)
-		}
-	}
-	return addr, makeBucket(addr, bucket, access, secret)
-}
-
-// makeBucket creates bucket on the S3 server at addr.
-func makeBucket(addr, bucket, access, secret string) error {
-	client, err := minio.New(addr, &minio.Options{Creds: credentials.NewStaticV4(access, secret, "")})
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := client.MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
-		return fmt.Errorf("versitygw: make the bucket: %w", err)
-	}
-	return nil
-}
-
-// journeyEICAR is the anti-virus test string, put together at run time so
-// that no scanner flags this source file.
-func journeyEICAR() []byte {
-	return []byte(`X5O!P%@AP[4\PZX54(P^)7CC)7}$` + "EICAR-STANDARD-ANTIVIRUS" + "-TEST-FILE!$H+H*")
-}
-
-// startJourneyClamd runs clamd with a signature database of its own that
-// knows only the EICAR string (it loads in a moment), and returns its
-// address as PORTAL_CLAMD_ADDR takes it.
-func startJourneyClamd(t *testing.T, bin string) (string, error) {
-	conf, sock, err := writeClamdConf(t)
-	if err != nil {
-		return "", err
-	}
-	p, err := startJourneyProc(t, bin, "-c", conf)
-	if err != nil {
-		return "", err
-	}
-	if err := p.waitDial("unix", sock); err != nil {
-		log, _ := os.ReadFile(filepath.Join(filepath.Dir(conf), "clamd.log")) // best effort, for the message
-		return "", fmt.Errorf("clamd: %w\n%s", err, log)
-	}
-	return "unix:" + sock, nil
-}
-
-// writeClamdConf writes clamd's configuration, and a signature database
-// that knows only the EICAR string, into a folder of their own; it returns
-// the configuration's path and the socket clamd will listen on.
-func writeClamdConf(t *testing.T) (conf, sock string, err error) {
-	dir, err := os.MkdirTemp("", "clamd") // short: a socket path has a length limit
-	if err != nil {
-		return "", "", err
-	}
-	t.Cleanup(func() {
-		if err := os.RemoveAll(dir); err != nil {
-			t.Error(err)
-		}
-	})
-	db := filepath.Join(dir, "db")
-	if err := os.Mkdir(db, 0o700); err != nil {
-		return "", "", err
-	}
-	sig := fmt.Sprintf("Portal.Journey.EICAR:0:*:%x\n", journeyEICAR())
-	if err := os.WriteFile(filepath.Join(db, "journey.ndb"), []byte(sig), 0o600); err != nil {
-		return "", "", err
-	}
-	sock = filepath.Join(dir, "clamd.sock")
-	text := strings.Join([]string{
-		"LocalSocket " + sock,
-		"DatabaseDirectory " + db,
-		"TemporaryDirectory " + dir,
-		"Foreground yes",
-		"LogFile " + filepath.Join(dir, "clamd.log"),
-		"PidFile " + filepath.Join(dir, "clamd.pid"),
-		"StreamMaxLength 64M",
-		"",
-	}, "\n")
-	confPath := filepath.Join(dir, "clamd.conf")
-	return confPath, sock, os.WriteFile(confPath, []byte(text), 0o600)
+	}}
 }
 
 // journeyPDF is a small, well-formed one-page PDF showing text, with

@@ -20,6 +20,7 @@ import (
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database/dbtest"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/files"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/files/filestest"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/problem"
 )
 
@@ -483,12 +484,12 @@ func TestLocalPutIsAtomic(t *testing.T) {
 // own: a clean file passes, an infected one is refused and never stored,
 // and with clamd gone uploads are refused as unscannable.
 func TestVirusScan(t *testing.T) {
-	clam := startClamd(t)
+	clam := filestest.StartClamd(t)
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
 		st := newLocal(t)
 		var logs syncBuffer
-		svc := files.New(db.Gorm, st, files.Config{ClamdAddr: clam.addr, Log: slog.New(slog.NewTextHandler(&logs, nil))})
+		svc := files.New(db.Gorm, st, files.Config{ClamdAddr: clam.Addr, Log: slog.New(slog.NewTextHandler(&logs, nil))})
 		clean := append(samplePDF("clean"), bytes.Repeat([]byte("% filler\n"), 200_000)...) // many chunks
 		f, err := svc.Save(ctx, "exchange/1", 0, "clean.pdf", bytes.NewReader(clean), 10<<20)
 		if err != nil {
@@ -501,7 +502,7 @@ func TestVirusScan(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The signature straddles two reads.
-		infected := samplePDF(string(eicar()))
+		infected := samplePDF(string(filestest.EICAR()))
 		_, err = svc.Save(ctx, "exchange/1", 0, "infected.pdf", iotest.HalfReader(bytes.NewReader(infected)), 10<<20)
 		wantProblem(t, err, problem.Invalid, "files.error.infected")
 		assertNothingStored(t, svc, st, "exchange/1")
@@ -510,10 +511,10 @@ func TestVirusScan(t *testing.T) {
 		}
 	})
 	t.Run("clamd away", func(t *testing.T) {
-		clam.proc.stop()
+		clam.Kill()
 		db := dbtest.SQLite(t)
 		st := newLocal(t)
-		svc := files.New(db.Gorm, st, files.Config{ClamdAddr: clam.addr})
+		svc := files.New(db.Gorm, st, files.Config{ClamdAddr: clam.Addr})
 		_, err := svc.Save(context.Background(), "exchange/1", 0, "clean.pdf", bytes.NewReader(samplePDF("")), 1<<20)
 		wantProblem(t, err, problem.Unavailable, "files.error.scan_unavailable")
 		assertNothingStored(t, svc, st, "exchange/1")
