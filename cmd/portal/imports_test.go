@@ -62,9 +62,8 @@ var packageLayers = []struct {
 	planned bool
 }{
 	// Commands.
-	{"cmd/...", command, false},             // portal, bookingbench, chatbench
-	{"cmd/uploadbench", command, false},     // uploads: memory and throughput
-	{"cmd/internal/people", command, false}, // the tools' simulated people
+	{"cmd/...", command, false},         // portal, bookingbench, chatbench
+	{"cmd/uploadbench", command, false}, // uploads: memory and throughput
 
 	// Features.
 	{"chat/...", feature, false},
