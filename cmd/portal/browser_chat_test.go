@@ -457,6 +457,8 @@ func browserChat(t *testing.T, exe, axeSource string, resPortal, advPortal *test
 			if want := []string{"Vuokravelka", "suomi", "Itä", "Tunnistettu asukas", "0 min", "Ota keskustelu"}; !slices.Equal(row, want) {
 				t.Errorf("queue row %q, want %q", row, want)
 			}
+			// A screen reader hears of it: the desk's polite live region.
+			adv.waitText("the arrival announced", `[data-chat-queue-live][aria-live="polite"]`, "Uusi keskustelu jonossa: Vuokravelka. Jonossa odottavia: 1.")
 			adv.expectClean("/chat/desk with a waiting chat")
 			adv.screenshot("desk-queue")
 			// The advisor has the row focused when an anonymous visitor

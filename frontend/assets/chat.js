@@ -508,6 +508,13 @@
     self.root = root;
     self.rows = root.querySelector("[data-chat-queue-rows]");
     self.conn = root.querySelector("[data-chat-queue-conn]");
+    // Arrivals are announced in a polite live region; what the page came
+    // with is known already.
+    self.live = root.querySelector("[data-chat-queue-live]");
+    self.known = {};
+    Array.prototype.forEach.call(self.rows.querySelectorAll("tr[data-conv]"), function (tr) {
+      self.known[tr.getAttribute("data-conv")] = true;
+    });
     self.csrf = root.getAttribute("data-csrf");
     self.url = root.getAttribute("data-queue-url");
     self.frames = 0; // queue frames seen, to drop a fetched queue that is older
@@ -596,6 +603,23 @@
     });
     var cannot = self.root.querySelector("[data-chat-cannot-accept]");
     if (cannot) { cannot.hidden = !!f.canAccept; }
+    self.announce();
+  };
+  // announce tells of the conversations that came into the queue since the
+  // last frame: the newest one's topic and how many wait now.
+  Queue.prototype.announce = function () {
+    var self = this;
+    var known = {};
+    var arrived = null;
+    self.items.forEach(function (x) {
+      var key = String(Number(x.it.conv));
+      known[key] = true;
+      if (!self.known[key]) { arrived = x.it; }
+    });
+    self.known = known;
+    if (arrived && self.live) {
+      self.live.textContent = t("queue-arrived", { topic: t("topic-" + arrived.topic) || arrived.topic, waiting: self.items.length });
+    }
   };
   // row builds an empty row of the table for a conversation, with its
   // accept button.
