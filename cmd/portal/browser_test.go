@@ -25,6 +25,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -167,6 +168,7 @@ type session struct {
 	t    *testing.T
 	ctx  context.Context
 	base *url.URL
+	tab  int64 // the tab's number in this test binary: its screenshots' prefix
 
 	mu    sync.Mutex
 	notes []note
@@ -180,6 +182,9 @@ type shot struct {
 	jpeg []byte
 }
 
+// tabs counts the tabs opened.
+var tabs atomic.Int64
+
 // keptShots is how many of its last checked pages a tab keeps.
 const keptShots = 6
 
@@ -192,7 +197,8 @@ func (s *session) keepShots() {
 	}
 	dir := s.t.ArtifactDir()
 	for i, sh := range s.shots {
-		file := filepath.Join(dir, fmt.Sprintf("%02d-%s.jpg", i+1, fileName(sh.name)))
+		// Several tabs of one test keep theirs in the same folder.
+		file := filepath.Join(dir, fmt.Sprintf("tab%d-%02d-%s.jpg", s.tab, i+1, fileName(sh.name)))
 		if err := os.WriteFile(file, sh.jpeg, 0o644); err != nil {
 			s.t.Logf("screenshot %s: %v", sh.name, err)
 			return
@@ -207,7 +213,7 @@ func newSession(t *testing.T, browser context.Context, base string) *session {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &session{t: t, base: u}
+	s := &session{t: t, base: u, tab: tabs.Add(1)}
 	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext(), chromedp.WithListener(s.observe))
 	t.Cleanup(cancel)
 	s.ctx = ctx
