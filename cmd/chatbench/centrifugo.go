@@ -328,6 +328,7 @@ func (s *cfSock) read() {
 	for {
 		_, data, err := s.conn.ReadMessage()
 		if err != nil {
+			s.closed.Store(true)
 			return
 		}
 		now := time.Now().UnixNano()

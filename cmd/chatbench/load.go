@@ -15,6 +15,7 @@ type roundResult struct {
 	rate                                    int
 	elapsed                                 float64 // seconds spent sending
 	sent, acks, delivered, dups, gaps, errs int64
+	closed                                  int             // sockets that ended during the run
 	lat, ackLat                             []time.Duration // sorted
 	byWindow                                [][]time.Duration
 	window                                  time.Duration
@@ -76,6 +77,9 @@ loop:
 		r.gaps += s.gaps
 		r.errs += s.errs
 		r.acks += s.acks
+		if s.closed.Load() {
+			r.closed++
+		}
 		r.lat = append(r.lat, s.lat...)
 		for i, at := range s.latAt {
 			if window <= 0 {
@@ -112,6 +116,9 @@ func (r *roundResult) print() {
 	expected := r.sent
 	fmt.Printf("offered %d msg/s for %.1f s: sent %d, acked %d, delivered %d/%d (%.3f %%), duplicates %d, gaps %d, error frames %d\n",
 		r.rate, r.elapsed, r.sent, r.acks, r.delivered, expected, 100*float64(r.delivered)/float64(max(expected, 1)), r.dups, r.gaps, r.errs)
+	if r.closed > 0 {
+		fmt.Printf("sockets that ended before the run closed them (dropped by the server or broken): %d\n", r.closed)
+	}
 	fmt.Printf("throughput %.0f msg/s delivered\n", float64(r.delivered)/r.elapsed)
 	fmt.Printf("latency end-to-end: p50 %s  p95 %s  p99 %s  max %s\n",
 		r.pct(0.50), r.pct(0.95), r.pct(0.99), r.pct(1))

@@ -448,6 +448,11 @@ type sock struct {
 	role      string
 	out       chan int64
 	delivered atomic.Int64
+	// closed is set when the reader saw the socket end before the run
+	// closed it: the server dropped it (a slow reader is disconnected with
+	// 1013) or the connection broke. What it would have received after that
+	// counts as not delivered, though a real client resumes from its seq.
+	closed atomic.Bool
 
 	mu     sync.Mutex
 	last   int64
@@ -531,6 +536,7 @@ func (s *sock) read() {
 	for {
 		_, data, err := s.conn.ReadMessage()
 		if err != nil {
+			s.closed.Store(true)
 			return
 		}
 		now := time.Now().UnixNano()
