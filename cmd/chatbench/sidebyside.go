@@ -18,9 +18,9 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strings"
 	"time"
 
+	"github.com/asumisneuvonta/asumisneuvonta-portal/cmd/internal/portalproc"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
 )
 
@@ -45,18 +45,6 @@ const (
 	portalName     = "portal"
 	centrifugoName = "centrifugo"
 )
-
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
-}
 
 func compare(ctx context.Context, o compareOpts) error {
 	if o.bin == "" {
@@ -84,7 +72,7 @@ func compare(ctx context.Context, o compareOpts) error {
 			case <-ctx.Done():
 				return ctx.Err()
 			}
-			cr := compareRound{server: name, round: i, loadBefore: loadAvg()}
+			cr := compareRound{server: name, round: i, loadBefore: portalproc.LoadAvg()}
 			fmt.Printf("\n== round %d: %s (load average before: %s)\n", i, name, cr.loadBefore)
 			var err error
 			if name == portalName {
@@ -95,7 +83,7 @@ func compare(ctx context.Context, o compareOpts) error {
 			if err != nil {
 				return fmt.Errorf("round %d, %s: %w", i, name, err)
 			}
-			cr.loadAfter = loadAvg()
+			cr.loadAfter = portalproc.LoadAvg()
 			cr.r.print()
 			fmt.Printf("server RSS: A %.1f MiB, B %.1f MiB; load average after: %s\n", mib(cr.rssA), mib(cr.rssB), cr.loadAfter)
 			rounds = append(rounds, cr)

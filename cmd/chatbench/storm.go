@@ -57,6 +57,7 @@ import (
 	"github.com/fasthttp/websocket"
 
 	"github.com/asumisneuvonta/asumisneuvonta-portal/chat"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/cmd/internal/portalproc"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
 )
 
@@ -150,8 +151,8 @@ func storm(ctx context.Context, dbURL, redisURL string, n int) error {
 	}
 	pgCPU0 := pgCPU(postmaster)
 	bCPU := startCPUMeter(b.cmd.Process.Pid)
-	self0 := selfCPU()
-	loadBefore := loadAvg()
+	self0 := portalproc.SelfCPU()
+	loadBefore := portalproc.LoadAvg()
 	time.Sleep(time.Second) // a second of the quiet before, for comparison
 
 	// The storm.
@@ -176,8 +177,8 @@ func storm(ctx context.Context, dbURL, redisURL string, n int) error {
 	pgSpent := pgCPU(postmaster) - pgCPU0
 	meter.stop(ctx)
 	bSpent := bCPU.stop()
-	selfSpent := selfCPU() - self0
-	loadAfter := loadAvg()
+	selfSpent := portalproc.SelfCPU() - self0
+	loadAfter := portalproc.LoadAvg()
 	st.storming.Store(false)
 
 	r := st.result(t0)
@@ -745,15 +746,6 @@ func pgCPU(postmaster int) time.Duration {
 	cutime, _ := strconv.ParseInt(f[13], 10, 64)
 	cstime, _ := strconv.ParseInt(f[14], 10, 64)
 	return processTreeCPU(postmaster) + time.Duration(cutime+cstime)*10*time.Millisecond // USER_HZ 100
-}
-
-// selfCPU is this process's CPU time so far.
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func rate(a, b dbSample, val func(dbSample) int64) float64 {

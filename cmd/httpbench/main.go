@@ -38,9 +38,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
-	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"regexp"
 	"runtime"
 	"slices"
@@ -52,6 +50,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
+
+	"github.com/asumisneuvonta/asumisneuvonta-portal/cmd/internal/portalproc"
 )
 
 func main() {
@@ -98,7 +98,7 @@ func run(ctx context.Context, cfg config) (err error) {
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, p.stop()) }()
+	defer func() { err = errors.Join(err, p.Stop()) }()
 
 	targets, err := prepare(ctx, p)
 	if err != nil {
@@ -110,7 +110,7 @@ func run(ctx context.Context, cfg config) (err error) {
 	}
 	defer func() { err = errors.Join(err, static.ShutdownWithTimeout(5*time.Second)) }()
 	fmt.Printf("portal pid %d at %s (%s), %d CPUs; %d connections per target, %v per target and round, %d rounds\n",
-		p.cmd.Process.Pid, p.base, p.dialect, runtime.NumCPU(), cfg.conns, cfg.duration, cfg.rounds)
+		p.Pid(), p.Base, p.dialect, runtime.NumCPU(), cfg.conns, cfg.duration, cfg.rounds)
 	for _, t := range targets {
 		fmt.Printf("  %-6s GET %s (%d bytes, %s)\n", t.name, t.path, len(t.body), t.note)
 	}
@@ -128,7 +128,7 @@ func run(ctx context.Context, cfg config) (err error) {
 	}
 	if cfg.warmup > 0 {
 		for _, t := range all {
-			if r := measure(ctx, t, cfg.conns, cfg.warmup, p.cmd.Process.Pid); r.ok == 0 {
+			if r := measure(ctx, t, cfg.conns, cfg.warmup, p.Pid()); r.ok == 0 {
 				return fmt.Errorf("warm-up of %s: no request answered 200 (%d errors, first: %s)", t.name, r.errors, r.firstErr)
 			}
 		}
@@ -141,8 +141,8 @@ func run(ctx context.Context, cfg config) (err error) {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			load := loadavg()
-			r := measure(ctx, t, cfg.conns, cfg.duration, p.cmd.Process.Pid)
+			load := portalproc.LoadAvg()
+			r := measure(ctx, t, cfg.conns, cfg.duration, p.Pid())
 			if ctx.Err() != nil {
 				return ctx.Err() // cut short: not a figure
 			}
@@ -174,11 +174,11 @@ func run(ctx context.Context, cfg config) (err error) {
 		verdict = "NOT met"
 	}
 	fmt.Printf("\nfront page / static handler: %.1f %% of the static rate (goal ≥ 50 %%: %s)\n", ratio, verdict)
-	fmt.Printf("load average after: %s\n", loadavg())
+	fmt.Printf("load average after: %s\n", portalproc.LoadAvg())
 	if n, err := p.logErrors(); err != nil {
 		return err
 	} else if n > 0 {
-		fmt.Printf("the portal logged %d error line(s): see %s (-keep keeps it)\n", n, p.logPath)
+		fmt.Printf("the portal logged %d error line(s): see %s (-keep keeps it)\n", n, p.LogPath)
 	}
 	return nil
 }
@@ -250,7 +250,7 @@ func measure(ctx context.Context, t *target, conns int, d time.Duration, portalP
 		firstErr string
 	}
 	parts := make([]part, conns)
-	cpu0, self0 := procCPU(portalPID), selfCPU()
+	cpu0, self0 := portalproc.ProcCPU(portalPID), portalproc.SelfCPU()
 	start := time.Now()
 	deadline := start.Add(d)
 	var wg sync.WaitGroup
@@ -296,10 +296,10 @@ func measure(ctx context.Context, t *target, conns int, d time.Duration, portalP
 	}
 	wg.Wait()
 	r := result{took: time.Since(start)}
-	if cpu1 := procCPU(portalPID); cpu1 >= cpu0 && cpu0 >= 0 {
+	if cpu1 := portalproc.ProcCPU(portalPID); cpu1 >= cpu0 && cpu0 >= 0 {
 		r.portalCPU = (cpu1 - cpu0).Seconds() / r.took.Seconds()
 	}
-	r.benchCPU = (selfCPU() - self0).Seconds() / r.took.Seconds()
+	r.benchCPU = (portalproc.SelfCPU() - self0).Seconds() / r.took.Seconds()
 	for _, p := range parts {
 		r.latencies = append(r.latencies, p.lat...)
 		r.errors += p.errors
@@ -313,133 +313,29 @@ func measure(ctx context.Context, t *target, conns int, d time.Duration, portalP
 }
 
 // portal is the portal process.
+// portal is the measured portal process and its database's dialect.
 type portal struct {
-	cmd     *exec.Cmd
-	base    string // http://127.0.0.1:port
-	addr    string
+	*portalproc.Portal
 	dialect string
-	logPath string
-	logFile *os.File
-	done    chan struct{}
 }
 
 func startPortal(ctx context.Context, cfg config, tmp string) (*portal, error) {
-	bin := cfg.bin
-	if bin == "" {
-		root, err := moduleRoot()
-		if err != nil {
-			return nil, err
-		}
-		bin = filepath.Join(tmp, "portal")
-		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/portal")
-		build.Dir, build.Stdout, build.Stderr = root, os.Stderr, os.Stderr
-		started := time.Now()
-		if err := build.Run(); err != nil {
-			return nil, fmt.Errorf("go build ./cmd/portal: %w", err)
-		}
-		fmt.Printf("built the portal in %v\n", time.Since(started).Round(100*time.Millisecond))
-	}
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	idp, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	data := filepath.Join(tmp, "data")
-	if err := os.Mkdir(data, 0o700); err != nil {
-		return nil, err
-	}
-	env := []string{}
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "PORTAL_") { // the bench decides the portal's configuration
-			env = append(env, kv)
-		}
-	}
-	env = append(env,
-		"PORTAL_ENV=development",
-		"PORTAL_LISTEN="+addr,
-		"PORTAL_PUBLIC_URL=http://"+addr,
-		"PORTAL_DATA_DIR="+data,
-		"PORTAL_DEV_IDP_LISTEN="+idp,
-		"PORTAL_METRICS_LISTEN=127.0.0.1:0",
-		"PORTAL_SINGLE_INSTANCE=true",
-	)
+	env := []string{"PORTAL_SINGLE_INSTANCE=true"}
 	dialect := "sqlite"
 	if cfg.db != "" {
 		env = append(env, "PORTAL_DATABASE_URL="+cfg.db)
 		dialect = strings.SplitN(cfg.db, ":", 2)[0]
 	}
-	p := &portal{base: "http://" + addr, addr: addr, dialect: dialect, logPath: filepath.Join(tmp, "portal.log"), done: make(chan struct{})}
-	if p.logFile, err = os.Create(p.logPath); err != nil {
+	pp, err := portalproc.Start(ctx, portalproc.Options{Bin: cfg.bin, Dir: tmp, Env: env})
+	if err != nil {
 		return nil, err
 	}
-	// Not CommandContext: stop sends SIGTERM first, so the portal shuts
-	// down cleanly; the parent-death signal kills it should this process
-	// die without running its deferred calls.
-	p.cmd = exec.Command(bin, "serve")
-	p.cmd.Env, p.cmd.Stdout, p.cmd.Stderr = env, io.Discard, p.logFile
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := p.cmd.Start(); err != nil {
-		return nil, errors.Join(err, p.logFile.Close())
-	}
-	go func() {
-		_ = p.cmd.Wait() // the exit status of a process we stop ourselves says nothing
-		close(p.done)
-	}()
-	deadline := time.Now().Add(90 * time.Second) // migrations and the demo data
-	for {
-		if ctx.Err() != nil {
-			return nil, errors.Join(ctx.Err(), p.stop())
-		}
-		select {
-		case <-p.done:
-			return nil, errors.Join(fmt.Errorf("the portal exited while starting; its log: %s", p.tail()), p.stop())
-		default:
-		}
-		if resp, err := http.Get(p.base + "/readyz"); err == nil {
-			_ = resp.Body.Close() // only the status matters
-			if resp.StatusCode == http.StatusOK {
-				return p, nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return nil, errors.Join(errors.New("the portal did not become ready in 90 s"), p.stop())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// stop ends the portal: SIGTERM, then SIGKILL after 10 s. Only this
-// process, by its id.
-func (p *portal) stop() error {
-	select {
-	case <-p.done:
-	default:
-		_ = p.cmd.Process.Signal(syscall.SIGTERM) // it may just have exited
-		select {
-		case <-p.done:
-		case <-time.After(10 * time.Second):
-			_ = p.cmd.Process.Kill() // it would not stop
-			<-p.done
-		}
-	}
-	return p.logFile.Close()
-}
-
-// tail returns the end of the portal's log.
-func (p *portal) tail() string {
-	b, _ := os.ReadFile(p.logPath) // best effort, for an error message
-	if len(b) > 2000 {
-		b = b[len(b)-2000:]
-	}
-	return string(b)
+	return &portal{Portal: pp, dialect: dialect}, nil
 }
 
 // logErrors counts the log's lines at level ERROR.
 func (p *portal) logErrors() (int, error) {
-	b, err := os.ReadFile(p.logPath)
+	b, err := os.ReadFile(p.LogPath)
 	if err != nil {
 		return 0, err
 	}
@@ -487,11 +383,11 @@ func prepare(ctx context.Context, p *portal) ([]*target, error) {
 	}
 
 	// The front page, as a first visit: no cookies sent.
-	resp, body, err := get(&http.Client{Timeout: 15 * time.Second}, p.base+"/")
+	resp, body, err := get(&http.Client{Timeout: 15 * time.Second}, p.Base+"/")
 	if err != nil {
 		return nil, err
 	}
-	front := &target{name: "front", addr: p.addr, path: "/", body: body, contentType: resp.Header.Get("Content-Type"),
+	front := &target{name: "front", addr: p.Addr, path: "/", body: body, contentType: resp.Header.Get("Content-Type"),
 		note: "anonymous, no cookies"}
 	if n := len(resp.Header.Values("Set-Cookie")); n > 0 {
 		front.note += fmt.Sprintf("; it sets %d cookie(s), which the load does not send back", n)
@@ -500,7 +396,7 @@ func prepare(ctx context.Context, p *portal) ([]*target, error) {
 	// Log in as a browser: /my sends to /login, the provider's picker; the
 	// picker's form, with its own CSRF token, chooses the resident; the
 	// callback sets the session cookie and returns to /my.
-	resp, body, err = get(browser, p.base+"/my")
+	resp, body, err = get(browser, p.Base+"/my")
 	if err != nil {
 		return nil, fmt.Errorf("opening the login picker: %w", err)
 	}
@@ -531,7 +427,7 @@ func prepare(ctx context.Context, p *portal) ([]*target, error) {
 	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/my" {
 		return nil, fmt.Errorf("the login ended with %d at %s, not at /my", resp.StatusCode, resp.Request.URL)
 	}
-	baseURL, err := url.Parse(p.base)
+	baseURL, err := url.Parse(p.Base)
 	if err != nil {
 		return nil, err
 	}
@@ -540,13 +436,13 @@ func prepare(ctx context.Context, p *portal) ([]*target, error) {
 		cookies = append(cookies, c.Name+"="+c.Value)
 	}
 	cookie := strings.Join(cookies, "; ")
-	my := &target{name: "my", addr: p.addr, path: "/my", cookie: cookie, body: body,
+	my := &target{name: "my", addr: p.Addr, path: "/my", cookie: cookie, body: body,
 		note: "logged in as " + resident + ", the session cookie sent"}
 
 	// The free-slot list: the booking page proposes the region of Aino's
 	// postal code; search it for the first meeting type it offers, in
 	// the current week, then the next.
-	_, body, err = get(browser, p.base+"/booking")
+	_, body, err = get(browser, p.Base+"/booking")
 	if err != nil {
 		return nil, err
 	}
@@ -559,12 +455,12 @@ search:
 	for _, week := range []string{"0", "1"} {
 		for _, typ := range []string{"video", "phone", "home", "office"} {
 			q := url.Values{"topic": {"rent_debt"}, "type": {typ}, "region": {string(m[1])}, "week": {week}}
-			resp, body, err := get(browser, p.base+"/booking?"+q.Encode())
+			resp, body, err := get(browser, p.Base+"/booking?"+q.Encode())
 			if err != nil && resp == nil {
 				return nil, err
 			}
 			if n := len(slotField.FindAll(body, -1)); err == nil && n > 0 {
-				slots = &target{name: "slots", addr: p.addr, path: "/booking?" + q.Encode(), cookie: cookie, body: body,
+				slots = &target{name: "slots", addr: p.Addr, path: "/booking?" + q.Encode(), cookie: cookie, body: body,
 					note: fmt.Sprintf("as %s, %d free times listed", resident, n)}
 				break search
 			}
@@ -599,75 +495,4 @@ func startStatic(body []byte, contentType string) (*staticServer, error) {
 		}
 	}()
 	return &staticServer{App: app, addr: ln.Addr().String()}, nil
-}
-
-// freeAddr returns a loopback address with a port free a moment ago.
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	addr := ln.Addr().String()
-	return addr, ln.Close()
-}
-
-// moduleRoot is the folder of the go.mod of the working directory.
-func moduleRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		return "", errors.New("run httpbench inside the portal's repository, or pass -portal")
-	}
-	return filepath.Dir(mod), nil
-}
-
-// loadavg returns the first three fields of /proc/loadavg.
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
-}
-
-// procCPU returns the user and system CPU time of process pid so far, or
-// -1 when it cannot be read.
-func procCPU(pid int) time.Duration {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return -1
-	}
-	// The command name may hold spaces; the fields after it are fixed.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return -1
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 13 {
-		return -1
-	}
-	utime, err1 := strconv.ParseInt(f[11], 10, 64)
-	stime, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return -1
-	}
-	const ticks = 100 // USER_HZ on Linux
-	return time.Duration(utime+stime) * time.Second / ticks
-}
-
-// selfCPU returns this process's user and system CPU time so far.
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return -1
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

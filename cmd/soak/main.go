@@ -56,13 +56,10 @@ import (
 	"io"
 	mrand "math/rand/v2"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -76,6 +73,7 @@ import (
 
 	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/cmd/internal/people"
+	"github.com/asumisneuvonta/asumisneuvonta-portal/cmd/internal/portalproc"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
 )
 
@@ -144,21 +142,21 @@ func run(ctx context.Context, c config) (err error) {
 	stopped := false
 	defer func() {
 		if !stopped {
-			p.stop()
+			_ = p.Stop()
 		}
 	}()
 	w, err := seed(ctx, schemaURL, c)
 	if err != nil {
 		return err
 	}
-	w.base = p.base
+	w.base = p.Base
 	w.http = &http.Client{
 		Timeout:       15 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		Transport:     &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second},
 	}
 	fmt.Printf("portal pid %d at %s, schema %s, redis %s, chat prefix %s; %d chats, %d bookers, %d messengers, for %s\n",
-		p.cmd.Process.Pid, p.base, schemaOf(schemaURL), c.redis, prefix, c.chats, c.bookers, c.messengers, c.duration)
+		p.Pid(), p.Base, schemaOf(schemaURL), c.redis, prefix, c.chats, c.bookers, c.messengers, c.duration)
 
 	var samples []sample
 	take := func(label string) {
@@ -221,7 +219,7 @@ func run(ctx context.Context, c config) (err error) {
 	time.Sleep(15 * time.Second)
 	take("quiet")
 
-	p.stop()
+	_ = p.Stop()
 	stopped = true
 	logCheck, err := p.checkLog()
 	if err != nil {
@@ -285,121 +283,23 @@ func deleteKeys(redisURL, prefix string) {
 }
 
 // portal is the portal process.
-type portal struct {
-	cmd           *exec.Cmd
-	base, metrics string
-	logPath       string
-	logFile       *os.File
-	done          chan struct{}
-	stopOnce      sync.Once
-	startedAt     time.Time
-}
+// portal is the soaked portal process.
+type portal struct{ *portalproc.Portal }
 
 func startPortal(ctx context.Context, c config, tmp, dsn, prefix string) (*portal, error) {
-	bin := c.bin
-	if bin == "" {
-		bin = filepath.Join(tmp, "portal")
-		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/portal")
-		build.Dir, build.Stdout, build.Stderr = moduleRoot(), os.Stderr, os.Stderr
-		began := time.Now()
-		if err := build.Run(); err != nil {
-			return nil, fmt.Errorf("go build ./cmd/portal: %w", err)
-		}
-		fmt.Printf("built the portal in %v\n", time.Since(began).Round(100*time.Millisecond))
-	}
-	addr, idp, metrics := freeAddr(), freeAddr(), freeAddr()
-	data := filepath.Join(tmp, "data")
-	if err := os.Mkdir(data, 0o700); err != nil {
-		return nil, err
-	}
-	env := []string{}
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "PORTAL_") { // the soak decides the portal's configuration
-			env = append(env, kv)
-		}
-	}
-	env = append(env,
-		"PORTAL_ENV=development",
-		"PORTAL_LISTEN="+addr,
-		"PORTAL_PUBLIC_URL=http://"+addr,
-		"PORTAL_DATA_DIR="+data,
-		"PORTAL_DEV_IDP_LISTEN="+idp,
-		"PORTAL_METRICS_LISTEN="+metrics,
-		"PORTAL_DATABASE_URL="+dsn,
-		"PORTAL_REDIS_URL="+c.redis,
-		"PORTAL_CHAT_REDIS_PREFIX="+prefix,
-		"PORTAL_SECRET_KEY="+randHex(32),
+	pp, err := portalproc.Start(ctx, portalproc.Options{Bin: c.bin, Dir: tmp, Env: []string{
+		"PORTAL_DATABASE_URL=" + dsn,
+		"PORTAL_REDIS_URL=" + c.redis,
+		"PORTAL_CHAT_REDIS_PREFIX=" + prefix,
+		"PORTAL_SECRET_KEY=" + randHex(32),
 		"PORTAL_CHAT_HOURS=Mon-Sun 00:00-24:00", // whenever the soak runs
 		"PORTAL_FORM_RATE_LIMIT=100000",         // every simulated person comes from 127.0.0.1
 		"PORTAL_LOGIN_RATE_LIMIT=100000",
-	)
-	p := &portal{base: "http://" + addr, metrics: "http://" + metrics + "/metrics", logPath: filepath.Join(tmp, "portal.log"), done: make(chan struct{})}
-	var err error
-	if p.logFile, err = os.Create(p.logPath); err != nil {
+	}})
+	if err != nil {
 		return nil, err
 	}
-	p.cmd = exec.Command(bin, "serve")
-	p.cmd.Env, p.cmd.Stdout, p.cmd.Stderr = env, p.logFile, p.logFile
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // should this process die first
-	if err := p.cmd.Start(); err != nil {
-		_ = p.logFile.Close()
-		return nil, err
-	}
-	p.startedAt = time.Now()
-	go func() {
-		_ = p.cmd.Wait() // the exit status of a process we stop says nothing
-		close(p.done)
-	}()
-	deadline := time.Now().Add(2 * time.Minute) // migrations and the demo data
-	for {
-		select {
-		case <-p.done:
-			p.stop()
-			return nil, fmt.Errorf("the portal exited while starting: %s", p.tail())
-		case <-ctx.Done():
-			p.stop()
-			return nil, ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-		if resp, err := http.Get(p.base + "/readyz"); err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				fmt.Printf("the portal was ready after %v\n", time.Since(p.startedAt).Round(100*time.Millisecond))
-				return p, nil
-			}
-		}
-		if time.Now().After(deadline) {
-			p.stop()
-			return nil, errors.New("the portal did not become ready in 2 minutes")
-		}
-	}
-}
-
-// stop ends the portal: SIGTERM, SIGKILL after 30 s. Only this process,
-// by its id.
-func (p *portal) stop() {
-	p.stopOnce.Do(func() {
-		select {
-		case <-p.done:
-		default:
-			_ = p.cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-p.done:
-			case <-time.After(30 * time.Second):
-				_ = p.cmd.Process.Kill()
-				<-p.done
-			}
-		}
-		_ = p.logFile.Close()
-	})
-}
-
-func (p *portal) tail() string {
-	b, _ := os.ReadFile(p.logPath)
-	if len(b) > 3000 {
-		b = b[len(b)-3000:]
-	}
-	return string(b)
+	return &portal{pp}, nil
 }
 
 type logCheck struct {
@@ -412,7 +312,7 @@ var stackLine = regexp.MustCompile(`^goroutine \d+ \[`)
 // checkLog reads the portal's log for lines at level ERROR and panics.
 func (p *portal) checkLog() (logCheck, error) {
 	var lc logCheck
-	f, err := os.Open(p.logPath)
+	f, err := os.Open(p.LogPath)
 	if err != nil {
 		return lc, err
 	}
@@ -463,11 +363,11 @@ func (s sample) row() string {
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
 
 func (p *portal) sample(label string, w *world) sample {
-	s := sample{label: label, load: loadavg(), rss: rss(p.cmd.Process.Pid), fds: openFDs(p.cmd.Process.Pid)}
+	s := sample{label: label, load: portalproc.LoadAvg(), rss: rss(p.Pid()), fds: openFDs(p.Pid())}
 	if !w.began.IsZero() {
 		s.at = time.Since(w.began)
 	}
-	m := scrape(p.metrics)
+	m := scrape(p.Metrics)
 	s.goroutines, s.heap = int(m["go_goroutines"]), int64(m["go_memstats_heap_inuse_bytes"])
 	s.chats, s.sent, s.booked, s.threads = w.chats.Load(), w.chatMsgs.Load(), w.booked.Load(), w.secure.Load()
 	s.failures = w.failures.Load()
@@ -1062,38 +962,4 @@ func randHex(n int) string {
 		panic(err)
 	}
 	return hex.EncodeToString(b)
-}
-
-func freeAddr() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
-}
-
-// moduleRoot is the folder of the go.mod of the working directory.
-func moduleRoot() string {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "."
-	}
-	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		return "."
-	}
-	return filepath.Dir(mod)
 }
