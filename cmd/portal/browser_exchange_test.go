@@ -57,25 +57,9 @@ func TestBrowserExchange(t *testing.T) {
 		t.Errorf("the address was lost: %q", got)
 	}
 	aino.check("step home with errors")
-	aino.typeText("postal_code", "00940")
-	aino.step("landlord", chromedp.Click(`label[for="landlord-city"]`))
-	aino.typeText("rooms", "2")
-	aino.typeText("area", "48")
-	aino.typeText("rent", "812,40")
-	aino.submit("home", next, http.StatusOK)
-
-	aino.check("step household")
-	aino.typeText("adults", "1")
-	aino.typeText("children_ages", "4, 9")
-	aino.step("needs", chromedp.Click(`label[for="needs-ground_floor"]`))
-	aino.submit("household", next, http.StatusOK)
-
-	aino.check("step reasons")
-	aino.step("reason crisis", chromedp.Click(`label[for="reasons-crisis"]`))
-	aino.step("crisis kind", chromedp.Click(`label[for="crisis-violence"]`))
-	aino.typeText("explain_crisis", "Entinen puoliso tietää osoitteen.")
-	// Leave now; the answers so far are kept.
-	aino.submit("save and continue later", chromedp.Click(button("//main", "Tallenna ja jatka myöhemmin")), http.StatusOK)
+	// The rest of the home step, household and reasons; then she leaves,
+	// and the answers so far are kept.
+	fillExchangeToLater(aino, aino.check)
 	if !aino.onPortal("/my") {
 		t.Fatalf("later led to %s", aino.location())
 	}
@@ -174,4 +158,30 @@ func TestBrowserExchange(t *testing.T) {
 			t.Errorf("status mail says more than that the status changed: %q", m.BodyText)
 		}
 	}
+}
+
+// fillExchangeToLater fills in the exchange application as Aino from the
+// home step's postal code (the address typed already) through the
+// household and reasons steps, a crisis among the reasons, checking each
+// new step's page with check, and leaves with "save and continue later".
+func fillExchangeToLater(aino *bookingTab, check func(where string)) {
+	next := chromedp.Click(button("//main", "Tallenna ja jatka"))
+	aino.typeText("postal_code", "00940")
+	aino.step("landlord", chromedp.Click(`label[for="landlord-city"]`))
+	aino.typeText("rooms", "2")
+	aino.typeText("area", "48")
+	aino.typeText("rent", "812,40")
+	aino.submit("home", next, http.StatusOK)
+
+	check("step household")
+	aino.typeText("adults", "1")
+	aino.typeText("children_ages", "4, 9")
+	aino.step("needs", chromedp.Click(`label[for="needs-ground_floor"]`))
+	aino.submit("household", next, http.StatusOK)
+
+	check("step reasons")
+	aino.step("reason crisis", chromedp.Click(`label[for="reasons-crisis"]`))
+	aino.step("crisis kind", chromedp.Click(`label[for="crisis-violence"]`))
+	aino.typeText("explain_crisis", "Entinen puoliso tietää osoitteen.")
+	aino.submit("save and continue later", chromedp.Click(button("//main", "Tallenna ja jatka myöhemmin")), http.StatusOK)
 }
