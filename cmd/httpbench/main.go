@@ -312,7 +312,6 @@ func measure(ctx context.Context, t *target, conns int, d time.Duration, portalP
 	return r
 }
 
-// portal is the portal process.
 // portal is the measured portal process and its database's dialect.
 type portal struct {
 	*portalproc.Portal

@@ -139,12 +139,7 @@ func run(ctx context.Context, c config) (err error) {
 	if err != nil {
 		return err
 	}
-	stopped := false
-	defer func() {
-		if !stopped {
-			_ = p.Stop()
-		}
-	}()
+	defer func() { _ = p.Stop() }() // the normal end stops it earlier; Stop is once
 	w, err := seed(ctx, schemaURL, c)
 	if err != nil {
 		return err
@@ -220,7 +215,6 @@ func run(ctx context.Context, c config) (err error) {
 	take("quiet")
 
 	_ = p.Stop()
-	stopped = true
 	logCheck, err := p.checkLog()
 	if err != nil {
 		return err
@@ -282,7 +276,6 @@ func deleteKeys(redisURL, prefix string) {
 	}
 }
 
-// portal is the portal process.
 // portal is the soaked portal process.
 type portal struct{ *portalproc.Portal }
 

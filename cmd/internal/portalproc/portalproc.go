@@ -115,6 +115,7 @@ func Start(ctx context.Context, o Options) (*Portal, error) {
 		return nil, errors.Join(err, p.log.Close())
 	}
 	started := time.Now()
+	probe := &http.Client{Timeout: 2 * time.Second} // a hung answer is asked again, within readyWithin
 	go func() {
 		_ = p.Cmd.Wait() // the exit status of a process we stop ourselves says nothing
 		close(p.done)
@@ -127,7 +128,7 @@ func Start(ctx context.Context, o Options) (*Portal, error) {
 			return nil, errors.Join(ctx.Err(), p.Stop())
 		case <-time.After(100 * time.Millisecond):
 		}
-		if resp, err := http.Get(p.Base + "/readyz"); err == nil {
+		if resp, err := probe.Get(p.Base + "/readyz"); err == nil {
 			_ = resp.Body.Close() // only the status matters
 			if resp.StatusCode == http.StatusOK {
 				fmt.Printf("the portal was ready after %v\n", time.Since(started).Round(100*time.Millisecond))
