@@ -471,9 +471,13 @@ func (f *faultWorld) checkStored() {
 	}
 	var stored, withoutFile int
 	for _, u := range f.uploaders {
-		u.ids.Range(func(id, _ any) bool {
+		u.threads.Range(func(id, _ any) bool {
 			stored++
-			if q(`SELECT count(*) FROM files WHERE owner = $1`, "messages/"+id.(string)) != 1 {
+			// The answer names the thread; its one message owns the file.
+			// The two ids part ways once a transaction that stored a
+			// thread fails before its message (PostgreSQL restarting).
+			if q(`SELECT count(*) FROM files f JOIN messages m ON f.owner = 'messages/' || m.id
+				WHERE m.thread_id = $1`, id.(int64)) != 1 {
 				withoutFile++
 			}
 			return true

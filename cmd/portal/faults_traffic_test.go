@@ -494,7 +494,7 @@ type uploader struct {
 
 	stored, refused, unclear atomic.Int64
 	lastOK                   atomic.Int64
-	ids                      sync.Map // message ids answered as stored
+	threads                  sync.Map // ids of the threads answered as stored
 }
 
 func (u *uploader) run(ctx context.Context, calm *atomic.Bool) {
@@ -514,9 +514,10 @@ func (u *uploader) once(ctx context.Context) {
 	_, _ = fw.Write(u.pdf)
 	_ = mw.Close()
 	st, loc, page, err := u.web.do(ctx, u.first, u.who, http.MethodPost, "/messages", b.Bytes(), mw.FormDataContentType())
-	if err == nil && st == http.StatusSeeOther && strings.HasPrefix(loc, "/messages/") {
+	thread, perr := strconv.ParseInt(strings.TrimPrefix(loc, "/messages/"), 10, 64)
+	if err == nil && st == http.StatusSeeOther && strings.HasPrefix(loc, "/messages/") && perr == nil {
 		u.stored.Add(1)
-		u.ids.Store(strings.TrimPrefix(loc, "/messages/"), true)
+		u.threads.Store(thread, true)
 		u.lastOK.Store(time.Now().UnixNano())
 		return
 	}
