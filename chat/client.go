@@ -85,9 +85,11 @@ type client struct {
 }
 
 // convState is how far a socket has been sent a conversation. Messages go
-// out strictly in sequence: one that does not follow last makes the client
-// read the gap from the database (fill), and while it does, live messages
-// only raise want.
+// out strictly in sequence: one that does not follow last is held while
+// the socket waits for the gap to close, and then reads the gap, and only
+// the gap, from the database (fill). While it does, live messages are held
+// too, so that a socket that fell behind catches up from pub/sub once the
+// gap is read instead of reading everything after it.
 type convState struct {
 	conv       int64
 	last, want int64
@@ -253,6 +255,9 @@ func (c *client) deliverMessage(conv, seq int64, frame []byte) {
 	}
 	if st.fetching {
 		st.want = max(st.want, seq)
+		if len(st.held) < maxHeld {
+			st.hold(seq, frame)
+		}
 		return
 	}
 	if seq == st.last+1 {
@@ -274,10 +279,7 @@ func (c *client) deliverMessage(conv, seq int64, frame []byte) {
 		return
 	}
 	if len(st.held) < maxHeld {
-		if st.held == nil {
-			st.held = map[int64][]byte{}
-		}
-		st.held[seq] = frame
+		st.hold(seq, frame)
 		st.want = max(st.want, seq)
 		if st.gapTimer == nil {
 			st.gapTimer = time.AfterFunc(gapWait, func() { c.gapTimeout(conv) })
@@ -312,8 +314,7 @@ func (c *client) hint(conv, seq int64) {
 
 func (c *client) hintLocked(conv int64, st *convState, seq int64) {
 	st.want = max(st.want, seq)
-	// The database has whatever was held; fill sends it in order.
-	st.held = nil
+	// What is held stays: fill reads up to it and sends it from here.
 	if st.gapTimer != nil {
 		st.gapTimer.Stop()
 		st.gapTimer = nil
@@ -329,7 +330,9 @@ const fillPage = 200
 
 // fill reads the messages a socket has not been sent from the database and
 // sends them in order, waiting for room in the buffer rather than giving
-// up: a resume after a long absence is not a slow client.
+// up: a resume after a long absence is not a slow client. It reads up to
+// the first held message only and sends the held ones from memory, so a
+// socket behind by a moment costs one small read, not one per message.
 func (c *client) fill(conv int64) {
 	for {
 		c.mu.Lock()
@@ -338,27 +341,36 @@ func (c *client) fill(conv int64) {
 			c.mu.Unlock()
 			return
 		}
-		from := st.last
+		from, limit := st.last, int64(fillPage)
+		if next, ok := st.firstHeld(); ok {
+			limit = min(limit, next-from-1)
+		}
 		c.mu.Unlock()
 
-		ctx, cancel := context.WithTimeout(c.hub.ctx, 10*time.Second)
-		msgs, err := c.hub.store.After(ctx, conv, from, fillPage)
-		cancel()
-		if err != nil {
-			c.hub.log.Warn("chat: read missed messages", "conversation", conv, "err", err)
-			c.close(closeTryAgain, reasonSlow) // the client resumes after a moment
-			return
-		}
 		sent := from
-		for i := range msgs {
-			if msgs[i].Seq != sent+1 {
-				break
-			}
-			if !c.enqueueWait(encodeMessage(&msgs[i])) {
+		if limit > 0 {
+			ctx, cancel := context.WithTimeout(c.hub.ctx, 10*time.Second)
+			msgs, err := c.hub.store.After(ctx, conv, from, int(limit))
+			cancel()
+			if err != nil {
+				c.hub.log.Warn("chat: read missed messages", "conversation", conv, "err", err)
+				c.close(closeTryAgain, reasonSlow) // the client resumes after a moment
 				return
 			}
-			sent = msgs[i].Seq
+			for i := range msgs {
+				if msgs[i].Seq != sent+1 {
+					break
+				}
+				if !c.enqueueWait(encodeMessage(&msgs[i])) {
+					return
+				}
+				sent = msgs[i].Seq
+			}
 		}
+
+		// The held messages that now follow on go out from memory. Only
+		// fill sends while fetching is set, so taking them out of held
+		// before they are sent cannot let another send overtake them.
 		c.mu.Lock()
 		st = c.convs.get(conv)
 		if st == nil {
@@ -366,12 +378,71 @@ func (c *client) fill(conv int64) {
 			return
 		}
 		st.last = max(st.last, sent)
-		if st.last >= st.want || len(msgs) == 0 {
+		frames := st.takeFollowing()
+		c.mu.Unlock()
+		for _, f := range frames {
+			if !c.enqueueWait(f) {
+				return
+			}
+		}
+
+		c.mu.Lock()
+		st = c.convs.get(conv)
+		if st == nil {
+			c.mu.Unlock()
+			return
+		}
+		st.last = max(st.last, sent+int64(len(frames)))
+		progress := st.last > from
+		if st.last >= st.want || !progress {
 			st.fetching = false
+			if len(st.held) > 0 && st.gapTimer == nil {
+				// Not in the database yet as this read saw it: wait again.
+				st.gapTimer = time.AfterFunc(gapWait, func() { c.gapTimeout(conv) })
+			}
 			c.mu.Unlock()
 			return
 		}
 		c.mu.Unlock()
+	}
+}
+
+// hold keeps a message that arrived ahead of a gap.
+func (st *convState) hold(seq int64, frame []byte) {
+	if st.held == nil {
+		st.held = map[int64][]byte{}
+	}
+	st.held[seq] = frame
+}
+
+// firstHeld is the lowest seq held after last.
+func (st *convState) firstHeld() (int64, bool) {
+	first, ok := int64(0), false
+	for seq := range st.held {
+		if seq > st.last && (!ok || seq < first) {
+			first, ok = seq, true
+		}
+	}
+	return first, ok
+}
+
+// takeFollowing drops what is held at or before last and takes out the
+// held messages that follow last without a gap, in order; the caller sends
+// them and moves last past them.
+func (st *convState) takeFollowing() [][]byte {
+	for seq := range st.held {
+		if seq <= st.last {
+			delete(st.held, seq)
+		}
+	}
+	var out [][]byte
+	for next := st.last + 1; ; next++ {
+		f, ok := st.held[next]
+		if !ok {
+			return out
+		}
+		delete(st.held, next)
+		out = append(out, f)
 	}
 }
 
