@@ -379,6 +379,7 @@ func (c *client) fill(conv int64) {
 		}
 		st.last = max(st.last, sent)
 		frames := st.takeFollowing()
+		top := st.last + int64(len(frames))
 		c.mu.Unlock()
 		for _, f := range frames {
 			if !c.enqueueWait(f) {
@@ -392,7 +393,7 @@ func (c *client) fill(conv int64) {
 			c.mu.Unlock()
 			return
 		}
-		st.last = max(st.last, sent+int64(len(frames)))
+		st.last = max(st.last, top)
 		progress := st.last > from
 		if st.last >= st.want || !progress {
 			st.fetching = false
