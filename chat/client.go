@@ -335,9 +335,11 @@ const fillPage = 200
 // socket behind by a moment costs one small read, not one per message.
 func (c *client) fill(conv int64) {
 	for {
-		c.mu.Lock()
-		st := c.convs.get(conv)
-		if st == nil || c.closing() {
+		st := c.lockConv(conv)
+		if st == nil {
+			return
+		}
+		if c.closing() {
 			c.mu.Unlock()
 			return
 		}
@@ -347,34 +349,15 @@ func (c *client) fill(conv int64) {
 		}
 		c.mu.Unlock()
 
-		sent := from
-		if limit > 0 {
-			ctx, cancel := context.WithTimeout(c.hub.ctx, 10*time.Second)
-			msgs, err := c.hub.store.After(ctx, conv, from, int(limit))
-			cancel()
-			if err != nil {
-				c.hub.log.Warn("chat: read missed messages", "conversation", conv, "err", err)
-				c.close(closeTryAgain, reasonSlow) // the client resumes after a moment
-				return
-			}
-			for i := range msgs {
-				if msgs[i].Seq != sent+1 {
-					break
-				}
-				if !c.enqueueWait(encodeMessage(&msgs[i])) {
-					return
-				}
-				sent = msgs[i].Seq
-			}
+		sent, ok := c.sendStored(conv, from, limit)
+		if !ok {
+			return
 		}
 
 		// The held messages that now follow on go out from memory. Only
 		// fill sends while fetching is set, so taking them out of held
 		// before they are sent cannot let another send overtake them.
-		c.mu.Lock()
-		st = c.convs.get(conv)
-		if st == nil {
-			c.mu.Unlock()
+		if st = c.lockConv(conv); st == nil {
 			return
 		}
 		st.last = max(st.last, sent)
@@ -387,15 +370,11 @@ func (c *client) fill(conv int64) {
 			}
 		}
 
-		c.mu.Lock()
-		st = c.convs.get(conv)
-		if st == nil {
-			c.mu.Unlock()
+		if st = c.lockConv(conv); st == nil {
 			return
 		}
 		st.last = max(st.last, top)
-		progress := st.last > from
-		if st.last >= st.want || !progress {
+		if st.last >= st.want || st.last == from { // done, or no progress
 			st.fetching = false
 			if len(st.held) > 0 && st.gapTimer == nil {
 				// Not in the database yet as this read saw it: wait again.
@@ -406,6 +385,45 @@ func (c *client) fill(conv int64) {
 		}
 		c.mu.Unlock()
 	}
+}
+
+// lockConv locks c.mu and returns the socket's state of conv; when the
+// socket has left conv it returns nil with c.mu unlocked.
+func (c *client) lockConv(conv int64) *convState {
+	c.mu.Lock()
+	st := c.convs.get(conv)
+	if st == nil {
+		c.mu.Unlock()
+	}
+	return st
+}
+
+// sendStored sends up to limit stored messages of conv after from, in
+// order, and returns the last seq sent; ok is false when the socket is
+// closing (or was closed because the database could not be read).
+func (c *client) sendStored(conv, from, limit int64) (sent int64, ok bool) {
+	sent = from
+	if limit <= 0 {
+		return sent, true
+	}
+	ctx, cancel := context.WithTimeout(c.hub.ctx, 10*time.Second)
+	msgs, err := c.hub.store.After(ctx, conv, from, int(limit))
+	cancel()
+	if err != nil {
+		c.hub.log.Warn("chat: read missed messages", "conversation", conv, "err", err)
+		c.close(closeTryAgain, reasonSlow) // the client resumes after a moment
+		return sent, false
+	}
+	for i := range msgs {
+		if msgs[i].Seq != sent+1 {
+			break
+		}
+		if !c.enqueueWait(encodeMessage(&msgs[i])) {
+			return sent, false
+		}
+		sent = msgs[i].Seq
+	}
+	return sent, true
 }
 
 // hold keeps a message that arrived ahead of a gap.
