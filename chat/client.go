@@ -134,10 +134,6 @@ func (s convSet) ids() []int64 {
 	return out
 }
 
-// gapWait is how long a socket waits for a missing message to arrive by
-// pub/sub before reading it from the database.
-const gapWait = 50 * time.Millisecond
-
 // maxHeld bounds the messages held ahead of a gap.
 const maxHeld = 64
 
@@ -282,7 +278,7 @@ func (c *client) deliverMessage(conv, seq int64, frame []byte) {
 		st.hold(seq, frame)
 		st.want = max(st.want, seq)
 		if st.gapTimer == nil {
-			st.gapTimer = time.AfterFunc(gapWait, func() { c.gapTimeout(conv) })
+			st.gapTimer = time.AfterFunc(c.hub.transit.gapWait(), func() { c.gapTimeout(conv) })
 		}
 		return
 	}
@@ -378,7 +374,7 @@ func (c *client) fill(conv int64) {
 			st.fetching = false
 			if len(st.held) > 0 && st.gapTimer == nil {
 				// Not in the database yet as this read saw it: wait again.
-				st.gapTimer = time.AfterFunc(gapWait, func() { c.gapTimeout(conv) })
+				st.gapTimer = time.AfterFunc(c.hub.transit.gapWait(), func() { c.gapTimeout(conv) })
 			}
 			c.mu.Unlock()
 			return

@@ -50,7 +50,7 @@ func TestGapIsReadAloneAndHeldMessagesFollow(t *testing.T) {
 		in.svc.hub.mu.RUnlock()
 
 		// 2 and 9 never come by pub/sub; 3–8 wait for 2. The database is
-		// read for 2 alone once gapWait has passed. 10–21 come while it
+		// read for 2 alone once the gap wait has passed. 10–21 come while it
 		// is read or after; 9 is read alone in its turn.
 		for seq := int64(3); seq <= 8; seq++ {
 			c.deliverMessage(cv.ID, seq, held[seq])
@@ -58,7 +58,7 @@ func TestGapIsReadAloneAndHeldMessagesFollow(t *testing.T) {
 		go func() {
 			for seq := int64(10); seq <= 21; seq++ {
 				c.deliverMessage(cv.ID, seq, held[seq])
-				time.Sleep(gapWait / 10)
+				time.Sleep(minGapWait / 10)
 			}
 		}()
 
@@ -78,7 +78,7 @@ func TestGapIsReadAloneAndHeldMessagesFollow(t *testing.T) {
 				t.Errorf("message %d came from %s, want %s", f.Seq, f.Body, from)
 			}
 		}
-		if f, ok := rc.next(TypeMessage, 3*gapWait); ok {
+		if f, ok := rc.next(TypeMessage, 3*in.svc.hub.transit.gapWait()); ok {
 			t.Fatalf("a message more: %+v", f)
 		}
 	})

@@ -25,6 +25,8 @@ type hub struct {
 	log    *slog.Logger
 	lim    Limits
 
+	transit transit // how late publications come back, for gap waits
+
 	owner hubOwner // the chat around the hub
 
 	mu      sync.RWMutex
@@ -256,6 +258,9 @@ func (h *hub) receive(topic string, payload []byte) {
 		return
 	}
 	if ev.origin == h.id && ev.kind != evQueue && ev.kind != evRevoke {
+		if ev.kind == evMessage {
+			h.transit.echoed(ev.conv, ev.seq)
+		}
 		return // delivered locally before it was published
 	}
 	switch ev.kind {
@@ -280,6 +285,7 @@ func (h *hub) publishMessage(m *message, membership bool) {
 	if membership {
 		flag = 's'
 	}
+	h.transit.published(m.ConversationID, m.Seq)
 	// An error means the broker is away: the others catch up by polling.
 	_ = h.broker.Publish(convTopic(m.ConversationID), h.encodeEvent(evMessage, m.ConversationID, m.Seq, flag, frame))
 }
