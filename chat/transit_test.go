@@ -1,12 +1,8 @@
 package chat
 
 import (
-	"context"
-	"fmt"
 	"testing"
 	"time"
-
-	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
 )
 
 // The gap wait follows how long this instance's own publications take to
@@ -55,35 +51,7 @@ func TestGapWaitFollowsTransit(t *testing.T) {
 // pub/sub is not read as well. One that never comes is still read.
 func TestLatePublicationIsWaitedForNotRead(t *testing.T) {
 	variants(t, func(t *testing.T, e *env) {
-		in := e.instance(t)
-		resident := e.user(t, auth.RoleResident, "Aino")
-		advisor := e.user(t, auth.RoleAdvisor, "Anna")
-		cv := e.activeConversation(t, in, resident, advisor)
-		rc := mustDial(t, in.url, resident.cookie)
-		rc.join(cv.ID, 0)
-		if _, ok := rc.next(typeJoined, 5*time.Second); !ok {
-			t.Fatal("no joined frame")
-		}
-		if f, ok := rc.next(TypeMessage, 5*time.Second); !ok || f.Seq != 1 {
-			t.Fatalf("the accepted event: %+v, %v", f, ok)
-		}
-		var drafts []Draft
-		for i := range 4 {
-			drafts = append(drafts, Draft{ConversationID: cv.ID, Kind: KindText, SenderRole: RoleAdvisor,
-				SenderID: advisor.ID, SenderName: "Anna", ClientID: fmt.Sprintf("late-%d", i), Body: "database"})
-		}
-		pub := map[int64][]byte{}
-		for _, s := range in.svc.store.Append(context.Background(), drafts) {
-			if s.Err != nil {
-				t.Fatal(s.Err)
-			}
-			m := s.Message
-			m.Body = "pub/sub"
-			pub[m.Seq] = encodeMessage(&m)
-		}
-		in.svc.hub.mu.RLock()
-		c := in.svc.hub.rooms[cv.ID][0]
-		in.svc.hub.mu.RUnlock()
+		in, rc, cv, c, pub := behindSocket(t, e, 4)
 
 		// Publications have lately taken 100 ms to come back: the wait is 300 ms.
 		in.svc.hub.transit.mean.Store(int64(100 * time.Millisecond))
