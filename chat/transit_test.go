@@ -53,8 +53,11 @@ func TestLatePublicationIsWaitedForNotRead(t *testing.T) {
 	variants(t, func(t *testing.T, e *env) {
 		in, rc, cv, c, pub := behindSocket(t, e, 4)
 
-		// Publications have lately taken 100 ms to come back: the wait is 300 ms.
-		in.svc.hub.transit.mean.Store(int64(100 * time.Millisecond))
+		// Publications have lately taken 300 ms to come back: the wait is
+		// 900 ms. A probe still out from the set-up is dropped, so that its
+		// echo cannot change that.
+		in.svc.hub.transit.probe.Store(nil)
+		in.svc.hub.transit.mean.Store(int64(300 * time.Millisecond))
 		c.deliverMessage(cv.ID, 3, pub[3])
 		time.Sleep(3 * minGapWait)
 		c.deliverMessage(cv.ID, 2, pub[2])
