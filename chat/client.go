@@ -741,6 +741,8 @@ func (c *client) sendMessage(f *inFrame) {
 			c.enqueue(encodeError(codeClosed, d.ConversationID, d.ClientID))
 		case errors.Is(r.Err, errForbidden), errors.Is(r.Err, errNotFound):
 			c.enqueue(encodeError(codeForbidden, d.ConversationID, d.ClientID))
+		case errors.Is(r.Err, errForwardLost):
+			c.enqueue(encodeError(codeInternal, d.ConversationID, d.ClientID))
 		case r.Err != nil:
 			c.hub.log.Error("chat: store message", "conversation", d.ConversationID, "err", r.Err)
 			c.enqueue(encodeError(codeInternal, d.ConversationID, d.ClientID))
@@ -748,7 +750,7 @@ func (c *client) sendMessage(f *inFrame) {
 			// Stored, then acknowledged, then published.
 			c.enqueue(mustJSON(ackFrame{Type: TypeAck, Conv: d.ConversationID, CID: d.ClientID,
 				Seq: r.Message.Seq, At: r.Message.CreatedAt, Dup: r.Dup}))
-			if !r.Dup {
+			if !r.Dup && !r.Remote {
 				c.hub.publishMessage(&r.Message, false)
 			}
 		}

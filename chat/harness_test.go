@@ -71,15 +71,19 @@ func variants(t *testing.T, fn func(t *testing.T, e *env)) {
 		bus := newMemoryBus()
 		fn(t, newEnv(t, dbtest.SQLite(t), func(*testing.T) BrokerFactory { return bus.Factory() }))
 	})
-	t.Run("postgres+redis", func(t *testing.T) {
-		opt := testRedisOptions(t)
-		db := dbtest.Postgres(t)
-		prefix := testPrefix(t)
-		fn(t, newEnv(t, db, func(t *testing.T) BrokerFactory {
-			client := redis.NewClient(opt)
-			t.Cleanup(func() { _ = client.Close() })
-			return RedisFactory(RedisConfig{Client: client, Prefix: prefix})
-		}))
+	t.Run("postgres+redis", func(t *testing.T) { fn(t, postgresRedisEnv(t)) })
+}
+
+// postgresRedisEnv is the production deployment: PostgreSQL, and Redis
+// with a channel prefix of the test's own.
+func postgresRedisEnv(t *testing.T) *env {
+	opt := testRedisOptions(t)
+	db := dbtest.Postgres(t)
+	prefix := testPrefix(t)
+	return newEnv(t, db, func(t *testing.T) BrokerFactory {
+		client := redis.NewClient(opt)
+		t.Cleanup(func() { _ = client.Close() })
+		return RedisFactory(RedisConfig{Client: client, Prefix: prefix})
 	})
 }
 

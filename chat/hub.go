@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
 )
 
 // hub tracks this instance's sockets and the conversations they have
@@ -22,6 +24,7 @@ type hub struct {
 	store  *Store
 	broker broker
 	commit *committer
+	fwd    *forwarder // lanes stored by their owners; nil on SQLite
 	log    *slog.Logger
 	lim    Limits
 
@@ -90,7 +93,13 @@ func (h *hub) start(factory BrokerFactory) error {
 		return err
 	}
 	h.broker = broker
-	h.commit = newCommitter(h.ctx, h.store, h.lim.Writers, h.lim.MaxBatch, 4096)
+	if h.store.dialect == database.Postgres {
+		h.fwd = newForwarder(h, h.lim.Writers)
+	}
+	h.commit = newCommitter(h.ctx, h.store, h.fwd, h.lim.Writers, h.lim.MaxBatch, 4096)
+	if h.fwd != nil {
+		h.fwd.start()
+	}
 	h.broker.Subscribe(queueTopic)
 	h.broker.Subscribe(controlTopic)
 	h.wg.Add(4)
@@ -266,6 +275,10 @@ func (h *hub) receive(topic string, payload []byte) {
 	switch ev.kind {
 	case evMessage:
 		h.dispatchMessage(ev.conv, ev.seq, ev.frame, ev.flag == 's')
+	case evOwner, evForward, evAnswer:
+		if h.fwd != nil {
+			h.fwd.receive(ev)
+		}
 	case evEphemeral:
 		h.dispatchEphemeral(ev.conv, ev.frame, ev.flag == 's', nil)
 	case evQueue:

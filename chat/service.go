@@ -53,8 +53,12 @@ type Limits struct {
 	PresenceInterval time.Duration
 	PresenceTTL      time.Duration
 
-	Writers  int // group-commit goroutines
+	Writers  int // group-commit goroutines: lanes, the same on every instance
 	MaxBatch int // messages per transaction at most
+
+	// ForwardTimeout is how long a draft forwarded to the owner of its lane
+	// waits for the verdict before its client is told to resend it.
+	ForwardTimeout time.Duration
 }
 
 // DefaultLimits are the single-process defaults.
@@ -64,7 +68,7 @@ func DefaultLimits() Limits {
 		SendBuffer: 512 << 10, PingInterval: 25 * time.Second, PongWait: 60 * time.Second,
 		WriteWait: 10 * time.Second, PollInterval: time.Second, SafetyPoll: 15 * time.Second,
 		SessionCheck: time.Minute, PresenceInterval: 20 * time.Second, PresenceTTL: time.Minute,
-		Writers: 2, MaxBatch: 256,
+		Writers: 2, MaxBatch: 256, ForwardTimeout: 10 * time.Second,
 	}
 }
 
@@ -170,7 +174,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 		{&l.PingInterval, def.PingInterval}, {&l.PongWait, def.PongWait}, {&l.WriteWait, def.WriteWait},
 		{&l.PollInterval, def.PollInterval}, {&l.SafetyPoll, def.SafetyPoll}, {&l.SessionCheck, def.SessionCheck},
 		{&l.PresenceInterval, def.PresenceInterval}, {&l.PresenceTTL, def.PresenceTTL},
-		{&cfg.GuestTTL, DefaultGuestTTL},
+		{&l.ForwardTimeout, def.ForwardTimeout}, {&cfg.GuestTTL, DefaultGuestTTL},
 	} {
 		if *p.v <= 0 {
 			*p.v = p.d

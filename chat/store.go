@@ -126,6 +126,10 @@ type stored struct {
 	// original and nothing new was written.
 	Dup bool
 	Err error
+	// Remote is set when another instance stored it (forward.go): it has
+	// published the message, and Message holds only its conversation, seq
+	// and time.
+	Remote bool
 }
 
 // Store keeps conversations and messages.

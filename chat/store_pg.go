@@ -214,10 +214,15 @@ func (s *Store) close() {}
 // statement anew on every call, since a plan for the exact arrays always
 // looks cheaper, and planning it costs about twice what running it does.
 // The statement's plan depends only on the indexes, not on the batch.
+// The connection also holds the lane's advisory lock while the lane owns
+// its conversations in the cluster (forward.go).
 type pgLane struct {
 	store *Store
 	conn  *sql.Conn
+	owned bool // the connection holds the lane's advisory lock
 }
+
+var _ claimer = (*pgLane)(nil)
 
 func (l *pgLane) Append(ctx context.Context, drafts []Draft) []stored {
 	out, err := l.append(ctx, drafts)
@@ -227,41 +232,77 @@ func (l *pgLane) Append(ctx context.Context, drafts []Draft) []stored {
 	return out
 }
 
+func (l *pgLane) connect(ctx context.Context) error {
+	if l.conn != nil {
+		return nil
+	}
+	conn, err := l.store.sql.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, "SET plan_cache_mode = force_generic_plan"); err != nil {
+		_ = conn.Close()
+		return err
+	}
+	l.conn = conn
+	return nil
+}
+
 func (l *pgLane) append(ctx context.Context, drafts []Draft) ([]stored, error) {
 	for attempt := 0; ; attempt++ {
-		if l.conn == nil {
-			conn, err := l.store.sql.Conn(ctx)
-			if err != nil {
-				return nil, err
-			}
-			if _, err := conn.ExecContext(ctx, "SET plan_cache_mode = force_generic_plan"); err != nil {
-				_ = conn.Close()
-				return nil, err
-			}
-			l.conn = conn
+		if err := l.connect(ctx); err != nil {
+			return nil, err
 		}
 		out, err := l.store.appendPG(ctx, l.conn, drafts)
 		if err == nil || attempt > 0 || l.conn.PingContext(ctx) == nil {
 			return out, err
 		}
-		// The connection is gone. The batch goes again on a new one: if it
-		// was stored after all, its client ids come back as resends.
+		// The connection is gone, and the lane's lock with it. The batch
+		// goes again on a new one: if it was stored after all, its client
+		// ids come back as resends.
 		l.close()
 	}
 }
 
-// close gives the connection back to the pool as it found it.
+// laneLockSQL takes lane $1's advisory lock if no session holds it. The
+// key includes the schema, so that portals sharing a database (tests, the
+// benchmark) do not take each other's lanes.
+const laneLockSQL = `SELECT pg_try_advisory_lock(hashtext(current_schema() || ':chat_lane:' || $1::int))`
+
+func (l *pgLane) claim(ctx context.Context, lane int) bool {
+	if l.owned {
+		if l.conn.PingContext(ctx) == nil {
+			return true
+		}
+		l.close() // the lock went with the connection
+	}
+	if err := l.connect(ctx); err != nil {
+		return false
+	}
+	rows, err := l.conn.QueryContext(ctx, laneLockSQL, lane)
+	if err == nil {
+		err = scanOne(rows, &l.owned)
+	}
+	return err == nil && l.owned
+}
+
+// close gives the connection back to the pool as it found it, without the
+// lane's lock.
 func (l *pgLane) close() {
 	if l.conn == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	if _, err := l.conn.ExecContext(ctx, "RESET plan_cache_mode"); err != nil {
+	_, err := l.conn.ExecContext(ctx, "RESET plan_cache_mode")
+	if err == nil && l.owned {
+		_, err = l.conn.ExecContext(ctx, "SELECT pg_advisory_unlock_all()")
+	}
+	if err != nil {
 		_ = l.conn.Raw(func(any) error { return driver.ErrBadConn }) // not reused
 	}
 	_ = l.conn.Close()
-	l.conn = nil
+	l.conn, l.owned = nil, false
 }
 
 type rowsScanner interface {

@@ -17,11 +17,13 @@ func TestPGLaneSurvivesALostConnectionAndCleansUp(t *testing.T) {
 	url := dbtest.PostgresSchemaURL(t)
 	db := dbtest.Open(t, url, true)
 	admin := dbtest.Open(t, url, false)
-	db.SQL.SetMaxOpenConns(1) // the lane's connection is the pool's only one
-
 	bus := newMemoryBus()
 	e := newEnv(t, db, func(*testing.T) BrokerFactory { return bus.Factory() })
+	// The instance's lanes keep a connection each; the test's lane gets
+	// the pool's only other one.
+	db.SQL.SetMaxOpenConns(e.lim.Writers + 1)
 	in := e.instance(t)
+	waitFor(t, "the instance's lanes to hold their connections", func() bool { return ownsAll(in) })
 	resident := e.user(t, auth.RoleResident, "Aino")
 	advisor := e.user(t, auth.RoleAdvisor, "Anna")
 	cv := e.activeConversation(t, in, resident, advisor)

@@ -1,0 +1,173 @@
+package chat
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
+)
+
+// ownsAll tells whether in owns every lane.
+func ownsAll(in *instance) bool {
+	for i := range in.svc.hub.commit.owned {
+		if !in.svc.hub.commit.owned[i].Load() {
+			return false
+		}
+	}
+	return true
+}
+
+// heardOwner tells whether in knows id as the owner of every lane.
+func heardOwner(in *instance, id string) bool {
+	f := in.svc.hub.fwd
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, o := range f.owners {
+		if o.id != id {
+			return false
+		}
+	}
+	return true
+}
+
+// joinedPair dials the resident to a and the advisor to b, both joined
+// to a new conversation.
+func joinedPair(t *testing.T, e *env, a, b *instance) (cv *Conversation, rc, ac *wsClient) {
+	t.Helper()
+	resident := e.user(t, auth.RoleResident, "Aino")
+	advisor := e.user(t, auth.RoleAdvisor, "Anna")
+	cv = e.activeConversation(t, a, resident, advisor)
+	rc, ac = mustDial(t, a.url, resident.cookie), mustDial(t, b.url, advisor.cookie)
+	rc.join(cv.ID, 0)
+	ac.join(cv.ID, 0)
+	for _, c := range []*wsClient{rc, ac} {
+		if _, ok := c.next(typeJoined, 5*time.Second); !ok {
+			t.Fatal("no joined frame")
+		}
+	}
+	return cv, rc, ac
+}
+
+// A lane is stored by one instance in the cluster: the second instance
+// forwards its sockets' messages to the first, which owns every lane, and
+// its clients get their acks and the other side its messages, in order,
+// once each.
+func TestLanesAreStoredByTheirOwner(t *testing.T) {
+	e := postgresRedisEnv(t)
+	a := e.instance(t)
+	waitFor(t, "the first instance to own every lane", func() bool { return ownsAll(a) })
+	b := e.instance(t)
+	waitFor(t, "the second instance to hear the owner", func() bool { return heardOwner(b, a.svc.hub.id) })
+	for i := range b.svc.hub.commit.owned {
+		if b.svc.hub.commit.owned[i].Load() {
+			t.Fatalf("lane %d has two owners", i)
+		}
+	}
+	cv, rc, ac := joinedPair(t, e, a, b)
+
+	const n = 40
+	sendAll(ac, cv.ID, "a", n)
+	seqs := map[int64]bool{}
+	for i := 1; i <= n; i++ {
+		ack, ok := ac.next(TypeAck, 10*time.Second)
+		if !ok {
+			t.Fatalf("ack %d of %d missing", i, n)
+		}
+		if want := fmt.Sprintf("a-%d", i); ack.CID != want || ack.Dup || seqs[ack.Seq] {
+			t.Fatalf("ack %d = %+v, want %s, new, its own seq", i, ack, want)
+		}
+		seqs[ack.Seq] = true
+	}
+	var col collector
+	col.until(t, "resident", rc, cv.ID, int64(1+n), 10*time.Second)
+	checkOwnOrder(t, &col, RoleAdvisor, "a", n)
+	if got := b.svc.hub.fwd.forwarded.Load(); got != n {
+		t.Fatalf("the second instance forwarded %d messages, want %d", got, n)
+	}
+	if got := a.svc.hub.fwd.forwarded.Load(); got != 0 {
+		t.Fatalf("the owner forwarded %d messages, want 0", got)
+	}
+	var stored int64
+	if err := e.db.Gorm.Model(&message{}).Where("conversation_id = ? AND sender_role = ?", cv.ID, RoleAdvisor).Count(&stored).Error; err != nil {
+		t.Fatal(err)
+	}
+	if stored != n {
+		t.Fatalf("stored %d of the advisor's messages, want %d", stored, n)
+	}
+}
+
+// When the owner stops, its lanes' locks go with it, and the other
+// instance takes them and stores its messages itself.
+func TestLanesPassOnWhenTheOwnerStops(t *testing.T) {
+	e := postgresRedisEnv(t)
+	a := e.instance(t)
+	waitFor(t, "the first instance to own every lane", func() bool { return ownsAll(a) })
+	b := e.instance(t)
+	waitFor(t, "the second instance to hear the owner", func() bool { return heardOwner(b, a.svc.hub.id) })
+	cv, _, ac := joinedPair(t, e, b, b)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := a.svc.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the second instance to own every lane", func() bool { return ownsAll(b) })
+	sendAll(ac, cv.ID, "after", 3)
+	for i := 1; i <= 3; i++ {
+		if ack, ok := ac.next(TypeAck, 5*time.Second); !ok || ack.CID != fmt.Sprintf("after-%d", i) {
+			t.Fatalf("ack %d = %+v, %v", i, ack, ok)
+		}
+	}
+}
+
+// A draft forwarded to an owner that never answers is answered
+// "internal"; its client resends it with the same client id, and it is
+// stored once.
+func TestUnansweredForwardIsResentAndStoredOnce(t *testing.T) {
+	e := postgresRedisEnv(t)
+	e.lim.ForwardTimeout = 300 * time.Millisecond
+	// The test holds every lane's lock, as a silent owner would.
+	ctx := context.Background()
+	conn, err := e.db.SQL.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	lanes := e.lim.Writers
+	for i := range lanes {
+		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(hashtext(current_schema() || ':chat_lane:' || $1::int))", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := e.instance(t)
+	for i := range lanes {
+		b.svc.hub.fwd.heard(int64(i), "ghost")
+	}
+	cv, _, ac := joinedPair(t, e, b, b)
+
+	msg := map[string]any{"type": "send", "conv": cv.ID, "cid": "lost-1", "body": "hello"}
+	ac.send(msg)
+	f, ok := ac.next(TypeError, 5*time.Second)
+	if !ok || f.Code != codeInternal || f.CID != "lost-1" {
+		t.Fatalf("unanswered forward: %+v, %v; want an internal error for lost-1", f, ok)
+	}
+	// The owner is gone; its locks with it.
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_unlock_all()"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the instance to own every lane", func() bool { return ownsAll(b) })
+	ac.send(msg)
+	ack, ok := ac.next(TypeAck, 5*time.Second)
+	if !ok || ack.CID != "lost-1" || ack.Dup {
+		t.Fatalf("resend: %+v, %v; want a new ack for lost-1", ack, ok)
+	}
+	var stored int64
+	if err := e.db.Gorm.Model(&message{}).Where("conversation_id = ? AND client_id = ?", cv.ID, "lost-1").Count(&stored).Error; err != nil {
+		t.Fatal(err)
+	}
+	if stored != 1 {
+		t.Fatalf("stored %d copies, want 1", stored)
+	}
+}
