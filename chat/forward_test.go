@@ -32,6 +32,17 @@ func heardOwner(in *instance, id string) bool {
 	return true
 }
 
+// ownerAndForwarder starts two instances: a, which owns every lane, and
+// then b, which has heard so.
+func ownerAndForwarder(t *testing.T, e *env) (a, b *instance) {
+	t.Helper()
+	a = e.instance(t)
+	waitFor(t, "the first instance to own every lane", func() bool { return ownsAll(a) })
+	b = e.instance(t)
+	waitFor(t, "the second instance to hear the owner", func() bool { return heardOwner(b, a.svc.hub.id) })
+	return a, b
+}
+
 // joinedPair dials the resident to a and the advisor to b, both joined
 // to a new conversation.
 func joinedPair(t *testing.T, e *env, a, b *instance) (cv *Conversation, rc, ac *wsClient) {
@@ -56,10 +67,7 @@ func joinedPair(t *testing.T, e *env, a, b *instance) (cv *Conversation, rc, ac 
 // once each.
 func TestLanesAreStoredByTheirOwner(t *testing.T) {
 	e := postgresRedisEnv(t)
-	a := e.instance(t)
-	waitFor(t, "the first instance to own every lane", func() bool { return ownsAll(a) })
-	b := e.instance(t)
-	waitFor(t, "the second instance to hear the owner", func() bool { return heardOwner(b, a.svc.hub.id) })
+	a, b := ownerAndForwarder(t, e)
 	for i := range b.svc.hub.commit.owned {
 		if b.svc.hub.commit.owned[i].Load() {
 			t.Fatalf("lane %d has two owners", i)
@@ -102,10 +110,7 @@ func TestLanesAreStoredByTheirOwner(t *testing.T) {
 // instance takes them and stores its messages itself.
 func TestLanesPassOnWhenTheOwnerStops(t *testing.T) {
 	e := postgresRedisEnv(t)
-	a := e.instance(t)
-	waitFor(t, "the first instance to own every lane", func() bool { return ownsAll(a) })
-	b := e.instance(t)
-	waitFor(t, "the second instance to hear the owner", func() bool { return heardOwner(b, a.svc.hub.id) })
+	a, b := ownerAndForwarder(t, e)
 	cv, _, ac := joinedPair(t, e, b, b)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
