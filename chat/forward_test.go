@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -174,5 +175,42 @@ func TestUnansweredForwardIsResentAndStoredOnce(t *testing.T) {
 	}
 	if stored != 1 {
 		t.Fatalf("stored %d copies, want 1", stored)
+	}
+}
+
+// A forwarded draft or verdict that cannot be read changes nothing: the
+// draft is not queued, and the sender's client is told to resend.
+func TestUndecodableForwardEventsAreRefused(t *testing.T) {
+	e := postgresRedisEnv(t)
+	f := e.instance(t).svc.hub.fwd
+
+	f.receive(event{kind: evForward, origin: "other", seq: 1, frame: []byte(`{"ConversationID":`)})
+	f.inMu.Lock()
+	queued := len(f.inbox)
+	f.inMu.Unlock()
+	if queued != 0 {
+		t.Fatalf("an undecodable draft was queued (%d)", queued)
+	}
+
+	for _, body := range []string{`not json`, `{"err":"no_such_code"}`} {
+		got := make(chan stored, 1)
+		f.slots <- struct{}{}
+		f.mu.Lock()
+		f.next++
+		req := f.next
+		f.pending[req] = pendingDraft{done: func(r stored) { got <- r }, conv: 7, since: time.Now()}
+		f.mu.Unlock()
+		f.receive(event{kind: evAnswer, seq: int64(req), frame: []byte(body)})
+		select {
+		case r := <-got:
+			if !errors.Is(r.Err, errForwardLost) || !r.Remote {
+				t.Fatalf("verdict %q: %+v, want errForwardLost", body, r)
+			}
+		case <-time.After(time.Second):
+			t.Fatalf("verdict %q: no answer", body)
+		}
+		if n := len(f.slots); n != 0 {
+			t.Fatalf("verdict %q: %d slots still taken", body, n)
+		}
 	}
 }
