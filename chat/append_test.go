@@ -88,6 +88,25 @@ func TestAppendVerdicts(t *testing.T) {
 				last += 2
 			})
 		}
+
+		// A resend gets its original back even when the conversation has
+		// closed since, alone and in a batch.
+		first := before[open.ID]
+		if _, err := store.Close(ctx, open.ID, advisor.principal(), "advice_given"); err != nil {
+			t.Fatal(err)
+		}
+		for _, resends := range [][]Draft{
+			{draft(open.ID, RoleResident, resident.ID, "alone-r1")},
+			{draft(open.ID, RoleResident, resident.ID, "batch-r1"), draft(open.ID, RoleAdvisor, advisor.ID, "batch-a1")},
+		} {
+			want := map[string]int64{"alone-r1": first + 1, "batch-r1": first + 3, "batch-a1": first + 4}
+			for i, g := range store.Append(ctx, resends) {
+				if g.Err != nil || !g.Dup || g.Message.Seq != want[resends[i].ClientID] {
+					t.Errorf("resend of %s after the close: seq %d dup %v err %v; want seq %d, a resend",
+						resends[i].ClientID, g.Message.Seq, g.Dup, g.Err, want[resends[i].ClientID])
+				}
+			}
+		}
 	})
 }
 

@@ -70,24 +70,27 @@ ORDER BY v.ord`
 // while the chat is not busy: the statement has no arrays to unnest and
 // nothing to sort or number, and one UPDATE both locks the conversation and
 // takes the next seq, so PostgreSQL spends about half the CPU on it. The
-// UPDATE's conditions are the rules of mayWrite, and a stored client id
-// (prev) stops it; when nothing was stored, loadVerdict tells why.
+// UPDATE's conditions are the rules of mayWrite. It does not look for a
+// resend first: a stored client id makes the INSERT fail on the unique
+// index, which undoes the UPDATE too, and only then is the original read
+// (resentPGSQL). Resends are rare, and the look-up cost every message
+// 10-15 % of PostgreSQL's CPU (docs/BENCHMARKS.md). When nothing was
+// stored and it was no resend, refusal tells why.
 const appendOnePGSQL = `
-WITH prev AS (
-  SELECT seq, created_at FROM chat_messages
-  WHERE conversation_id = $1::bigint AND sender_role = $2::text AND client_id = $3::text AND client_id <> ''
-), bump AS (
+WITH bump AS (
   UPDATE chat_conversations SET last_seq = last_seq + 1
   WHERE id = $1::bigint AND status <> 'closed' AND ($2::text <> 'advisor' OR advisor_id = $4::bigint)
-    AND NOT EXISTS (SELECT 1 FROM prev)
   RETURNING last_seq
-), ins AS (
-  INSERT INTO chat_messages (conversation_id, seq, kind, sender_role, sender_id, sender_name, client_id, event, body, created_at)
-  SELECT $1::bigint, last_seq, $5::text, $2::text, NULLIF($4::bigint, 0), $6::text, $3::text, $7::text, $8::text, $9::timestamptz
-  FROM bump
-  RETURNING seq
 )
-SELECT (SELECT seq FROM ins), (SELECT seq FROM prev), (SELECT created_at FROM prev)`
+INSERT INTO chat_messages (conversation_id, seq, kind, sender_role, sender_id, sender_name, client_id, event, body, created_at)
+SELECT $1::bigint, last_seq, $5::text, $2::text, NULLIF($4::bigint, 0), $6::text, $3::text, $7::text, $8::text, $9::timestamptz
+FROM bump
+RETURNING seq`
+
+// resentPGSQL finds the message a draft's client id already stored.
+const resentPGSQL = `
+SELECT seq, created_at FROM chat_messages
+WHERE conversation_id = $1 AND sender_role = $2 AND client_id = $3 AND client_id <> ''`
 
 // querier is a pool or one connection of it.
 type querier interface {
@@ -126,26 +129,41 @@ func (s *Store) appendPG(ctx context.Context, q querier, drafts []Draft) ([]stor
 func (s *Store) appendOnePG(ctx context.Context, q querier, d *Draft) ([]stored, error) {
 	now := s.now().UTC().Truncate(time.Microsecond)
 	for attempt := 0; ; attempt++ {
-		var (
-			seq, prevSeq sql.NullInt64
-			prevAt       sql.NullTime
-		)
+		var seq int64
 		rows, err := q.QueryContext(ctx, appendOnePGSQL, d.ConversationID, d.SenderRole, d.ClientID, d.SenderID,
 			d.Kind, d.SenderName, d.Event, d.Body, now)
 		if err == nil {
-			err = scanOne(rows, &seq, &prevSeq, &prevAt)
+			err = scanOne(rows, &seq)
+		}
+		if err == nil {
+			return []stored{{Message: d.message(seq, now)}}, nil
 		}
 		var pe *pgconn.PgError
-		if err != nil && errors.As(err, &pe) && pe.Code == "23505" && attempt < 3 {
-			continue // as in appendPG: a resend stored meanwhile by another instance
-		}
-		switch {
-		case err != nil:
+		conflict := errors.As(err, &pe) && pe.Code == "23505"
+		if !conflict && !errors.Is(err, sql.ErrNoRows) {
 			return nil, err
-		case seq.Valid:
-			return []stored{{Message: d.message(seq.Int64, now)}}, nil
-		case prevSeq.Valid:
-			return []stored{{Message: d.message(prevSeq.Int64, prevAt.Time.UTC()), Dup: true}}, nil
+		}
+		// Nothing was stored: the draft is a resend, which gets the
+		// original back whatever became of the conversation since, or
+		// it is refused.
+		if d.ClientID != "" {
+			rows, err := q.QueryContext(ctx, resentPGSQL, d.ConversationID, d.SenderRole, d.ClientID)
+			var at time.Time
+			if err == nil {
+				err = scanOne(rows, &seq, &at)
+			}
+			if err == nil {
+				return []stored{{Message: d.message(seq, at.UTC()), Dup: true}}, nil
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return nil, err
+			}
+		}
+		if conflict {
+			if attempt < 3 {
+				continue // what it collided with is not there to read: try again
+			}
+			return nil, pe
 		}
 		if err := s.refusal(ctx, q, d); err != nil {
 			return []stored{{Err: err}}, nil
