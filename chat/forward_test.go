@@ -68,6 +68,7 @@ func joinedPair(t *testing.T, e *env, a, b *instance) (cv *Conversation, rc, ac 
 // once each.
 func TestLanesAreStoredByTheirOwner(t *testing.T) {
 	e := postgresRedisEnv(t)
+	e.lim.Writers = 3 // more lanes than the default one: each has one owner
 	a, b := ownerAndForwarder(t, e)
 	for i := range b.svc.hub.commit.owned {
 		if b.svc.hub.commit.owned[i].Load() {

@@ -53,7 +53,12 @@ type Limits struct {
 	PresenceInterval time.Duration
 	PresenceTTL      time.Duration
 
-	Writers  int // group-commit goroutines: lanes, the same on every instance
+	// Writers is the number of group-commit lanes, the same on every
+	// instance. Each lane has one owner in the cluster (forward.go), so
+	// one lane puts every message through one connection, which batches
+	// the most: at 10,000 msg/s it held every run, two lanes two of five
+	// (docs/BENCHMARKS.md, "The resend look-up and one lane").
+	Writers  int
 	MaxBatch int // messages per transaction at most
 
 	// ForwardTimeout is how long a draft forwarded to the owner of its lane
@@ -68,7 +73,7 @@ func DefaultLimits() Limits {
 		SendBuffer: 512 << 10, PingInterval: 25 * time.Second, PongWait: 60 * time.Second,
 		WriteWait: 10 * time.Second, PollInterval: time.Second, SafetyPoll: 15 * time.Second,
 		SessionCheck: time.Minute, PresenceInterval: 20 * time.Second, PresenceTTL: time.Minute,
-		Writers: 2, MaxBatch: 256, ForwardTimeout: 10 * time.Second,
+		Writers: 1, MaxBatch: 256, ForwardTimeout: 10 * time.Second,
 	}
 }
 
