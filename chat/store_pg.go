@@ -73,8 +73,8 @@ ORDER BY v.ord`
 // UPDATE's conditions are the rules of mayWrite. It does not look for a
 // resend first: a stored client id makes the INSERT fail on the unique
 // index, which undoes the UPDATE too, and only then is the original read
-// (resentPGSQL). Resends are rare, and the look-up cost every message
-// 10-15 % of PostgreSQL's CPU (docs/BENCHMARKS.md). When nothing was
+// (resentPGSQL). Resends are rare, and the look-up was 7-12 % of the
+// statement's CPU for every message (docs/BENCHMARKS.md). When nothing was
 // stored and it was no resend, refusal tells why.
 const appendOnePGSQL = `
 WITH bump AS (
