@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
@@ -106,6 +107,34 @@ func TestAppendVerdicts(t *testing.T) {
 						resends[i].ClientID, g.Message.Seq, g.Dup, g.Err, want[resends[i].ClientID])
 				}
 			}
+		}
+	})
+}
+
+// A draft whose seq is taken by a row that is no resend of it (a stored
+// message the conversation's last_seq does not count) is not retried
+// forever: it gets an error, and nothing changes.
+func TestCollisionThatIsNoResendChangesNothing(t *testing.T) {
+	variants(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		in, resident, _, cv := e.chatting(t)
+		store := in.svc.store
+		last := must(store.LastSeqs(ctx, []int64{cv.ID}))[cv.ID]
+		stray := message{ConversationID: cv.ID, Seq: last + 1, Kind: KindText, SenderRole: RoleResident,
+			ClientID: "stray", Body: "stray", CreatedAt: time.Now().UTC()}
+		if err := e.db.Gorm.Create(&stray).Error; err != nil {
+			t.Fatal(err)
+		}
+		d := Draft{ConversationID: cv.ID, Kind: KindText, SenderRole: RoleResident, SenderID: resident.ID, ClientID: "new", Body: "new"}
+		if got := store.Append(ctx, []Draft{d}); got[0].Err == nil {
+			t.Fatalf("stored %+v over another message's seq", got[0])
+		}
+		if after := must(store.LastSeqs(ctx, []int64{cv.ID}))[cv.ID]; after != last {
+			t.Fatalf("last seq %d after the failed store, want %d", after, last)
+		}
+		msgs := must(store.After(ctx, cv.ID, last, 10))
+		if len(msgs) != 1 || msgs[0].ClientID != "stray" {
+			t.Fatalf("messages after seq %d: %+v; want the stray one only", last, msgs)
 		}
 	})
 }
