@@ -21,6 +21,7 @@ type committer struct {
 	owned    []atomic.Bool  // this instance owns the lane
 	local    []atomic.Int64 // drafts of this instance's sockets being stored here, per lane
 	fwd      *forwarder     // nil: every lane is stored here
+	metrics  *storeMetrics
 	maxBatch int
 	ctx      context.Context
 	wg       sync.WaitGroup
@@ -29,14 +30,16 @@ type committer struct {
 type commitReq struct {
 	draft Draft
 	done  func(stored)
+	at    time.Time // when it was queued
 }
 
 // claimEvery is how often a lane tries to become its owner, and its owner
 // says so.
 const claimEvery = time.Second
 
-func newCommitter(ctx context.Context, store *Store, fwd *forwarder, shards, maxBatch, queue int) *committer {
-	c := &committer{store: store, fwd: fwd, maxBatch: maxBatch, ctx: ctx, owned: make([]atomic.Bool, shards), local: make([]atomic.Int64, shards)}
+func newCommitter(ctx context.Context, store *Store, fwd *forwarder, metrics *storeMetrics, shards, maxBatch, queue int) *committer {
+	c := &committer{store: store, fwd: fwd, metrics: metrics, maxBatch: maxBatch, ctx: ctx,
+		owned: make([]atomic.Bool, shards), local: make([]atomic.Int64, shards)}
 	for i := range shards {
 		ch := make(chan commitReq, queue)
 		c.shards = append(c.shards, ch)
@@ -81,7 +84,7 @@ func (c *committer) submit(d Draft, done func(stored)) bool {
 // submitLocal queues a draft for this instance's own lane.
 func (c *committer) submitLocal(d Draft, done func(stored)) bool {
 	select {
-	case c.shards[c.lane(d.ConversationID)] <- commitReq{d, done}:
+	case c.shards[c.lane(d.ConversationID)] <- commitReq{d, done, time.Now()}:
 		return true
 	case <-c.ctx.Done():
 		return false
@@ -140,9 +143,13 @@ func (c *committer) run(i int, ch chan commitReq) {
 		drafts = drafts[:0]
 		for _, r := range reqs {
 			drafts = append(drafts, r.draft)
+			since(c.metrics.wait, r.at)
 		}
+		c.metrics.batch.Observe(float64(len(drafts)))
 		// Not c.ctx: a batch already taken is finished even during shutdown.
+		start := time.Now()
 		res := lane.Append(context.Background(), drafts)
+		since(c.metrics.store, start)
 		for j, r := range reqs {
 			r.done(res[j])
 		}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
 )
 
@@ -106,6 +108,47 @@ func TestLanesAreStoredByTheirOwner(t *testing.T) {
 	if stored != n {
 		t.Fatalf("stored %d of the advisor's messages, want %d", stored, n)
 	}
+
+	// The metrics tell the same: the owner stored all n in its lanes, the
+	// other forwarded all n and stored none.
+	ma, mb := storeCounts(t, a.svc), storeCounts(t, b.svc)
+	if ma.waits != n || ma.messages != n || ma.batches < 1 || ma.batches > n || ma.forwards != 0 {
+		t.Errorf("owner's metrics: %+v, want %d waits and messages in 1..%d batches, no forwards", ma, n, n)
+	}
+	if mb.forwards != n || mb.waits != 0 || mb.batches != 0 {
+		t.Errorf("forwarder's metrics: %+v, want %d forwards and nothing stored", mb, n)
+	}
+}
+
+type storeCount struct{ waits, batches, messages, forwards uint64 }
+
+// storeCounts reads svc's storage metrics as a Prometheus registry
+// gathers them.
+func storeCounts(t *testing.T, svc *Service) storeCount {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(svc.Collectors()...)
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c storeCount
+	for _, f := range fams {
+		h := f.GetMetric()[0].GetHistogram()
+		switch f.GetName() {
+		case "portal_chat_store_wait_seconds":
+			c.waits = h.GetSampleCount()
+		case "portal_chat_store_seconds":
+			c.batches = h.GetSampleCount()
+		case "portal_chat_store_batch_messages":
+			c.messages = uint64(h.GetSampleSum())
+		case "portal_chat_forward_seconds":
+			c.forwards = h.GetSampleCount()
+		default:
+			t.Errorf("unexpected metric %s", f.GetName())
+		}
+	}
+	return c
 }
 
 // When the owner stops, its lanes' locks go with it, and the other

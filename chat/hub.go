@@ -20,13 +20,14 @@ import (
 // bounded buffer, and a client whose buffer is full is disconnected (it
 // resumes from the database when it reconnects).
 type hub struct {
-	id     string
-	store  *Store
-	broker broker
-	commit *committer
-	fwd    *forwarder // lanes stored by their owners; nil on SQLite
-	log    *slog.Logger
-	lim    Limits
+	id      string
+	store   *Store
+	broker  broker
+	commit  *committer
+	fwd     *forwarder // lanes stored by their owners; nil on SQLite
+	metrics *storeMetrics
+	log     *slog.Logger
+	lim     Limits
 
 	transit transit // how late publications come back, for gap waits
 
@@ -78,7 +79,7 @@ func newHub(store *Store, lim Limits, log *slog.Logger, owner hubOwner) (*hub, e
 		return nil, err
 	}
 	return &hub{
-		id: hex.EncodeToString(b[:]), store: store, log: log, lim: lim, owner: owner,
+		id: hex.EncodeToString(b[:]), store: store, metrics: newStoreMetrics(), log: log, lim: lim, owner: owner,
 		rooms: map[int64][]*client{}, clients: map[*client]struct{}{}, perKey: map[string]int{},
 		queueKick: make(chan struct{}, 1),
 	}, nil
@@ -96,7 +97,7 @@ func (h *hub) start(factory BrokerFactory) error {
 	if h.store.dialect == database.Postgres {
 		h.fwd = newForwarder(h, h.lim.Writers)
 	}
-	h.commit = newCommitter(h.ctx, h.store, h.fwd, h.lim.Writers, h.lim.MaxBatch, 4096)
+	h.commit = newCommitter(h.ctx, h.store, h.fwd, h.metrics, h.lim.Writers, h.lim.MaxBatch, 4096)
 	if h.fwd != nil {
 		h.fwd.start()
 	}

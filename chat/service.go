@@ -22,6 +22,7 @@ import (
 
 	"github.com/gofiber/contrib/websocket"
 	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
 	"github.com/asumisneuvonta/asumisneuvonta-portal/frontend"
@@ -243,6 +244,10 @@ func New(cfg Config, d Deps) (*Service, error) {
 	go s.hub.every(l.PresenceInterval, s.renewPresence)
 	return s, nil
 }
+
+// Collectors are the chat's Prometheus metrics, for the instance's
+// registry: how long messages wait for, and take in, storage.
+func (s *Service) Collectors() []prometheus.Collector { return s.hub.metrics.collectors() }
 
 // Close disconnects this instance's sockets (they resume elsewhere) and
 // stops the hub.

@@ -74,4 +74,11 @@ func TestMetricsSurviveReusedRequestMemory(t *testing.T) {
 	if counted < total {
 		t.Errorf("%d requests counted, want at least %d", counted, total)
 	}
+	// The chat's storage times are there for the operator too.
+	for _, name := range []string{"portal_chat_store_wait_seconds", "portal_chat_store_seconds",
+		"portal_chat_store_batch_messages", "portal_chat_forward_seconds"} {
+		if !strings.Contains(rec.Body.String(), "\n"+name+"_count ") {
+			t.Errorf("/metrics has no %s", name)
+		}
+	}
 }

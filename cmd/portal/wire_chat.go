@@ -91,6 +91,7 @@ func wireChat(app *fiber.App, d *deps) (func(context.Context) error, error) {
 	if err := d.fe.AddHeaderLink(svc.HeaderLink()); err != nil {
 		return nil, errors.Join(fmt.Errorf("chat: %w", err), svc.Close(context.Background()))
 	}
+	d.metrics.MustRegister(svc.Collectors()...)
 	svc.Register(app)
 	d.home.AddMySection(svc.MySection)
 	d.desk.AddSection(svc.DeskSection)
