@@ -19,8 +19,9 @@ type roundResult struct {
 	lat, ackLat                             []time.Duration // sorted
 	byWindow                                [][]time.Duration
 	window                                  time.Duration
-	pg                                      pgSpent  // what PostgreSQL spent, when measured
-	cpu                                     cpuSpent // what the servers and Redis spent, when measured
+	pg                                      pgSpent    // what PostgreSQL spent, when measured
+	cpu                                     cpuSpent   // what the servers and Redis spent, when measured
+	store                                   storeTimes // the portal's storage, from its instances' histograms
 }
 
 // generate sends a message every 1/rate seconds for dur, round-robin over
@@ -126,6 +127,7 @@ func (r *roundResult) print() {
 		pctOf(r.ackLat, 0.50), pctOf(r.ackLat, 0.95), pctOf(r.ackLat, 0.99), pctOf(r.ackLat, 1))
 	r.pg.print(r.acks)
 	r.cpu.print(r.acks, r.pg)
+	r.store.print()
 	for w, l := range r.byWindow {
 		slices.Sort(l)
 		fmt.Printf("  %3.0f–%3.0f s: %6d delivered, p50 %s  p99 %s\n", (time.Duration(w) * r.window).Seconds(),

@@ -45,6 +45,7 @@ import (
 
 	"github.com/fasthttp/websocket"
 	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
@@ -138,6 +139,9 @@ func serve(args []string) error {
 		runtime.ReadMemStats(&m)
 		return c.JSON(fiber.Map{"heap": m.HeapInuse, "stack": m.StackInuse, "sys": m.Sys, "goroutines": runtime.NumGoroutine()})
 	})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(svc.Collectors()...)
+	app.Get("/bench/store", serveStoreTimes(reg))
 	app.Get("/bench/heap", func(c *fiber.Ctx) error {
 		runtime.GC()
 		return pprof.Lookup("heap").WriteTo(c.Response().BodyWriter(), 0)
@@ -375,6 +379,10 @@ func run(args []string) error {
 	r := generate(ctx, socks, n, *rate, *dur, *window)
 	r.cpu = cpuSpent{servers: servers.stop(), redis: rdb.stop()}
 	r.pg = meter.stop(ctx)
+	r.store = a.storeTimes()
+	if a != b {
+		r.store = r.store.add(b.storeTimes())
+	}
 	rssA, rssB := a.rss(), b.rss()
 	r.print()
 	fmt.Printf("server RSS: A %.1f MiB, B %.1f MiB\n", mib(rssA), mib(rssB))

@@ -148,6 +148,7 @@ func portalRound(ctx context.Context, o compareOpts, cr *compareRound) error {
 	cr.r = generate(ctx, socks, o.convs, o.rate, o.dur, 0)
 	cr.r.cpu = cpuSpent{servers: servers.stop(), redis: rdb.stop()}
 	cr.r.pg = meter.stop(ctx)
+	cr.r.store = a.storeTimes().add(b.storeTimes())
 	cr.rssA, cr.rssB, cr.sockets = a.rss(), b.rss(), len(socks)
 	return nil
 }
