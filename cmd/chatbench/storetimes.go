@@ -95,7 +95,7 @@ func (h *histogram) quantile(q float64) float64 {
 			return h.Bounds[i]
 		}
 	}
-	return h.Sum // above the last bound: no better bound than that
+	return math.Inf(1) // above the last bound
 }
 
 func (t storeTimes) print() {
@@ -105,8 +105,14 @@ func (t storeTimes) print() {
 			return "none"
 		}
 		d := func(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
-		return fmt.Sprintf("%d, mean %s, p50 ≤ %s, p99 ≤ %s", h.Count,
-			d(h.Sum/float64(h.Count)).Round(time.Microsecond), d(h.quantile(0.5)), d(h.quantile(0.99)))
+		q := func(q float64) string {
+			if b := h.quantile(q); !math.IsInf(b, 1) {
+				return "≤ " + d(b).String()
+			}
+			return "> " + d(h.Bounds[len(h.Bounds)-1]).String()
+		}
+		return fmt.Sprintf("%d, mean %s, p50 %s, p99 %s", h.Count,
+			d(h.Sum/float64(h.Count)).Round(time.Microsecond), q(0.5), q(0.99))
 	}
 	if len(t) == 0 {
 		return

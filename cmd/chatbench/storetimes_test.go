@@ -1,6 +1,9 @@
 package main
 
-import "testing"
+import (
+	"math"
+	"testing"
+)
 
 // A quantile is the bound of the bucket it falls in, and the instances'
 // histograms add up bucket by bucket.
@@ -9,7 +12,8 @@ func TestStoreTimesQuantilesAndSums(t *testing.T) {
 		return storeTimes{"x": {Count: 10, Sum: 20, Bounds: []float64{1, 2, 3}, Buckets: []uint64{0, 5, 10}}}
 	}
 	h := one()["x"]
-	for _, c := range []struct{ q, want float64 }{{0.01, 2}, {0.5, 2}, {0.51, 3}, {0.99, 3}} {
+	h.Buckets[2] = 9 // one observation above the last bound
+	for _, c := range []struct{ q, want float64 }{{0.01, 2}, {0.5, 2}, {0.51, 3}, {0.9, 3}, {0.91, math.Inf(1)}} {
 		if got := h.quantile(c.q); got != c.want {
 			t.Errorf("quantile(%v) = %v, want %v", c.q, got, c.want)
 		}
