@@ -143,13 +143,13 @@ func (c *committer) run(i int, ch chan commitReq) {
 		drafts = drafts[:0]
 		for _, r := range reqs {
 			drafts = append(drafts, r.draft)
-			since(c.metrics.wait, r.at)
+			observeSince(c.metrics.wait, r.at)
 		}
 		c.metrics.batch.Observe(float64(len(drafts)))
 		// Not c.ctx: a batch already taken is finished even during shutdown.
 		start := time.Now()
 		res := lane.Append(context.Background(), drafts)
-		since(c.metrics.store, start)
+		observeSince(c.metrics.store, start)
 		for j, r := range reqs {
 			r.done(res[j])
 		}

@@ -186,7 +186,7 @@ func (f *forwarder) answered(req int64, body []byte) {
 	if p == nil {
 		return // expired: its client was told to resend
 	}
-	since(f.h.metrics.forward, p.since)
+	observeSince(f.h.metrics.forward, p.since)
 	var a answer
 	r := stored{Remote: true}
 	switch err := json.Unmarshal(body, &a); {

@@ -41,5 +41,5 @@ func (m *storeMetrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.wait, m.store, m.batch, m.forward}
 }
 
-// since observes the time since t on h, in seconds.
-func since(h prometheus.Histogram, t time.Time) { h.Observe(time.Since(t).Seconds()) }
+// observeSince observes the time since t on h, in seconds.
+func observeSince(h prometheus.Histogram, t time.Time) { h.Observe(time.Since(t).Seconds()) }
