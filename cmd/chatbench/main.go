@@ -225,13 +225,19 @@ type memStats struct {
 
 func (s *server) mem() memStats {
 	var m memStats
-	resp, err := http.Get("http://" + s.addr + "/bench/mem")
+	s.getJSON("/bench/mem", &m)
+	return m
+}
+
+// getJSON decodes what the instance answers at path into v; v stays as it
+// was when the instance does not answer.
+func (s *server) getJSON(path string, v any) {
+	resp, err := http.Get("http://" + s.addr + path)
 	if err != nil {
-		return m
+		return
 	}
 	defer resp.Body.Close()
-	_ = json.NewDecoder(resp.Body).Decode(&m)
-	return m
+	_ = json.NewDecoder(resp.Body).Decode(v)
 }
 
 func run(args []string) error {

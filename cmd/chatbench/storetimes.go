@@ -6,10 +6,8 @@ package main
 // instance serves its histograms at /bench/store; the run adds the two up.
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
-	"net/http"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -55,12 +53,7 @@ func serveStoreTimes(reg *prometheus.Registry) fiber.Handler {
 
 func (s *server) storeTimes() storeTimes {
 	var t storeTimes
-	resp, err := http.Get("http://" + s.addr + "/bench/store")
-	if err != nil {
-		return nil
-	}
-	defer resp.Body.Close()
-	_ = json.NewDecoder(resp.Body).Decode(&t)
+	s.getJSON("/bench/store", &t)
 	return t
 }
 
