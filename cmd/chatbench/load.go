@@ -18,6 +18,7 @@ type roundResult struct {
 	closed                                  int             // sockets that ended during the run
 	lat, ackLat                             []time.Duration // sorted
 	byWindow                                [][]time.Duration
+	sides                                   []sideTimes // the residents', then the advisors'
 	window                                  time.Duration
 	pg                                      pgSpent    // what PostgreSQL spent, when measured
 	cpu                                     cpuSpent   // what the servers and Redis spent, when measured
@@ -98,8 +99,41 @@ loop:
 	}
 	slices.Sort(r.lat)
 	slices.Sort(r.ackLat)
+	r.sides = sidesOf(socks)
 	return r
 }
+
+// sideTimes is what the sockets of one side measured: the latency of what
+// the other side sent them, and the acks of what they sent. The residents'
+// sockets are on instance A and the advisors' on B, so the two sides tell
+// whether the drafts stored by the lane's owner and those forwarded to it
+// differ.
+type sideTimes struct {
+	role        string
+	lat, ackLat []time.Duration // sorted
+}
+
+func sidesOf(socks []*sock) []sideTimes {
+	sides := []sideTimes{{role: chat.RoleResident}, {role: chat.RoleAdvisor}}
+	for _, s := range socks {
+		i := slices.IndexFunc(sides, func(t sideTimes) bool { return t.role == s.role })
+		if i < 0 {
+			continue
+		}
+		s.mu.Lock()
+		sides[i].lat = append(sides[i].lat, s.lat...)
+		sides[i].ackLat = append(sides[i].ackLat, s.ackLat...)
+		s.mu.Unlock()
+	}
+	for i := range sides {
+		slices.Sort(sides[i].lat)
+		slices.Sort(sides[i].ackLat)
+	}
+	return sides
+}
+
+// sideHost is where each side's sockets are, in both servers' rounds.
+var sideHost = map[string]string{chat.RoleResident: "A", chat.RoleAdvisor: "B"}
 
 func pctOf(lat []time.Duration, p float64) time.Duration {
 	if len(lat) == 0 {
@@ -125,6 +159,10 @@ func (r *roundResult) print() {
 		r.pct(0.50), r.pct(0.95), r.pct(0.99), r.pct(1))
 	fmt.Printf("latency send → ack (stored): p50 %s  p95 %s  p99 %s  max %s\n",
 		pctOf(r.ackLat, 0.50), pctOf(r.ackLat, 0.95), pctOf(r.ackLat, 0.99), pctOf(r.ackLat, 1))
+	for _, t := range r.sides {
+		fmt.Printf("  %s sockets (%s): received p50 %s  p99 %s; send → ack p50 %s  p99 %s\n", t.role, sideHost[t.role],
+			pctOf(t.lat, 0.5), pctOf(t.lat, 0.99), pctOf(t.ackLat, 0.5), pctOf(t.ackLat, 0.99))
+	}
 	r.pg.print(r.acks)
 	r.cpu.print(r.acks, r.pg)
 	r.store.print()
