@@ -237,7 +237,10 @@ const (
 // connection serves its next request), and if the sender is still sending
 // then, after the answer, up to the declared length (or, chunked, until
 // the sender stops) for at most lingerTime more, before the connection
-// closes. A body that broke closes the connection after the answer.
+// closes. A body that broke is read on after the answer the same way:
+// fasthttp reports a deadline that falls inside a chunk's framing as a
+// broken chunk, which hides the timeout, and the sender may well still be
+// sending.
 func drainRefused(c *fiber.Ctx, stream io.Reader, consumed int64) {
 	if stream == nil {
 		return
@@ -250,11 +253,6 @@ func drainRefused(c *fiber.Ctx, stream io.Reader, consumed int64) {
 	n, err := io.Copy(io.Discard, stream)
 	if err == nil {
 		clearReadDeadline(c)
-		return
-	}
-	var ne net.Error
-	if !errors.As(err, &ne) || !ne.Timeout() {
-		c.Context().SetConnectionClose()
 		return
 	}
 	remaining := int64(-1) // chunked: until the sender stops

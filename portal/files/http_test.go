@@ -298,6 +298,54 @@ func TestUploadSenderGoesAway(t *testing.T) {
 	assertNothingStored(t, s.svc, s.st, "exchange/1")
 }
 
+// TestRefusedSenderPausedInChunkFraming: a refused chunked upload whose
+// sender pauses inside a chunk's framing, where fasthttp reports the
+// drain's deadline as a broken chunk, gets its answer, and the server
+// reads on after it: a sender still sending sees the answer, not a reset.
+func TestRefusedSenderPausedInChunkFraming(t *testing.T) {
+	s := newUploadServer(t, 10<<20)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// Not multipart, so refused before a part is read. The chunk's data
+	// arrives and its closing CRLF does not, for longer than the drain.
+	req := "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello"
+	if _, err := io.WriteString(conn, req); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("reading the answer: %v", err)
+	}
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	<-s.handled
+	if resp.StatusCode != http.StatusUnsupportedMediaType {
+		t.Errorf("status %d, want 415", resp.StatusCode)
+	}
+	// The sender goes on; the server reads what it sends and throws it away.
+	chunk := "\r\n4000\r\n" + strings.Repeat("x", 0x4000)
+	for range 16 {
+		if _, err := io.WriteString(conn, chunk); err != nil {
+			t.Fatalf("sending on after the answer: %v", err)
+		}
+	}
+	if err := conn.SetReadDeadline(time.Now().Add(300 * time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	var ne net.Error
+	if _, err := br.ReadByte(); !errors.As(err, &ne) || !ne.Timeout() {
+		t.Errorf("after the answer the connection gave %v; want it still open, reading what is sent", err)
+	}
+}
+
 // TestBodyGuard: bodies over the limit are refused with 413 before the
 // handler runs, declared or chunked; smaller ones and streamed uploads
 // pass.
