@@ -261,3 +261,110 @@ func (e *env) chatting(t *testing.T) (*instance, *testUser, *testUser, *Conversa
 	advisor := e.user(t, auth.RoleAdvisor, "Anna")
 	return in, resident, advisor, e.activeConversation(t, in, resident, advisor)
 }
+
+// A close and a transfer change who may write while messages are being
+// stored through lanes of their own. The change and each message both take
+// the conversation's counter, so they are ordered: nothing its sender was
+// refused is stored, the closing message is the conversation's last, and
+// nothing the old advisor sent comes after the transfer's message.
+func TestNoMessageAfterTheCloseOrTransferThatRefusedIt(t *testing.T) {
+	variants(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		in := e.instance(t)
+		store := in.svc.store
+		if store.dialect != database.Postgres {
+			t.Skip("SQLite has a single writer: there is no race to test") // not a CI gap: the PostgreSQL variant runs
+		}
+		resident, anna, olli := e.user(t, auth.RoleResident, "Aino"), e.user(t, auth.RoleAdvisor, "Anna"), e.user(t, auth.RoleAdvisor, "Olli")
+		if err := store.SetStatus(ctx, olli.ID, AdvisorAvailable); err != nil {
+			t.Fatal(err)
+		}
+		for round := range 5 {
+			cv := e.activeConversation(t, in, resident, anna)
+			senders := []struct {
+				role string
+				id   int64
+			}{{RoleResident, resident.ID}, {RoleAdvisor, anna.ID}, {RoleResident, resident.ID}, {RoleAdvisor, anna.ID}}
+			stop := make(chan struct{})
+			var (
+				mu     sync.Mutex
+				stored = map[int64]Draft{} // seq → what it was told was stored
+				wg     sync.WaitGroup
+			)
+			finish := sync.OnceFunc(func() { close(stop); wg.Wait() })
+			defer finish() // also when the round fails half-way
+			for i, s := range senders {
+				wg.Go(func() {
+					lane := store.lane()
+					defer lane.close()
+					for n := 0; ; n++ {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						d := Draft{ConversationID: cv.ID, Kind: KindText, SenderRole: s.role, SenderID: s.id,
+							ClientID: fmt.Sprintf("%d-%d-%d", round, i, n), Body: "hello"}
+						batch := []Draft{d}
+						if n%3 == 2 { // the general statement too
+							d2 := d
+							d2.ClientID += "b"
+							batch = append(batch, d2)
+						}
+						for j, r := range lane.Append(ctx, batch) {
+							switch {
+							case r.Err == nil:
+								mu.Lock()
+								stored[r.Message.Seq] = batch[j]
+								mu.Unlock()
+							case !errors.Is(r.Err, errClosed) && !errors.Is(r.Err, errForbidden):
+								t.Errorf("append: %v", r.Err)
+							}
+						}
+					}
+				})
+			}
+			time.Sleep(20 * time.Millisecond)
+			moved, err := store.TransferToAdvisor(ctx, cv.ID, anna.principal(), olli.ID, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(20 * time.Millisecond)
+			closing, err := store.Close(ctx, cv.ID, olli.principal(), "advice_given")
+			if err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(10 * time.Millisecond)
+			finish()
+
+			msgs, err := store.After(ctx, cv.ID, 0, 100000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			last := msgs[len(msgs)-1]
+			if last.Seq != closing.Seq || last.Event != eventClosed {
+				t.Fatalf("round %d: the last message is %d (%q), want the close at %d", round, last.Seq, last.Event, closing.Seq)
+			}
+			texts := 0
+			for i, m := range msgs {
+				if m.Seq != int64(i+1) {
+					t.Fatalf("round %d: seq %d at position %d", round, m.Seq, i)
+				}
+				if m.Kind != KindText {
+					continue
+				}
+				texts++
+				if d, ok := stored[m.Seq]; !ok || d.ClientID != m.ClientID {
+					t.Fatalf("round %d: message %d (%s) was stored without its sender being told so", round, m.Seq, m.ClientID)
+				}
+				if m.SenderRole == RoleAdvisor && m.Seq > moved.Seq {
+					t.Fatalf("round %d: Anna's message %d after the transfer at %d", round, m.Seq, moved.Seq)
+				}
+			}
+			if texts != len(stored) || moved.Seq < 3 || closing.Seq <= moved.Seq+1 {
+				t.Fatalf("round %d: %d messages stored, %d acked; transfer at %d, close at %d: the senders did not run across both",
+					round, texts, len(stored), moved.Seq, closing.Seq)
+			}
+		}
+	})
+}

@@ -232,7 +232,7 @@ func (s *Store) AvailableAdvisors(ctx context.Context) (int, error) {
 // Queue returns the waiting conversations, longest waiting first.
 func (s *Store) Queue(ctx context.Context) ([]Conversation, error) {
 	var out []Conversation
-	err := s.db.WithContext(ctx).Where("status = ?", statusQueued).Order("queued_at, id").Limit(500).Find(&out).Error
+	err := s.conversations(ctx).Where("status = ?", statusQueued).Order("queued_at, id").Limit(500).Find(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("chat: queue: %w", err)
 	}
@@ -242,7 +242,7 @@ func (s *Store) Queue(ctx context.Context) ([]Conversation, error) {
 // ByAdvisor returns an advisor's conversations in a status.
 func (s *Store) ByAdvisor(ctx context.Context, advisorID int64, status string) ([]Conversation, error) {
 	var out []Conversation
-	err := s.db.WithContext(ctx).Where("advisor_id = ? AND status = ?", advisorID, status).
+	err := s.conversations(ctx).Where("advisor_id = ? AND status = ?", advisorID, status).
 		Order("accepted_at DESC, id DESC").Limit(100).Find(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("chat: conversations of advisor: %w", err)
@@ -253,7 +253,7 @@ func (s *Store) ByAdvisor(ctx context.Context, advisorID int64, status string) (
 // ByResident returns a logged-in resident's conversations, newest first.
 func (s *Store) ByResident(ctx context.Context, residentID int64, limit int) ([]Conversation, error) {
 	var out []Conversation
-	err := s.db.WithContext(ctx).Where("resident_id = ?", residentID).
+	err := s.conversations(ctx).Where("resident_id = ?", residentID).
 		Order("created_at DESC, id DESC").Limit(limit).Find(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("chat: conversations of resident: %w", err)
@@ -264,7 +264,7 @@ func (s *Store) ByResident(ctx context.Context, residentID int64, limit int) ([]
 // OpenFor returns the open (queued or active) conversation of a resident
 // or guest, or errNotFound.
 func (s *Store) OpenFor(ctx context.Context, p *Principal) (*Conversation, error) {
-	q := s.db.WithContext(ctx).Where("status <> ?", statusClosed)
+	q := s.conversations(ctx).Where("status <> ?", statusClosed)
 	switch {
 	case p.GuestID != "":
 		q = q.Where("guest_id = ?", p.GuestID)

@@ -49,16 +49,19 @@ const (
 // Conversation is one chat between a resident (or an unidentified guest)
 // and the advisors who handle it.
 type Conversation struct {
-	ID                   int64
-	ResidentID           *int64
-	GuestID              string
-	RegionID             *int64
-	Topic                string
-	Lang                 string
-	Status               string
-	AdvisorID            *int64
-	Outcome              string
-	LastSeq              int64
+	ID         int64
+	ResidentID *int64
+	GuestID    string
+	RegionID   *int64
+	Topic      string
+	Lang       string
+	Status     string
+	AdvisorID  *int64
+	Outcome    string
+	// LastSeq is the seq of the conversation's last message. It is kept in
+	// chat_seqs (migrations 00020) and read by the queries of
+	// Store.conversations; nothing writes it through this struct.
+	LastSeq              int64 `gorm:"->;-:migration"`
 	ResidentDeliveredSeq int64
 	ResidentReadSeq      int64
 	AdvisorDeliveredSeq  int64
@@ -171,10 +174,18 @@ func (s *Store) NewConversation(ctx context.Context, c *Conversation) error {
 	return nil
 }
 
+// conversations starts a query of conversations that reads each one's
+// LastSeq with it.
+func (s *Store) conversations(ctx context.Context) *gorm.DB {
+	return s.db.WithContext(ctx).Table("chat_conversations").
+		Select("chat_conversations.*, chat_seqs.last_seq").
+		Joins("JOIN chat_seqs ON chat_seqs.conversation_id = chat_conversations.id")
+}
+
 // Conversation loads one conversation.
 func (s *Store) Conversation(ctx context.Context, id int64) (*Conversation, error) {
 	var c Conversation
-	err := s.db.WithContext(ctx).First(&c, id).Error
+	err := s.conversations(ctx).Where("chat_conversations.id = ?", id).Take(&c).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, errNotFound
 	}
@@ -189,8 +200,8 @@ func (s *Store) LastSeqs(ctx context.Context, ids []int64) (map[int64]int64, err
 	out := make(map[int64]int64, len(ids))
 	for chunk := range slices.Chunk(ids, 500) {
 		var rows []struct{ ID, LastSeq int64 }
-		err := s.db.WithContext(ctx).Model(&Conversation{}).Select("id, last_seq").
-			Where("id IN ?", chunk).Scan(&rows).Error
+		err := s.db.WithContext(ctx).Table("chat_seqs").Select("conversation_id AS id, last_seq").
+			Where("conversation_id IN ?", chunk).Scan(&rows).Error
 		if err != nil {
 			return nil, fmt.Errorf("chat: last sequence numbers: %w", err)
 		}
@@ -263,7 +274,8 @@ func (s *Store) appendTx(tx *gorm.DB, drafts []Draft, out []stored, allow func(*
 	}
 	slices.Sort(ids) // lock in id order: two instances never deadlock
 	var convs []Conversation
-	if err := s.lock(tx.Select("id, status, advisor_id, last_seq").Where("id IN ?", ids).Order("id")).
+	if err := s.lock(tx.Table("chat_conversations c").Select("c.id, c.status, c.advisor_id, s.last_seq").
+		Joins("JOIN chat_seqs s ON s.conversation_id = c.id").Where("c.id IN ?", ids).Order("c.id")).
 		Find(&convs).Error; err != nil {
 		return fmt.Errorf("lock conversations: %w", err)
 	}
@@ -337,7 +349,7 @@ func (s *Store) appendTx(tx *gorm.DB, drafts []Draft, out []stored, allow func(*
 	}
 	// One statement sets every touched conversation's last sequence.
 	var (
-		sql  = "UPDATE chat_conversations SET last_seq = CASE id"
+		sql  = "UPDATE chat_seqs SET last_seq = CASE conversation_id"
 		args []any
 		upd  []int64
 	)
@@ -348,7 +360,7 @@ func (s *Store) appendTx(tx *gorm.DB, drafts []Draft, out []stored, allow func(*
 			upd = append(upd, id)
 		}
 	}
-	sql += " ELSE last_seq END WHERE id IN ?"
+	sql += " ELSE last_seq END WHERE conversation_id IN ?"
 	args = append(args, upd)
 	if err := tx.Exec(sql, args...).Error; err != nil {
 		return fmt.Errorf("advance sequence: %w", err)
@@ -386,7 +398,8 @@ func (s *Store) Receipt(ctx context.Context, convID int64, role string, delivere
 		dcol, rcol = "advisor_delivered_seq", "advisor_read_seq"
 	}
 	// Column names come from the fixed pair above, values are placeholders.
-	moves := func(col string) string { return "(@" + col + " > " + col + " AND @" + col + " <= last_seq)" }
+	const last = "(SELECT last_seq FROM chat_seqs WHERE conversation_id = @id)"
+	moves := func(col string) string { return "(@" + col + " > " + col + " AND @" + col + " <= " + last + ")" }
 	set := func(col string) string {
 		return col + " = CASE WHEN " + moves(col) + " THEN @" + col + " ELSE " + col + " END"
 	}

@@ -17,16 +17,18 @@ import (
 // one commit, and the conversations' row locks are held for that statement
 // only: instances that write to the same conversations wait for each other
 // as briefly as possible. It does what appendTx does: lock the
-// conversations in id order, find resent client ids, number the new
-// messages after each conversation's last_seq, insert them, advance
-// last_seq, and report a verdict per draft.
+// conversations' counters (chat_seqs) in id order, find resent client ids,
+// number the new messages after each counter's last_seq, insert them,
+// advance last_seq, and report a verdict per draft. The rules come from
+// the counter's copies of them, which a close or a transfer changes under
+// the same row lock (migrations 00020).
 const appendPGSQL = `
 WITH input AS (
   SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[])
     AS t(conv, ord, kind, role, sender, name, cid, event, body)
 ), locked AS (
-  SELECT id, status, advisor_id, last_seq FROM chat_conversations
-  WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE
+  SELECT conversation_id AS id, closed, advisor, last_seq FROM chat_seqs
+  WHERE conversation_id = ANY($1::bigint[]) ORDER BY conversation_id FOR UPDATE
 ), prev AS (
   SELECT m.conversation_id, m.sender_role, m.client_id, m.seq, m.created_at FROM chat_messages m
   JOIN (SELECT DISTINCT conv, role, cid FROM input WHERE cid <> '') k
@@ -40,8 +42,8 @@ WITH input AS (
       WHEN l.id IS NULL THEN 'not_found'
       WHEN p.seq IS NOT NULL THEN 'dup'
       WHEN i.cid <> '' AND f.ord IS NULL THEN 'dup_batch'
-      WHEN l.status = 'closed' THEN 'closed'
-      WHEN i.role = 'advisor' AND (l.advisor_id IS NULL OR l.advisor_id <> i.sender) THEN 'forbidden'
+      WHEN l.closed THEN 'closed'
+      WHEN i.role = 'advisor' AND (l.advisor IS NULL OR l.advisor <> i.sender) THEN 'forbidden'
       ELSE 'ok'
     END AS v
   FROM input i
@@ -57,9 +59,9 @@ WITH input AS (
   SELECT conv, seq, kind, role, NULLIF(sender, 0), name, cid, event, body, $10 FROM numbered
   RETURNING 1
 ), upd AS (
-  UPDATE chat_conversations c SET last_seq = n.top
+  UPDATE chat_seqs s SET last_seq = n.top
   FROM (SELECT conv, max(seq) AS top FROM numbered GROUP BY conv) n
-  WHERE c.id = n.conv
+  WHERE s.conversation_id = n.conv
   RETURNING 1
 )
 SELECT v.ord, v.v, COALESCE(n.seq, v.prev_seq, 0), COALESCE(v.prev_at, $10)
@@ -68,9 +70,9 @@ ORDER BY v.ord`
 
 // appendOnePGSQL is appendPGSQL for a batch of one draft, the usual batch
 // while the chat is not busy: the statement has no arrays to unnest and
-// nothing to sort or number, and one UPDATE both locks the conversation and
-// takes the next seq, so PostgreSQL spends about half the CPU on it. The
-// UPDATE's conditions are the rules of mayWrite. It does not look for a
+// nothing to sort or number, and one UPDATE both locks the conversation's
+// counter and takes the next seq, so PostgreSQL spends about half the CPU
+// on it. The UPDATE's conditions are the rules of mayWrite. It does not look for a
 // resend first: a stored client id makes the INSERT fail on the unique
 // index, which undoes the UPDATE too, and only then is the original read
 // (resentPGSQL). Resends are rare, and the look-up was 7-12 % of the
@@ -78,8 +80,8 @@ ORDER BY v.ord`
 // stored and it was no resend, refusal tells why.
 const appendOnePGSQL = `
 WITH bump AS (
-  UPDATE chat_conversations SET last_seq = last_seq + 1
-  WHERE id = $1::bigint AND status <> 'closed' AND ($2::text <> 'advisor' OR advisor_id = $4::bigint)
+  UPDATE chat_seqs SET last_seq = last_seq + 1
+  WHERE conversation_id = $1::bigint AND NOT closed AND ($2::text <> 'advisor' OR advisor = $4::bigint)
   RETURNING last_seq
 )
 INSERT INTO chat_messages (conversation_id, seq, kind, sender_role, sender_id, sender_name, client_id, event, body, created_at)
