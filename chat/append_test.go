@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
-	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
 )
 
 // Every verdict of Append, for a draft stored alone (PostgreSQL's one-draft
@@ -142,53 +141,50 @@ func TestCollisionThatIsNoResendChangesNothing(t *testing.T) {
 // Instances resending the same message at the same moment, each through a
 // lane of its own: it is stored once, and every sender gets its seq.
 func TestConcurrentResendsStoreOnce(t *testing.T) {
-	variants(t, func(t *testing.T, e *env) {
-		ctx := context.Background()
-		in := e.instance(t)
-		store := in.svc.store
-		if store.dialect != database.Postgres {
-			t.Skip("SQLite has a single writer: there is no race to test") // not a CI gap: the PostgreSQL variant runs
+	// SQLite has a single writer: the race exists on PostgreSQL only.
+	e := postgresRedisEnv(t)
+	ctx := context.Background()
+	in := e.instance(t)
+	store := in.svc.store
+	resident := e.user(t, auth.RoleResident, "Aino")
+	cv := e.activeConversation(t, in, resident, e.user(t, auth.RoleAdvisor, "Anna"))
+	const senders, rounds = 6, 20
+	for r := range rounds {
+		cid := fmt.Sprintf("race-%d", r)
+		results := make([]stored, senders)
+		var wg sync.WaitGroup
+		for i := range senders {
+			wg.Go(func() {
+				lane := store.lane()
+				defer lane.close()
+				d := Draft{ConversationID: cv.ID, Kind: KindText, SenderRole: RoleResident, SenderID: resident.ID, ClientID: cid, Body: cid}
+				results[i] = lane.Append(ctx, []Draft{d})[0]
+			})
 		}
-		resident := e.user(t, auth.RoleResident, "Aino")
-		cv := e.activeConversation(t, in, resident, e.user(t, auth.RoleAdvisor, "Anna"))
-		const senders, rounds = 6, 20
-		for r := range rounds {
-			cid := fmt.Sprintf("race-%d", r)
-			results := make([]stored, senders)
-			var wg sync.WaitGroup
-			for i := range senders {
-				wg.Go(func() {
-					lane := store.lane()
-					defer lane.close()
-					d := Draft{ConversationID: cv.ID, Kind: KindText, SenderRole: RoleResident, SenderID: resident.ID, ClientID: cid, Body: cid}
-					results[i] = lane.Append(ctx, []Draft{d})[0]
-				})
+		wg.Wait()
+		fresh := 0
+		for i, res := range results {
+			if res.Err != nil {
+				t.Fatalf("round %d, sender %d: %v", r, i, res.Err)
 			}
-			wg.Wait()
-			fresh := 0
-			for i, res := range results {
-				if res.Err != nil {
-					t.Fatalf("round %d, sender %d: %v", r, i, res.Err)
-				}
-				if res.Message.Seq != results[0].Message.Seq {
-					t.Fatalf("round %d: seqs differ: %+v", r, results)
-				}
-				if !res.Dup {
-					fresh++
-				}
+			if res.Message.Seq != results[0].Message.Seq {
+				t.Fatalf("round %d: seqs differ: %+v", r, results)
 			}
-			if fresh != 1 {
-				t.Fatalf("round %d: %d senders were told they stored it first, want 1", r, fresh)
+			if !res.Dup {
+				fresh++
 			}
 		}
-		var n int64
-		if err := e.db.Gorm.Model(&message{}).Where("conversation_id = ? AND client_id LIKE ?", cv.ID, "race-%").Count(&n).Error; err != nil {
-			t.Fatal(err)
+		if fresh != 1 {
+			t.Fatalf("round %d: %d senders were told they stored it first, want 1", r, fresh)
 		}
-		if n != rounds {
-			t.Fatalf("stored %d messages, want %d", n, rounds)
-		}
-	})
+	}
+	var n int64
+	if err := e.db.Gorm.Model(&message{}).Where("conversation_id = ? AND client_id LIKE ?", cv.ID, "race-%").Count(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	if n != rounds {
+		t.Fatalf("stored %d messages, want %d", n, rounds)
+	}
 }
 
 // Receipts move forward only, never past the last stored message, and a
@@ -268,103 +264,100 @@ func (e *env) chatting(t *testing.T) (*instance, *testUser, *testUser, *Conversa
 // refused is stored, the closing message is the conversation's last, and
 // nothing the old advisor sent comes after the transfer's message.
 func TestNoMessageAfterTheCloseOrTransferThatRefusedIt(t *testing.T) {
-	variants(t, func(t *testing.T, e *env) {
-		ctx := context.Background()
-		in := e.instance(t)
-		store := in.svc.store
-		if store.dialect != database.Postgres {
-			t.Skip("SQLite has a single writer: there is no race to test") // not a CI gap: the PostgreSQL variant runs
-		}
-		resident, anna, olli := e.user(t, auth.RoleResident, "Aino"), e.user(t, auth.RoleAdvisor, "Anna"), e.user(t, auth.RoleAdvisor, "Olli")
-		if err := store.SetStatus(ctx, olli.ID, AdvisorAvailable); err != nil {
-			t.Fatal(err)
-		}
-		for round := range 5 {
-			cv := e.activeConversation(t, in, resident, anna)
-			senders := []struct {
-				role string
-				id   int64
-			}{{RoleResident, resident.ID}, {RoleAdvisor, anna.ID}, {RoleResident, resident.ID}, {RoleAdvisor, anna.ID}}
-			stop := make(chan struct{})
-			var (
-				mu     sync.Mutex
-				stored = map[int64]Draft{} // seq → what it was told was stored
-				wg     sync.WaitGroup
-			)
-			finish := sync.OnceFunc(func() { close(stop); wg.Wait() })
-			defer finish() // also when the round fails half-way
-			for i, s := range senders {
-				wg.Go(func() {
-					lane := store.lane()
-					defer lane.close()
-					for n := 0; ; n++ {
-						select {
-						case <-stop:
-							return
-						default:
-						}
-						d := Draft{ConversationID: cv.ID, Kind: KindText, SenderRole: s.role, SenderID: s.id,
-							ClientID: fmt.Sprintf("%d-%d-%d", round, i, n), Body: "hello"}
-						batch := []Draft{d}
-						if n%3 == 2 { // the general statement too
-							d2 := d
-							d2.ClientID += "b"
-							batch = append(batch, d2)
-						}
-						for j, r := range lane.Append(ctx, batch) {
-							switch {
-							case r.Err == nil:
-								mu.Lock()
-								stored[r.Message.Seq] = batch[j]
-								mu.Unlock()
-							case !errors.Is(r.Err, errClosed) && !errors.Is(r.Err, errForbidden):
-								t.Errorf("append: %v", r.Err)
-							}
+	// SQLite has a single writer: the race exists on PostgreSQL only.
+	e := postgresRedisEnv(t)
+	ctx := context.Background()
+	in := e.instance(t)
+	store := in.svc.store
+	resident, anna, olli := e.user(t, auth.RoleResident, "Aino"), e.user(t, auth.RoleAdvisor, "Anna"), e.user(t, auth.RoleAdvisor, "Olli")
+	if err := store.SetStatus(ctx, olli.ID, AdvisorAvailable); err != nil {
+		t.Fatal(err)
+	}
+	for round := range 5 {
+		cv := e.activeConversation(t, in, resident, anna)
+		senders := []struct {
+			role string
+			id   int64
+		}{{RoleResident, resident.ID}, {RoleAdvisor, anna.ID}, {RoleResident, resident.ID}, {RoleAdvisor, anna.ID}}
+		stop := make(chan struct{})
+		var (
+			mu     sync.Mutex
+			stored = map[int64]Draft{} // seq → what it was told was stored
+			wg     sync.WaitGroup
+		)
+		finish := sync.OnceFunc(func() { close(stop); wg.Wait() })
+		defer finish() // also when the round fails half-way
+		for i, s := range senders {
+			wg.Go(func() {
+				lane := store.lane()
+				defer lane.close()
+				for n := 0; ; n++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					d := Draft{ConversationID: cv.ID, Kind: KindText, SenderRole: s.role, SenderID: s.id,
+						ClientID: fmt.Sprintf("%d-%d-%d", round, i, n), Body: "hello"}
+					batch := []Draft{d}
+					if n%3 == 2 { // the general statement too
+						d2 := d
+						d2.ClientID += "b"
+						batch = append(batch, d2)
+					}
+					for j, r := range lane.Append(ctx, batch) {
+						switch {
+						case r.Err == nil:
+							mu.Lock()
+							stored[r.Message.Seq] = batch[j]
+							mu.Unlock()
+						case !errors.Is(r.Err, errClosed) && !errors.Is(r.Err, errForbidden):
+							t.Errorf("append: %v", r.Err)
 						}
 					}
-				})
-			}
-			time.Sleep(20 * time.Millisecond)
-			moved, err := store.TransferToAdvisor(ctx, cv.ID, anna.principal(), olli.ID, 10)
-			if err != nil {
-				t.Fatal(err)
-			}
-			time.Sleep(20 * time.Millisecond)
-			closing, err := store.Close(ctx, cv.ID, olli.principal(), "advice_given")
-			if err != nil {
-				t.Fatal(err)
-			}
-			time.Sleep(10 * time.Millisecond)
-			finish()
+				}
+			})
+		}
+		time.Sleep(20 * time.Millisecond)
+		moved, err := store.TransferToAdvisor(ctx, cv.ID, anna.principal(), olli.ID, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+		closing, err := store.Close(ctx, cv.ID, olli.principal(), "advice_given")
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+		finish()
 
-			msgs, err := store.After(ctx, cv.ID, 0, 100000)
-			if err != nil {
-				t.Fatal(err)
+		msgs, err := store.After(ctx, cv.ID, 0, 100000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := msgs[len(msgs)-1]
+		if last.Seq != closing.Seq || last.Event != eventClosed {
+			t.Fatalf("round %d: the last message is %d (%q), want the close at %d", round, last.Seq, last.Event, closing.Seq)
+		}
+		texts := 0
+		for i, m := range msgs {
+			if m.Seq != int64(i+1) {
+				t.Fatalf("round %d: seq %d at position %d", round, m.Seq, i)
 			}
-			last := msgs[len(msgs)-1]
-			if last.Seq != closing.Seq || last.Event != eventClosed {
-				t.Fatalf("round %d: the last message is %d (%q), want the close at %d", round, last.Seq, last.Event, closing.Seq)
+			if m.Kind != KindText {
+				continue
 			}
-			texts := 0
-			for i, m := range msgs {
-				if m.Seq != int64(i+1) {
-					t.Fatalf("round %d: seq %d at position %d", round, m.Seq, i)
-				}
-				if m.Kind != KindText {
-					continue
-				}
-				texts++
-				if d, ok := stored[m.Seq]; !ok || d.ClientID != m.ClientID {
-					t.Fatalf("round %d: message %d (%s) was stored without its sender being told so", round, m.Seq, m.ClientID)
-				}
-				if m.SenderRole == RoleAdvisor && m.Seq > moved.Seq {
-					t.Fatalf("round %d: Anna's message %d after the transfer at %d", round, m.Seq, moved.Seq)
-				}
+			texts++
+			if d, ok := stored[m.Seq]; !ok || d.ClientID != m.ClientID {
+				t.Fatalf("round %d: message %d (%s) was stored without its sender being told so", round, m.Seq, m.ClientID)
 			}
-			if texts != len(stored) || moved.Seq < 3 || closing.Seq <= moved.Seq+1 {
-				t.Fatalf("round %d: %d messages stored, %d acked; transfer at %d, close at %d: the senders did not run across both",
-					round, texts, len(stored), moved.Seq, closing.Seq)
+			if m.SenderRole == RoleAdvisor && m.Seq > moved.Seq {
+				t.Fatalf("round %d: Anna's message %d after the transfer at %d", round, m.Seq, moved.Seq)
 			}
 		}
-	})
+		if texts != len(stored) || moved.Seq < 3 || closing.Seq <= moved.Seq+1 {
+			t.Fatalf("round %d: %d messages stored, %d acked; transfer at %d, close at %d: the senders did not run across both",
+				round, texts, len(stored), moved.Seq, closing.Seq)
+		}
+	}
 }
