@@ -72,10 +72,10 @@ ORDER BY v.ord`
 // while the chat is not busy: the statement has no arrays to unnest and
 // nothing to sort or number, and one UPDATE both locks the conversation's
 // counter and takes the next seq, so PostgreSQL spends about half the CPU
-// on it. The UPDATE's conditions are the rules of mayWrite. It does not look for a
-// resend first: a stored client id makes the INSERT fail on the unique
-// index, which undoes the UPDATE too, and only then is the original read
-// (resentPGSQL). Resends are rare, and the look-up was 7-12 % of the
+// on it. The UPDATE's conditions are the rules of mayWrite. It does not
+// look for a resend first: a stored client id makes the INSERT fail on the
+// unique index, which undoes the UPDATE too, and only then is the original
+// read (resentPGSQL). Resends are rare, and the look-up was 7-12 % of the
 // statement's CPU for every message (docs/BENCHMARKS.md). When nothing was
 // stored and it was no resend, refusal tells why.
 const appendOnePGSQL = `
