@@ -16,12 +16,14 @@ import (
 // lane's PostgreSQL backend spent per message (pg-µs/msg), read from /proc:
 // PostgreSQL must run on this machine, and its CPU is the figure to compare
 // between builds, since the time per message is mostly the commit's flush.
-// "one" is the chat's usual batch while it is not busy; "16" the general
-// statement under load. Messages go round 50 open conversations.
+// "one" is the chat's usual batch while it is not busy; "4" and "16" the
+// general statement, as in a burst and under load. Messages go round 50
+// open conversations, which have historyMessages earlier messages.
 //
 //	PORTAL_TEST_DATABASE_URL=postgres://… go test -run '^$' -bench LaneStorePG -benchtime 20000x ./chat/
 func BenchmarkLaneStorePG(b *testing.B) {
-	for _, size := range []int{1, 16} {
+	const historyMessages = 20000
+	for _, size := range []int{1, 4, 16} {
 		name := strconv.Itoa(size)
 		if size == 1 {
 			name = "one"
@@ -36,6 +38,24 @@ func BenchmarkLaneStorePG(b *testing.B) {
 					b.Fatal(err)
 				}
 				convs[i] = cv.ID
+			}
+			// A table in service: without earlier messages the batch
+			// statement's generic plan, made once per connection, looks for
+			// resends by reading the whole table, and keeps doing so while
+			// the table grows, until autovacuum analyzes it. In service the
+			// table is large and the plan looks each one up in the index.
+			var history []Draft
+			for i := range historyMessages {
+				history = append(history, Draft{ConversationID: convs[i%len(convs)], Kind: KindText,
+					SenderRole: RoleResident, ClientID: fmt.Sprint("h", i), Body: "an earlier message"})
+				if len(history) == 250 || i == historyMessages-1 {
+					for _, r := range store.Append(ctx, history) {
+						if r.Err != nil {
+							b.Fatal(r.Err)
+						}
+					}
+					history = history[:0]
+				}
 			}
 			lane, ok := store.lane().(*pgLane)
 			if !ok {
@@ -56,13 +76,13 @@ func BenchmarkLaneStorePG(b *testing.B) {
 					}
 				}
 			}
+			// Statistics, as autovacuum keeps them in service, before the
+			// lane's first statement plans.
+			if _, err := store.sql.ExecContext(ctx, "ANALYZE chat_messages"); err != nil {
+				b.Fatal(err)
+			}
 			for range 200 { // the connection, its plans, the tables' first pages
 				store1()
-			}
-			// Statistics, as autovacuum keeps them in service: without them
-			// the generic plan looks for resends by reading the whole table.
-			if _, err := lane.conn.ExecContext(ctx, "ANALYZE chat_messages"); err != nil {
-				b.Fatal(err)
 			}
 			var pid int
 			rows, err := lane.conn.QueryContext(ctx, "SELECT pg_backend_pid()")
