@@ -63,10 +63,12 @@ loop:
 	for _, s := range socks {
 		s.closeQueue()
 	}
-	// Drain: wait until everything sent has arrived, or 15 s.
+	// Drain: wait until everything sent has arrived and every send has
+	// its answer, or 15 s. A forwarded draft's ack comes back over Redis
+	// and may come after the message itself.
 	drainUntil := time.Now().Add(15 * time.Second)
 	for time.Now().Before(drainUntil) && ctx.Err() == nil {
-		if totalDelivered(socks) >= sent {
+		if totalDelivered(socks) >= sent && totalAnswered(socks) >= sent {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)

@@ -454,6 +454,17 @@ func totalDelivered(socks []*sock) int64 {
 	return n
 }
 
+// totalAnswered is how many sends have had their ack or error frame.
+func totalAnswered(socks []*sock) int64 {
+	var n int64
+	for _, s := range socks {
+		s.mu.Lock()
+		n += s.acks + s.errs
+		s.mu.Unlock()
+	}
+	return n
+}
+
 // sock is one benchmark socket: a writer goroutine sends what the
 // scheduler queues, a reader counts the peer's messages.
 type sock struct {
