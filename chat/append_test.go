@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -11,11 +13,12 @@ import (
 	"github.com/asumisneuvonta/asumisneuvonta-portal/auth"
 )
 
-// Every verdict of Append, for a draft stored alone (PostgreSQL's one-draft
-// statement) and for the same drafts in one batch (the general statement):
-// stored with the next seq, a resend given the original back, a closed
-// conversation, an advisor who is not the assigned one, a conversation
-// that does not exist. Both paths must agree, on both databases.
+// Every verdict of Append, for drafts stored alone and in one batch, by
+// Append and through a lane (which on PostgreSQL numbers what it can vouch
+// for from memory): stored with the next seq, a resend given the original
+// back, a closed conversation, an advisor who is not the assigned one, a
+// conversation that does not exist. Every path must agree, on both
+// databases.
 func TestAppendVerdicts(t *testing.T) {
 	variants(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
@@ -31,11 +34,13 @@ func TestAppendVerdicts(t *testing.T) {
 			t.Fatal(err)
 		}
 		last := before[open.ID]
+		lane := store.lane()
+		defer lane.close()
 
 		draft := func(conv int64, role string, sender int64, cid string) Draft {
 			return Draft{ConversationID: conv, Kind: KindText, SenderRole: role, SenderID: sender, SenderName: "x", ClientID: cid, Body: "body " + cid}
 		}
-		for _, mode := range []string{"alone", "batch"} {
+		for _, mode := range []string{"alone", "batch", "lane-alone", "lane-batch"} {
 			t.Run(mode, func(t *testing.T) {
 				cid := func(s string) string { return mode + "-" + s }
 				drafts := []Draft{
@@ -46,13 +51,17 @@ func TestAppendVerdicts(t *testing.T) {
 					draft(open.ID, RoleAdvisor, other.ID, cid("intruder")),
 					draft(1<<40, RoleResident, resident.ID, cid("nowhere")),
 				}
+				var a appender = store
+				if strings.HasPrefix(mode, "lane") {
+					a = lane
+				}
 				var got []stored
-				if mode == "alone" {
+				if strings.HasSuffix(mode, "alone") {
 					for _, d := range drafts {
-						got = append(got, store.Append(ctx, []Draft{d})...)
+						got = append(got, a.Append(ctx, []Draft{d})...)
 					}
 				} else {
-					got = store.Append(ctx, drafts)
+					got = a.Append(ctx, drafts)
 				}
 				want := []struct {
 					seq int64
@@ -95,12 +104,19 @@ func TestAppendVerdicts(t *testing.T) {
 		if _, err := store.Close(ctx, open.ID, advisor.principal(), "advice_given"); err != nil {
 			t.Fatal(err)
 		}
+		want := map[string]int64{"alone-r1": first + 1, "batch-r1": first + 3, "batch-a1": first + 4,
+			"lane-alone-r1": first + 5, "lane-batch-r1": first + 7, "lane-batch-a1": first + 8}
 		for _, resends := range [][]Draft{
 			{draft(open.ID, RoleResident, resident.ID, "alone-r1")},
 			{draft(open.ID, RoleResident, resident.ID, "batch-r1"), draft(open.ID, RoleAdvisor, advisor.ID, "batch-a1")},
+			{draft(open.ID, RoleResident, resident.ID, "lane-alone-r1")},
+			{draft(open.ID, RoleResident, resident.ID, "lane-batch-r1"), draft(open.ID, RoleAdvisor, advisor.ID, "lane-batch-a1")},
 		} {
-			want := map[string]int64{"alone-r1": first + 1, "batch-r1": first + 3, "batch-a1": first + 4}
-			for i, g := range store.Append(ctx, resends) {
+			var a appender = store
+			if strings.HasPrefix(resends[0].ClientID, "lane") {
+				a = lane
+			}
+			for i, g := range a.Append(ctx, resends) {
 				if g.Err != nil || !g.Dup || g.Message.Seq != want[resends[i].ClientID] {
 					t.Errorf("resend of %s after the close: seq %d dup %v err %v; want seq %d, a resend",
 						resends[i].ClientID, g.Message.Seq, g.Dup, g.Err, want[resends[i].ClientID])
@@ -110,30 +126,100 @@ func TestAppendVerdicts(t *testing.T) {
 	})
 }
 
-// A draft whose seq is taken by a row that is no resend of it (a stored
-// message the conversation's last_seq does not count) is not retried
-// forever: it gets an error, and nothing changes.
-func TestCollisionThatIsNoResendChangesNothing(t *testing.T) {
+// A lane remembers the last seq and the rules of the conversations it
+// stores. Messages stored past its memory, by another lane, by Append or
+// by a transfer or close, put it out of date: its next message still gets
+// the next seq, a resend its original, and a change's new rules hold for
+// it at once, whether they now allow what its memory would refuse or
+// refuse what it would allow.
+func TestLaneMemoryOvertaken(t *testing.T) {
 	variants(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
-		in, resident, _, cv := e.chatting(t)
+		in, resident, anna, cv := e.chatting(t)
 		store := in.svc.store
+		olli := e.user(t, auth.RoleAdvisor, "Olli")
+		for _, u := range []*testUser{anna, olli} {
+			if err := store.SetStatus(ctx, u.ID, AdvisorAvailable); err != nil {
+				t.Fatal(err)
+			}
+		}
+		lane, other := store.lane(), store.lane()
+		defer lane.close()
+		defer other.close()
 		last := must(store.LastSeqs(ctx, []int64{cv.ID}))[cv.ID]
-		stray := message{ConversationID: cv.ID, Seq: last + 1, Kind: KindText, SenderRole: RoleResident,
-			ClientID: "stray", Body: "stray", CreatedAt: time.Now().UTC()}
-		if err := e.db.Gorm.Create(&stray).Error; err != nil {
-			t.Fatal(err)
+		var want []string // client ids, or events, by seq after last
+		step := func(a appender, who *testUser, cids ...string) []stored {
+			t.Helper()
+			role := RoleAdvisor
+			if who == resident {
+				role = RoleResident
+			}
+			var batch []Draft
+			for _, cid := range cids {
+				batch = append(batch, Draft{ConversationID: cv.ID, Kind: KindText, SenderRole: role, SenderID: who.ID, ClientID: cid, Body: cid})
+			}
+			return a.Append(ctx, batch)
 		}
-		d := Draft{ConversationID: cv.ID, Kind: KindText, SenderRole: RoleResident, SenderID: resident.ID, ClientID: "new", Body: "new"}
-		if got := store.Append(ctx, []Draft{d}); got[0].Err == nil {
-			t.Fatalf("stored %+v over another message's seq", got[0])
+		stores := func(a appender, who *testUser, cids ...string) {
+			t.Helper()
+			for i, r := range step(a, who, cids...) {
+				want = append(want, cids[i])
+				if r.Err != nil || r.Dup || r.Message.Seq != last+int64(len(want)) {
+					t.Fatalf("%s: seq %d dup %v err %v; want seq %d", cids[i], r.Message.Seq, r.Dup, r.Err, last+int64(len(want)))
+				}
+			}
 		}
-		if after := must(store.LastSeqs(ctx, []int64{cv.ID}))[cv.ID]; after != last {
-			t.Fatalf("last seq %d after the failed store, want %d", after, last)
+		refused := func(a appender, who *testUser, cid string, err error) {
+			t.Helper()
+			if r := step(a, who, cid)[0]; !errors.Is(r.Err, err) {
+				t.Fatalf("%s: seq %d err %v; want %v", cid, r.Message.Seq, r.Err, err)
+			}
 		}
-		msgs := must(store.After(ctx, cv.ID, last, 10))
-		if len(msgs) != 1 || msgs[0].ClientID != "stray" {
-			t.Fatalf("messages after seq %d: %+v; want the stray one only", last, msgs)
+		changed := func(m *message, err error) {
+			t.Helper()
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, m.Event)
+			if m.Seq != last+int64(len(want)) {
+				t.Fatalf("%s at seq %d, want %d", m.Event, m.Seq, last+int64(len(want)))
+			}
+		}
+
+		stores(lane, resident, "r1", "r2") // the lane now remembers the conversation
+		stores(other, resident, "r3")
+		stores(store, resident, "r4")
+		stores(lane, resident, "r5") // its memory was 2 behind
+		stores(lane, anna, "a1")
+		changed(store.TransferToAdvisor(ctx, cv.ID, anna.principal(), olli.ID, 10))
+		refused(lane, anna, "a2", errForbidden) // remembered as hers
+		stores(lane, olli, "o1")                // remembered as Anna's
+		if r := step(lane, resident, "r1")[0]; r.Err != nil || !r.Dup || r.Message.Seq != last+1 {
+			t.Fatalf("resend of r1: seq %d dup %v err %v; want seq %d, a resend", r.Message.Seq, r.Dup, r.Err, last+1)
+		}
+		stores(lane, olli, "o2")
+		changed(store.TransferToAdvisor(ctx, cv.ID, olli.principal(), anna.ID, 10))
+		refused(lane, olli, "o3", errForbidden)
+		stores(lane, anna, "a3")
+		stores(lane, resident, "r6")
+		changed(store.Close(ctx, cv.ID, anna.principal(), "advice_given"))
+		refused(lane, resident, "r7", errClosed) // remembered as open
+		refused(lane, anna, "a4", errClosed)
+
+		msgs := must(store.After(ctx, cv.ID, last, 100))
+		var got []string
+		for i, m := range msgs {
+			if m.Seq != last+int64(i+1) {
+				t.Fatalf("seq %d at position %d: a gap", m.Seq, i)
+			}
+			if m.Kind == KindText {
+				got = append(got, m.ClientID)
+			} else {
+				got = append(got, m.Event)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("stored after seq %d: %v; want %v", last, got, want)
 		}
 	})
 }

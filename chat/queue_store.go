@@ -324,21 +324,52 @@ func (s *Store) change(ctx context.Context, convID int64, fn func(tx *gorm.DB, c
 		if err := tx.Save(&c).Error; err != nil {
 			return fmt.Errorf("save conversation: %w", err)
 		}
-		d.ConversationID, d.Kind, d.SenderRole = convID, kindSystem, roleSystem
-		out := make([]stored, 1)
-		if err := s.appendTx(tx, []Draft{*d}, out, func(*Conversation, *Draft) error { return nil }); err != nil {
-			return err
-		}
-		if out[0].Err != nil {
-			return out[0].Err
-		}
-		msg = &out[0].Message
-		return nil
+		d.ConversationID, d.Kind, d.SenderRole, d.ClientID = convID, kindSystem, roleSystem, ""
+		msg, err = s.appendSystem(tx, d)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("chat: conversation %d: %w", convID, err)
 	}
 	return msg, nil
+}
+
+// systemSQL stores a conversation's own message with the seq after the
+// last stored, in the transaction of the change that the message tells.
+// Lanes do not wait for the conversation's lock: on PostgreSQL one may
+// store that seq first (store_pg.go). The statement then stores nothing
+// and runs again, on what is stored by then; the lane's message comes
+// before the change, as it was stored under the rules before it. A message
+// that the change refuses but that was numbered from what was stored
+// before it gets a seq that is taken by then, and the primary key refuses
+// it: its writer reads the new rules.
+const systemSQL = `
+INSERT INTO chat_messages (conversation_id, seq, kind, sender_role, sender_id, sender_name, client_id, event, body, created_at)
+SELECT @conv, COALESCE(MAX(seq), 0) + 1, @kind, @role, @sender, @name, '', @event, @body, @at
+FROM chat_messages WHERE conversation_id = @conv
+ON CONFLICT DO NOTHING
+RETURNING seq`
+
+// appendSystem stores d, a system message, inside tx with the next seq.
+func (s *Store) appendSystem(tx *gorm.DB, d *Draft) (*message, error) {
+	now := s.now().UTC().Truncate(time.Microsecond)
+	var sender *int64
+	if d.SenderID != 0 {
+		sender = &d.SenderID
+	}
+	for range storeAttempts {
+		var seqs []int64
+		err := tx.Raw(systemSQL, map[string]any{"conv": d.ConversationID, "kind": d.Kind, "role": d.SenderRole,
+			"sender": sender, "name": d.SenderName, "event": d.Event, "body": d.Body, "at": now}).Scan(&seqs).Error
+		if err != nil {
+			return nil, fmt.Errorf("insert message: %w", err)
+		}
+		if len(seqs) == 1 {
+			m := d.message(seqs[0], now)
+			return &m, nil
+		}
+	}
+	return nil, fmt.Errorf("insert message: its seq was taken %d times in a row", storeAttempts)
 }
 
 // Accept gives a queued conversation to an advisor who is available and

@@ -58,9 +58,9 @@ type Conversation struct {
 	Status     string
 	AdvisorID  *int64
 	Outcome    string
-	// LastSeq is the seq of the conversation's last message. It is kept in
-	// chat_seqs (migrations 00020) and read by the queries of
-	// Store.conversations; nothing writes it through this struct.
+	// LastSeq is the seq of the conversation's last message: the highest
+	// seq of its messages (migrations 00021), read by the queries of
+	// Store.conversations. Nothing writes it through this struct.
 	LastSeq              int64 `gorm:"->;-:migration"`
 	ResidentDeliveredSeq int64
 	ResidentReadSeq      int64
@@ -174,12 +174,17 @@ func (s *Store) NewConversation(ctx context.Context, c *Conversation) error {
 	return nil
 }
 
+// lastSeqOf is the last seq of the conversation whose id is the SQL
+// expression id: the top of its messages' primary key.
+func lastSeqOf(id string) string {
+	return "COALESCE((SELECT MAX(seq) FROM chat_messages WHERE conversation_id = " + id + "), 0)"
+}
+
 // conversations starts a query of conversations that reads each one's
 // LastSeq with it.
 func (s *Store) conversations(ctx context.Context) *gorm.DB {
 	return s.db.WithContext(ctx).Table("chat_conversations").
-		Select("chat_conversations.*, chat_seqs.last_seq").
-		Joins("JOIN chat_seqs ON chat_seqs.conversation_id = chat_conversations.id")
+		Select("chat_conversations.*, " + lastSeqOf("chat_conversations.id") + " AS last_seq")
 }
 
 // Conversation loads one conversation.
@@ -195,13 +200,14 @@ func (s *Store) Conversation(ctx context.Context, id int64) (*Conversation, erro
 	return &c, nil
 }
 
-// LastSeqs returns the last sequence number of each conversation named.
+// LastSeqs returns the last sequence number of each conversation named
+// that has messages.
 func (s *Store) LastSeqs(ctx context.Context, ids []int64) (map[int64]int64, error) {
 	out := make(map[int64]int64, len(ids))
 	for chunk := range slices.Chunk(ids, 500) {
 		var rows []struct{ ID, LastSeq int64 }
-		err := s.db.WithContext(ctx).Table("chat_seqs").Select("conversation_id AS id, last_seq").
-			Where("conversation_id IN ?", chunk).Scan(&rows).Error
+		err := s.db.WithContext(ctx).Table("chat_messages").Select("conversation_id AS id, MAX(seq) AS last_seq").
+			Where("conversation_id IN ?", chunk).Group("conversation_id").Scan(&rows).Error
 		if err != nil {
 			return nil, fmt.Errorf("chat: last sequence numbers: %w", err)
 		}
@@ -240,7 +246,7 @@ func (s *Store) Append(ctx context.Context, drafts []Draft) []stored {
 	} else {
 		out = make([]stored, len(drafts))
 		err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			return s.appendTx(tx, drafts, out, nil)
+			return s.appendTx(tx, drafts, out)
 		})
 	}
 	if err != nil {
@@ -263,21 +269,19 @@ type dupKey struct {
 	role, id string
 }
 
-// appendTx is Append inside tx. allow, when set, decides instead of the
-// usual rules whether a draft may be written to its conversation.
-func (s *Store) appendTx(tx *gorm.DB, drafts []Draft, out []stored, allow func(*Conversation, *Draft) error) error {
+// appendTx is Append inside tx on SQLite, whose transactions are opened
+// IMMEDIATE and so hold the only write lock throughout.
+func (s *Store) appendTx(tx *gorm.DB, drafts []Draft, out []stored) error {
 	ids := make([]int64, 0, 4)
 	for i := range drafts {
 		if !slices.Contains(ids, drafts[i].ConversationID) {
 			ids = append(ids, drafts[i].ConversationID)
 		}
 	}
-	slices.Sort(ids) // lock in id order: two instances never deadlock
 	var convs []Conversation
-	if err := s.lock(tx.Table("chat_conversations c").Select("c.id, c.status, c.advisor_id, s.last_seq").
-		Joins("JOIN chat_seqs s ON s.conversation_id = c.id").Where("c.id IN ?", ids).Order("c.id")).
-		Find(&convs).Error; err != nil {
-		return fmt.Errorf("lock conversations: %w", err)
+	if err := tx.Table("chat_conversations c").Select("c.id, c.status, c.advisor_id, "+lastSeqOf("c.id")+" AS last_seq").
+		Where("c.id IN ?", ids).Find(&convs).Error; err != nil {
+		return fmt.Errorf("read conversations: %w", err)
 	}
 	byID := make(map[int64]*Conversation, len(convs))
 	for i := range convs {
@@ -325,11 +329,7 @@ func (s *Store) appendTx(tx *gorm.DB, drafts []Draft, out []stored, allow func(*
 				continue
 			}
 		}
-		check := allow
-		if check == nil {
-			check = mayWrite
-		}
-		if err := check(c, d); err != nil {
+		if err := mayWrite(c, d); err != nil {
 			out[i].Err = err
 			continue
 		}
@@ -346,24 +346,6 @@ func (s *Store) appendTx(tx *gorm.DB, drafts []Draft, out []stored, allow func(*
 	}
 	if err := tx.Create(&rows).Error; err != nil {
 		return fmt.Errorf("insert messages: %w", err)
-	}
-	// One statement sets every touched conversation's last sequence.
-	var (
-		sql  = "UPDATE chat_seqs SET last_seq = CASE conversation_id"
-		args []any
-		upd  []int64
-	)
-	for _, id := range ids {
-		if c := byID[id]; c != nil {
-			sql += " WHEN ? THEN CAST(? AS BIGINT)"
-			args = append(args, id, c.LastSeq)
-			upd = append(upd, id)
-		}
-	}
-	sql += " ELSE last_seq END WHERE conversation_id IN ?"
-	args = append(args, upd)
-	if err := tx.Exec(sql, args...).Error; err != nil {
-		return fmt.Errorf("advance sequence: %w", err)
 	}
 	for i := range drafts {
 		if r := rowOf[i]; r >= 0 {
@@ -398,7 +380,7 @@ func (s *Store) Receipt(ctx context.Context, convID int64, role string, delivere
 		dcol, rcol = "advisor_delivered_seq", "advisor_read_seq"
 	}
 	// Column names come from the fixed pair above, values are placeholders.
-	const last = "(SELECT last_seq FROM chat_seqs WHERE conversation_id = @id)"
+	last := lastSeqOf("@id")
 	moves := func(col string) string { return "(@" + col + " > " + col + " AND @" + col + " <= " + last + ")" }
 	set := func(col string) string {
 		return col + " = CASE WHEN " + moves(col) + " THEN @" + col + " ELSE " + col + " END"

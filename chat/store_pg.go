@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -13,22 +14,22 @@ import (
 	"github.com/asumisneuvonta/asumisneuvonta-portal/portal/database"
 )
 
-// appendPG is Append for PostgreSQL in one statement, so one round trip and
-// one commit, and the conversations' row locks are held for that statement
-// only: instances that write to the same conversations wait for each other
-// as briefly as possible. It does what appendTx does: lock the
-// conversations' counters (chat_seqs) in id order, find resent client ids,
-// number the new messages after each counter's last_seq, insert them,
-// advance last_seq, and report a verdict per draft. The rules come from
-// the counter's copies of them, which a close or a transfer changes under
-// the same row lock (migrations 00020).
+// appendPGSQL is Append for PostgreSQL in one statement, so one round trip
+// and one commit. It does what appendTx does: read each conversation's
+// rules and last seq, find resent client ids, number the new messages
+// after the last seq, insert them, and report a verdict per draft. It
+// takes no lock. Whoever else stores the same seq meanwhile, a lane (see
+// pgLane) or a close or transfer (Store.change), makes the primary key
+// refuse one of the two, and the one refused tries again on what is
+// stored now: no message is stored after a change that refuses it.
 const appendPGSQL = `
 WITH input AS (
   SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[])
     AS t(conv, ord, kind, role, sender, name, cid, event, body)
-), locked AS (
-  SELECT conversation_id AS id, closed, advisor, last_seq FROM chat_seqs
-  WHERE conversation_id = ANY($1::bigint[]) ORDER BY conversation_id FOR UPDATE
+), convs AS (
+  SELECT c.id, c.status = 'closed' AS closed, c.advisor_id AS advisor,
+    COALESCE((SELECT max(m.seq) FROM chat_messages m WHERE m.conversation_id = c.id), 0) AS last_seq
+  FROM chat_conversations c WHERE c.id = ANY($1::bigint[])
 ), prev AS (
   SELECT m.conversation_id, m.sender_role, m.client_id, m.seq, m.created_at FROM chat_messages m
   JOIN (SELECT DISTINCT conv, role, cid FROM input WHERE cid <> '') k
@@ -47,7 +48,7 @@ WITH input AS (
       ELSE 'ok'
     END AS v
   FROM input i
-  LEFT JOIN locked l ON l.id = i.conv
+  LEFT JOIN convs l ON l.id = i.conv
   LEFT JOIN prev p ON p.conversation_id = i.conv AND p.sender_role = i.role AND p.client_id = i.cid
   LEFT JOIN firsts f ON f.ord = i.ord
 ), numbered AS (
@@ -58,41 +59,24 @@ WITH input AS (
   INSERT INTO chat_messages (conversation_id, seq, kind, sender_role, sender_id, sender_name, client_id, event, body, created_at)
   SELECT conv, seq, kind, role, NULLIF(sender, 0), name, cid, event, body, $10 FROM numbered
   RETURNING 1
-), upd AS (
-  UPDATE chat_seqs s SET last_seq = n.top
-  FROM (SELECT conv, max(seq) AS top FROM numbered GROUP BY conv) n
-  WHERE s.conversation_id = n.conv
-  RETURNING 1
 )
 SELECT v.ord, v.v, COALESCE(n.seq, v.prev_seq, 0), COALESCE(v.prev_at, $10)
 FROM verdict v LEFT JOIN numbered n ON n.ord = v.ord
 ORDER BY v.ord`
 
-// appendOnePGSQL is appendPGSQL for a batch of one draft, the usual batch
-// while the chat is not busy: the statement has no arrays to unnest and
-// nothing to sort or number, and one UPDATE both locks the conversation's
-// counter and takes the next seq, so PostgreSQL spends about half the CPU
-// on it. The UPDATE's conditions are the rules of mayWrite. It does not
-// look for a resend first: a stored client id makes the INSERT fail on the
-// unique index, which undoes the UPDATE too, and only then is the original
-// read (resentPGSQL). Resends are rare, and the look-up was 7-12 % of the
-// statement's CPU for every message (docs/BENCHMARKS.md). When nothing was
-// stored and it was no resend, refusal tells why.
-const appendOnePGSQL = `
-WITH bump AS (
-  UPDATE chat_seqs SET last_seq = last_seq + 1
-  WHERE conversation_id = $1::bigint AND NOT closed AND ($2::text <> 'advisor' OR advisor = $4::bigint)
-  RETURNING last_seq
-)
-INSERT INTO chat_messages (conversation_id, seq, kind, sender_role, sender_id, sender_name, client_id, event, body, created_at)
-SELECT $1::bigint, last_seq, $5::text, $2::text, NULLIF($4::bigint, 0), $6::text, $3::text, $7::text, $8::text, $9::timestamptz
-FROM bump
-RETURNING seq`
+// storeAttempts bounds how often a statement or a change that lost its
+// seq to another writer runs again. Each loss means a message of the
+// conversation was stored meanwhile, so only a conversation far busier
+// than people type loses this often in a row.
+const storeAttempts = 20
 
-// resentPGSQL finds the message a draft's client id already stored.
-const resentPGSQL = `
-SELECT seq, created_at FROM chat_messages
-WHERE conversation_id = $1 AND sender_role = $2 AND client_id = $3 AND client_id <> ''`
+// isUniqueViolation reports whether err is PostgreSQL refusing a row that
+// a unique index already holds: a seq someone else stored, or a resent
+// client id.
+func isUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
 
 // querier is a pool or one connection of it.
 type querier interface {
@@ -100,9 +84,6 @@ type querier interface {
 }
 
 func (s *Store) appendPG(ctx context.Context, q querier, drafts []Draft) ([]stored, error) {
-	if len(drafts) == 1 {
-		return s.appendOnePG(ctx, q, &drafts[0])
-	}
 	n := len(drafts)
 	conv, sender := make([]int64, n), make([]int64, n)
 	ord := make([]int32, n)
@@ -112,90 +93,41 @@ func (s *Store) appendPG(ctx context.Context, q querier, drafts []Draft) ([]stor
 		name[i], cid[i], event[i], body[i] = d.SenderName, d.ClientID, d.Event, d.Body
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
-	var out []stored
-	for attempt := 0; ; attempt++ {
+	for attempt := 1; ; attempt++ {
 		rows, err := q.QueryContext(ctx, appendPGSQL, conv, ord, kind, role, sender, name, cid, event, body, now)
 		if err == nil {
-			out, err = s.readVerdicts(rows, drafts, now)
+			var out []stored
+			if out, err = s.readVerdicts(rows, drafts, now); err == nil {
+				return out, nil
+			}
 		}
-		// A resend stored by another instance after this statement's
-		// snapshot shows up as a unique violation: the retry sees it.
-		var pe *pgconn.PgError
-		if err != nil && errors.As(err, &pe) && pe.Code == "23505" && attempt < 3 {
-			continue
-		}
-		return out, err
-	}
-}
-
-func (s *Store) appendOnePG(ctx context.Context, q querier, d *Draft) ([]stored, error) {
-	now := s.now().UTC().Truncate(time.Microsecond)
-	for attempt := 0; ; attempt++ {
-		var seq int64
-		rows, err := q.QueryContext(ctx, appendOnePGSQL, d.ConversationID, d.SenderRole, d.ClientID, d.SenderID,
-			d.Kind, d.SenderName, d.Event, d.Body, now)
-		if err == nil {
-			err = scanOne(rows, &seq)
-		}
-		if err == nil {
-			return []stored{{Message: d.message(seq, now)}}, nil
-		}
-		var pe *pgconn.PgError
-		conflict := errors.As(err, &pe) && pe.Code == "23505"
-		if !conflict && !errors.Is(err, sql.ErrNoRows) {
+		// A seq or a resend stored by someone else after this statement's
+		// snapshot: the next one sees it.
+		if !isUniqueViolation(err) || attempt == storeAttempts {
 			return nil, err
 		}
-		// Nothing was stored: the draft is a resend, which gets the
-		// original back whatever became of the conversation since, or
-		// it is refused.
-		if d.ClientID != "" {
-			rows, err := q.QueryContext(ctx, resentPGSQL, d.ConversationID, d.SenderRole, d.ClientID)
-			var at time.Time
-			if err == nil {
-				err = scanOne(rows, &seq, &at)
-			}
-			if err == nil {
-				return []stored{{Message: d.message(seq, at.UTC()), Dup: true}}, nil
-			}
-			if !errors.Is(err, sql.ErrNoRows) {
-				return nil, err
-			}
-		}
-		if conflict {
-			if attempt < 3 {
-				continue // what it collided with is not there to read: try again
-			}
-			return nil, pe
-		}
-		if err := s.refusal(ctx, q, d); err != nil {
-			return []stored{{Err: err}}, nil
-		}
-		return nil, fmt.Errorf("conversation %d: message neither stored nor refused", d.ConversationID)
 	}
 }
 
-// refusal tells why appendOnePGSQL stored nothing for a draft that was not
-// a resend: the error mayWrite gives for the conversation as it is now.
-func (s *Store) refusal(ctx context.Context, q querier, d *Draft) error {
-	var (
-		c       Conversation
-		advisor sql.NullInt64
-	)
-	rows, err := q.QueryContext(ctx, "SELECT status, advisor_id FROM chat_conversations WHERE id = $1", d.ConversationID)
-	if err == nil {
-		err = scanOne(rows, &c.Status, &advisor)
-	}
-	if errors.Is(err, sql.ErrNoRows) {
-		return errNotFound
-	}
-	if err != nil {
-		return err
-	}
-	if advisor.Valid {
-		c.AdvisorID = &advisor.Int64
-	}
-	return mayWrite(&c, d)
-}
+// insertPGSQL stores messages that a lane numbered (pgLane.numbered): a
+// plain INSERT, which the primary key and the client-id index check.
+const insertPGSQL = `
+INSERT INTO chat_messages (conversation_id, seq, kind, sender_role, sender_id, sender_name, client_id, event, body, created_at)
+SELECT conv, seq, kind, role, NULLIF(sender, 0), name, cid, event, body, $10
+FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[])
+  AS t(conv, seq, kind, role, sender, name, cid, event, body)`
+
+// insertOnePGSQL is insertPGSQL for one message.
+const insertOnePGSQL = `
+INSERT INTO chat_messages (conversation_id, seq, kind, sender_role, sender_id, sender_name, client_id, event, body, created_at)
+VALUES ($1, $2, $3, $4, NULLIF($5::bigint, 0), $6, $7, $8, $9, $10)`
+
+// knownPGSQL reads what a lane remembers of conversations: the rules and
+// the last seq, from one snapshot.
+const knownPGSQL = `
+SELECT c.id, c.status = 'closed', COALESCE(c.advisor_id, 0),
+  COALESCE((SELECT max(m.seq) FROM chat_messages m WHERE m.conversation_id = c.id), 0)
+FROM chat_conversations c WHERE c.id = ANY($1::bigint[])`
 
 // scanOne reads the only row of rows into dest.
 func scanOne(rows *sql.Rows, dest ...any) error {
@@ -229,18 +161,41 @@ func (s *Store) lane() appender {
 
 func (s *Store) close() {}
 
-// pgLane is a group-commit goroutine's own PostgreSQL connection, which
-// runs appendPGSQL with a generic plan. PostgreSQL would otherwise plan the
-// statement anew on every call, since a plan for the exact arrays always
+// pgLane is a group-commit goroutine's own PostgreSQL connection. It runs
+// its statements with generic plans: PostgreSQL would otherwise plan
+// appendPGSQL anew on every call, since a plan for the exact arrays always
 // looks cheaper, and planning it costs about twice what running it does.
-// The statement's plan depends only on the indexes, not on the batch.
-// The connection also holds the lane's advisory lock while the lane owns
-// its conversations in the cluster (forward.go).
+// The plans depend only on the indexes, not on the batch. The connection
+// also holds the lane's advisory lock while the lane owns its
+// conversations in the cluster (forward.go).
+//
+// The lane remembers, for the conversations it stores, the last seq and
+// who may write (known), and numbers their messages itself: storing them
+// is then one plain INSERT, with no counter row to update. What it
+// remembers can only be out of date by messages stored since, by a close
+// or transfer (which stores its own message with the next seq), or by
+// another instance's lane. Every such message holds the seq after the one
+// the lane remembers, so the primary key refuses the lane's row, and the
+// lane reads the conversation again. No message is stored after a change
+// that refuses it, and none twice.
 type pgLane struct {
 	store *Store
 	conn  *sql.Conn
 	owned bool // the connection holds the lane's advisory lock
+	known map[int64]known
 }
+
+// known is what a lane remembers of a conversation: its last seq, and who
+// could write as of that seq.
+type known struct {
+	last    int64
+	closed  bool
+	advisor int64 // 0 for none
+}
+
+// maxKnown bounds how many conversations a lane remembers. Past it, the
+// lane forgets them all and reads again those that go on.
+const maxKnown = 4096
 
 var _ claimer = (*pgLane)(nil)
 
@@ -273,7 +228,10 @@ func (l *pgLane) append(ctx context.Context, drafts []Draft) ([]stored, error) {
 		if err := l.connect(ctx); err != nil {
 			return nil, err
 		}
-		out, err := l.store.appendPG(ctx, l.conn, drafts)
+		out, ok, err := l.numbered(ctx, drafts)
+		if !ok && err == nil {
+			out, err = l.store.appendPG(ctx, l.conn, drafts)
+		}
 		if err == nil || attempt > 0 || l.conn.PingContext(ctx) == nil {
 			return out, err
 		}
@@ -281,6 +239,114 @@ func (l *pgLane) append(ctx context.Context, drafts []Draft) ([]stored, error) {
 		// goes again on a new one: if it was stored after all, its client
 		// ids come back as resends.
 		l.close()
+	}
+}
+
+// numbered stores drafts numbered after what the lane remembers, and
+// reports whether it did. It does not when memory cannot vouch for every
+// draft (a conversation that does not exist, a draft the rules refuse, a
+// client id twice in the batch or none at all), or when a unique index
+// refuses a row: the seq is taken, or the draft is a resend. It then
+// forgets the batch's conversations, and the batch goes through
+// appendPGSQL, which reads them.
+func (l *pgLane) numbered(ctx context.Context, drafts []Draft) ([]stored, bool, error) {
+	if err := l.recall(ctx, drafts); err != nil {
+		return nil, false, err
+	}
+	n := len(drafts)
+	seqs := make([]int64, n)
+	next := make(map[int64]int64, 1)
+	for i := range drafts {
+		d := &drafts[i]
+		k, ok := l.known[d.ConversationID]
+		if !ok || d.ClientID == "" || k.closed || d.SenderRole == RoleAdvisor && k.advisor != d.SenderID {
+			l.forget(drafts)
+			return nil, false, nil
+		}
+		for j := range i {
+			if drafts[j].ConversationID == d.ConversationID && drafts[j].SenderRole == d.SenderRole && drafts[j].ClientID == d.ClientID {
+				l.forget(drafts)
+				return nil, false, nil
+			}
+		}
+		if _, ok := next[d.ConversationID]; !ok {
+			next[d.ConversationID] = k.last
+		}
+		next[d.ConversationID]++
+		seqs[i] = next[d.ConversationID]
+	}
+	now := l.store.now().UTC().Truncate(time.Microsecond)
+	var err error
+	if n == 1 {
+		d := &drafts[0]
+		_, err = l.conn.ExecContext(ctx, insertOnePGSQL, d.ConversationID, seqs[0], d.Kind, d.SenderRole, d.SenderID,
+			d.SenderName, d.ClientID, d.Event, d.Body, now)
+	} else {
+		conv, sender := make([]int64, n), make([]int64, n)
+		kind, role, name, cid, event, body := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		for i, d := range drafts {
+			conv[i], kind[i], role[i], sender[i] = d.ConversationID, d.Kind, d.SenderRole, d.SenderID
+			name[i], cid[i], event[i], body[i] = d.SenderName, d.ClientID, d.Event, d.Body
+		}
+		_, err = l.conn.ExecContext(ctx, insertPGSQL, conv, seqs, kind, role, sender, name, cid, event, body, now)
+	}
+	if err != nil {
+		l.forget(drafts)
+		if isUniqueViolation(err) {
+			return nil, false, nil
+		}
+		return nil, false, err
+	}
+	out := make([]stored, n)
+	for i := range drafts {
+		out[i] = stored{Message: drafts[i].message(seqs[i], now)}
+	}
+	for conv, last := range next {
+		k := l.known[conv]
+		k.last = last
+		l.known[conv] = k
+	}
+	return out, true, nil
+}
+
+// recall reads the conversations of drafts that the lane does not
+// remember. One that does not exist stays unknown.
+func (l *pgLane) recall(ctx context.Context, drafts []Draft) error {
+	var ids []int64
+	for i := range drafts {
+		id := drafts[i].ConversationID
+		if _, ok := l.known[id]; !ok && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if l.known == nil || len(l.known)+len(ids) > maxKnown {
+		l.known = make(map[int64]known)
+	}
+	rows, err := l.conn.QueryContext(ctx, knownPGSQL, ids)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id int64
+			k  known
+		)
+		if err := rows.Scan(&id, &k.closed, &k.advisor, &k.last); err != nil {
+			return err
+		}
+		l.known[id] = k
+	}
+	return rows.Err()
+}
+
+// forget drops what the lane remembers of the drafts' conversations.
+func (l *pgLane) forget(drafts []Draft) {
+	for i := range drafts {
+		delete(l.known, drafts[i].ConversationID)
 	}
 }
 
@@ -322,7 +388,7 @@ func (l *pgLane) close() {
 		_ = l.conn.Raw(func(any) error { return driver.ErrBadConn }) // not reused
 	}
 	_ = l.conn.Close()
-	l.conn, l.owned = nil, false
+	l.conn, l.owned, l.known = nil, false, nil
 }
 
 type rowsScanner interface {

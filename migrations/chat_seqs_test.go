@@ -97,7 +97,7 @@ func TestChatSeqsUpgradeKeepsEveryCount(t *testing.T) {
 			if len(back) != 3 || back[0].LastSeq != 9 || back[1].LastSeq != 3 || back[2].LastSeq != 0 {
 				t.Errorf("last_seq after going down: %+v; want g1 9, g2 3, g3 0", back)
 			}
-			if _, err := p.Up(ctx); err != nil {
+			if _, err := p.UpTo(ctx, 20); err != nil {
 				t.Fatalf("up again after down: %v", err)
 			}
 			checkSeqs(t, g, map[string]seqRow{"g1": {9, false, &a2}, "g2": {3, true, nil}, "g3": {0, true, &a2}})
@@ -137,4 +137,71 @@ func show(m map[string]seqRow) string {
 		s += fmt.Sprintf("%s{%d closed=%v advisor=%s} ", k, r.LastSeq, r.Closed, adv)
 	}
 	return s
+}
+
+// Version 21 drops chat_seqs: a conversation's last seq is the highest seq
+// of its messages. Going back down rebuilds the counters from the messages,
+// with the copies of the rules and the triggers that keep them.
+func TestChatSeqsDropKeepsCountsInTheMessages(t *testing.T) {
+	for name, url := range map[string]func(t *testing.T) string{
+		"sqlite":   func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "m.db") },
+		"postgres": func(t *testing.T) string { return dbtest.PostgresSchemaURL(t) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			db := dbtest.Open(t, url(t), false)
+			p, err := migrations.Provider(db.SQL, db.Dialect)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.UpTo(ctx, 20); err != nil {
+				t.Fatal(err)
+			}
+			g := db.Gorm.WithContext(ctx)
+			exec := func(q string, args ...any) {
+				t.Helper()
+				if err := g.Exec(q, args...).Error; err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			exec(`INSERT INTO users (issuer, subject, role, created_at, updated_at)
+				VALUES ('i', 'a1', 'advisor', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)`)
+			var a1 int64
+			if err := g.Raw("SELECT id FROM users").Scan(&a1).Error; err != nil {
+				t.Fatal(err)
+			}
+			const conv = `INSERT INTO chat_conversations (guest_id, topic, lang, status, advisor_id, created_at, queued_at)
+				VALUES (?, 'general', 'fi', ?, ?, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)`
+			exec(conv, "g1", "active", a1)
+			exec(conv, "g2", "closed", nil)
+			exec(conv, "g3", "queued", nil)
+			for seq, guest := range []string{"g1", "g1", "g2", "g1"} {
+				exec(`INSERT INTO chat_messages (conversation_id, seq, kind, sender_role, client_id, event, body, created_at)
+					SELECT id, (SELECT COUNT(*) FROM chat_messages m WHERE m.conversation_id = c.id) + 1,
+						'text', 'resident', ?, '', 'hello', CURRENT_TIMESTAMP
+					FROM chat_conversations c WHERE guest_id = ?`, fmt.Sprint("m", seq), guest)
+			}
+			exec("UPDATE chat_seqs SET last_seq = (SELECT COUNT(*) FROM chat_messages m WHERE m.conversation_id = chat_seqs.conversation_id)")
+
+			if _, err := p.UpTo(ctx, 21); err != nil {
+				t.Fatal(err)
+			}
+			if err := g.Exec("SELECT 1 FROM chat_seqs").Error; err == nil {
+				t.Error("chat_seqs is still there: two places would hold the count")
+			}
+			exec(conv, "g4", "queued", nil) // without the triggers' table
+
+			if _, err := p.DownTo(ctx, 20); err != nil {
+				t.Fatal(err)
+			}
+			checkSeqs(t, g, map[string]seqRow{"g1": {3, false, &a1}, "g2": {1, true, nil}, "g3": {0, false, nil}, "g4": {0, false, nil}})
+			exec(conv, "g5", "queued", nil)
+			exec("UPDATE chat_conversations SET status = 'closed' WHERE guest_id = 'g1'")
+			checkSeqs(t, g, map[string]seqRow{"g1": {3, true, &a1}, "g2": {1, true, nil}, "g3": {0, false, nil},
+				"g4": {0, false, nil}, "g5": {0, false, nil}})
+			if _, err := p.Up(ctx); err != nil {
+				t.Fatalf("up again after down: %v", err)
+			}
+		})
+	}
 }
