@@ -172,12 +172,12 @@ func (s *Store) close() {}
 // The lane remembers, for the conversations it stores, the last seq and
 // who may write (known), and numbers their messages itself: storing them
 // is then one plain INSERT, with no counter row to update. What it
-// remembers can only be out of date by messages stored since, by a close
-// or transfer (which stores its own message with the next seq), or by
-// another instance's lane. Every such message holds the seq after the one
-// the lane remembers, so the primary key refuses the lane's row, and the
-// lane reads the conversation again. No message is stored after a change
-// that refuses it, and none twice.
+// remembers goes out of date only by messages stored since: by a close or
+// transfer (which stores its own message with the next seq), by Append,
+// or by another instance's lane. Seqs have no gaps, so after any of them
+// the seq the lane would take next is taken, the primary key refuses the
+// lane's row, and the lane reads the conversation again. No message is
+// stored after a change that refuses it, and none twice.
 type pgLane struct {
 	store *Store
 	conn  *sql.Conn
