@@ -83,18 +83,32 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-func (s *Store) appendPG(ctx context.Context, q querier, drafts []Draft) ([]stored, error) {
+// draftColumns is a batch of drafts as one array per column, for unnest.
+type draftColumns struct {
+	conv, sender                       []int64
+	kind, role, name, cid, event, body []string
+}
+
+func columnsOf(drafts []Draft) draftColumns {
 	n := len(drafts)
-	conv, sender := make([]int64, n), make([]int64, n)
-	ord := make([]int32, n)
-	kind, role, name, cid, event, body := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	c := draftColumns{conv: make([]int64, n), sender: make([]int64, n), kind: make([]string, n), role: make([]string, n),
+		name: make([]string, n), cid: make([]string, n), event: make([]string, n), body: make([]string, n)}
 	for i, d := range drafts {
-		conv[i], ord[i], kind[i], role[i], sender[i] = d.ConversationID, int32(i), d.Kind, d.SenderRole, d.SenderID
-		name[i], cid[i], event[i], body[i] = d.SenderName, d.ClientID, d.Event, d.Body
+		c.conv[i], c.kind[i], c.role[i], c.sender[i] = d.ConversationID, d.Kind, d.SenderRole, d.SenderID
+		c.name[i], c.cid[i], c.event[i], c.body[i] = d.SenderName, d.ClientID, d.Event, d.Body
+	}
+	return c
+}
+
+func (s *Store) appendPG(ctx context.Context, q querier, drafts []Draft) ([]stored, error) {
+	c := columnsOf(drafts)
+	ord := make([]int32, len(drafts))
+	for i := range ord {
+		ord[i] = int32(i)
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 	for attempt := 1; ; attempt++ {
-		rows, err := q.QueryContext(ctx, appendPGSQL, conv, ord, kind, role, sender, name, cid, event, body, now)
+		rows, err := q.QueryContext(ctx, appendPGSQL, c.conv, ord, c.kind, c.role, c.sender, c.name, c.cid, c.event, c.body, now)
 		if err == nil {
 			var out []stored
 			if out, err = s.readVerdicts(rows, drafts, now); err == nil {
@@ -282,13 +296,8 @@ func (l *pgLane) numbered(ctx context.Context, drafts []Draft) ([]stored, bool, 
 		_, err = l.conn.ExecContext(ctx, insertOnePGSQL, d.ConversationID, seqs[0], d.Kind, d.SenderRole, d.SenderID,
 			d.SenderName, d.ClientID, d.Event, d.Body, now)
 	} else {
-		conv, sender := make([]int64, n), make([]int64, n)
-		kind, role, name, cid, event, body := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		for i, d := range drafts {
-			conv[i], kind[i], role[i], sender[i] = d.ConversationID, d.Kind, d.SenderRole, d.SenderID
-			name[i], cid[i], event[i], body[i] = d.SenderName, d.ClientID, d.Event, d.Body
-		}
-		_, err = l.conn.ExecContext(ctx, insertPGSQL, conv, seqs, kind, role, sender, name, cid, event, body, now)
+		c := columnsOf(drafts)
+		_, err = l.conn.ExecContext(ctx, insertPGSQL, c.conv, seqs, c.kind, c.role, c.sender, c.name, c.cid, c.event, c.body, now)
 	}
 	if err != nil {
 		l.forget(drafts)
